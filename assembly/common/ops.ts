@@ -1,0 +1,131 @@
+// The batch format shared by every model and by `src/lab`: the replay hot path crosses the JS/wasm boundary once
+// per batch, never once per operation.
+//
+// An operation is six f64 slots (48 bytes) in a batch buffer that JS fills:
+//
+//   ╒════════╤════════╤════════╤════════╤════════╤════════╕
+//   │ opcode │ thread │ object │ arg a  │ arg b  │ flags  │
+//   ╘════════╧════════╧════════╧════════╧════════╧════════╛
+//
+//   opcode  OP_* below
+//   thread  dense thread index (0 = the main thread); JS maps trace tids to indices
+//   object  object id: the object the result is stored in (allocations, realloc) or the object freed
+//           (free, realloc); -1 = NULL. With FLAG_RAW_ADDRESS, `object` is a simulated address instead
+//   a, b    malloc/valloc/pvalloc: a = size · calloc: a = nmemb, b = size · realloc: a = size
+//           memalign/aligned_alloc/posix_memalign: a = alignment, b = size · trim: a = pad
+//   flags   FLAG_* below
+//
+// Sizes travel as f64: every size up to 2^53 is exact, and anything larger fails in the model exactly as it would
+// in the real allocator (SIZE_TOO_LARGE stands for "more than PTRDIFF_MAX").
+//
+// Results are two f64 slots per operation, written by the model:
+//
+//   ╒════════════════════╤════════════╕
+//   │ address (0 = NULL) │ region tag │
+//   ╘════════════════════╧════════════╛
+//
+//   region  REGION_* below; for a non-main arena REGION_ARENA + k, k = 1, 2, … in order of creation.
+//           trim ops put their return value (0/1) in the address slot.
+
+export const OP_MALLOC: i32 = 1;
+export const OP_CALLOC: i32 = 2;
+export const OP_REALLOC: i32 = 3;
+export const OP_FREE: i32 = 4;
+export const OP_MEMALIGN: i32 = 5;
+export const OP_ALIGNED_ALLOC: i32 = 6;
+export const OP_POSIX_MEMALIGN: i32 = 7;
+export const OP_VALLOC: i32 = 8;
+export const OP_PVALLOC: i32 = 9;
+export const OP_TRIM: i32 = 10;
+
+/** `object` holds a simulated address, not an object id (interactive calls). */
+export const FLAG_RAW_ADDRESS: i32 = 1;
+
+export const REGION_NONE: i32 = 0;
+export const REGION_HEAP: i32 = 1;
+export const REGION_MMAP: i32 = 2;
+export const REGION_ARENA: i32 = 16;
+
+export const OP_SLOTS: i32 = 6;
+export const RESULT_SLOTS: i32 = 2;
+
+/** Requests above this size are treated as exceeding PTRDIFF_MAX. */
+export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
+
+// @ts-ignore: decorator
+@inline export function opField(ops: usize, i: i32, slot: i32): f64 {
+  return load<f64>(ops + ((<usize>(i * OP_SLOTS + slot)) << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function putResult(results: usize, i: i32, address: u64, region: i32): void {
+  const at = results + ((<usize>(i * RESULT_SLOTS)) << 3);
+  store<f64>(at, <f64>address);
+  store<f64>(at, <f64>region, 8);
+}
+
+/** Converts an f64 size to u64, saturating anything beyond PTRDIFF_MAX to u64.MAX_VALUE. */
+// @ts-ignore: decorator
+@inline export function sizeArg(v: f64): u64 {
+  return v >= SIZE_TOO_LARGE ? u64.MAX_VALUE : <u64>v;
+}
+
+// ── object table ─────────────────────────────────────────────────────────────────────────────────────────
+// Object id → simulated address. Lives in simulated memory at OBJECTS_BASE (above any user address), so the
+// journal covers it too.
+
+import { vmMap, ld64, st64 } from "./vmem";
+
+const OBJECTS_BASE: u64 = 0xfff0_0000_0000;
+let objectsMapped: u64 = 0;
+
+/** Address currently held by object `id` (0 when none). */
+export function objectAddress(id: i64): u64 {
+  if (id < 0) return 0;
+  const at = <u64>id << 3;
+  if (at >= objectsMapped) return 0;
+  return ld64(OBJECTS_BASE + at);
+}
+
+/** Records that object `id` now lives at `address`. */
+export function setObjectAddress(id: i64, address: u64): void {
+  if (id < 0) return;
+  const at = <u64>id << 3;
+  if (at >= objectsMapped) {
+    const grown = (at + 0x10000) & ~(<u64>0xffff);
+    vmMap(OBJECTS_BASE + objectsMapped, grown - objectsMapped);
+    objectsMapped = grown;
+  }
+  st64(OBJECTS_BASE + at, address);
+}
+
+// ── error state ──────────────────────────────────────────────────────────────────────────────────────────
+
+let errorCode: i32 = 0;
+let errorMessageText: string = "";
+
+/** Records a heap-misuse error (glibc's or TCMalloc's own message) for the operation being replayed. */
+export function raise(code: i32, message: string): void {
+  if (errorCode != 0) return;
+  errorCode = code;
+  errorMessageText = message;
+}
+
+/** True once `raise` has been called for the current operation. */
+// @ts-ignore: decorator
+@inline export function failed(): bool {
+  return errorCode != 0;
+}
+
+export function clearError(): void {
+  errorCode = 0;
+  errorMessageText = "";
+}
+
+export function lastErrorCode(): i32 {
+  return errorCode;
+}
+
+export function lastErrorMessage(): string {
+  return errorMessageText;
+}
