@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
+
+type Command = { run(argv: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  replay: { summary: "replay a trace through a model and report", load: () => import("./replay.js") },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
+  return ["usage: heaplab <command> [options]", "", "commands:", ...rows, "", "heaplab <command> --help for details"]
+    .join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`heaplab: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  return (await command.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: Error) => {
+    console.error(`heaplab: ${error.message}`);
+    if (process.env.HEAPLAB_DEBUG) console.error(error.stack);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,38 @@
+// Buffered line output for the CLI: large writes, backpressure respected, a closed pipe ends quietly.
+
+import type { Writable } from "node:stream";
+
+export class LineWriter {
+  private buffer: string[] = [];
+  private size = 0;
+  private readonly out: Writable;
+
+  constructor(out: Writable = process.stdout) {
+    this.out = out;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+  }
+
+  /** Queues lines; call `drain()` between batches to write them out. */
+  push(lines: string[]): void {
+    for (const l of lines) {
+      this.buffer.push(l);
+      this.size += l.length + 1;
+    }
+  }
+
+  /** Writes what is queued once it exceeds `threshold` bytes, waiting for the stream when it is full. */
+  async drain(threshold = 1 << 16): Promise<void> {
+    if (this.size < threshold || !this.buffer.length) return;
+    const text = this.buffer.join("\n") + "\n";
+    this.buffer = [];
+    this.size = 0;
+    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once("drain", () => resolve()));
+  }
+
+  async end(): Promise<void> {
+    await this.drain(0);
+  }
+}

@@ -1,0 +1,100 @@
+// `heaplab replay <trace> --model M [--tunables T] [--addresses] [--threads merge|arena] [--strict|--lenient]`
+
+import { parseArgs } from "node:util";
+import { AddressFormatter } from "../lab/addresses.js";
+import { createLab } from "../lab/lab.js";
+import type { BatchObserver } from "../lab/replay.js";
+import type { ModelName, ReplaySummary } from "../lab/types.js";
+import { readAllocTrace } from "../trace/alloc-trace.js";
+import { LineWriter } from "./output.js";
+
+export const HELP = `usage: heaplab replay <trace> [options]
+
+  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0
+  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+  --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
+  --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
+  --strict                    a free of an address the trace never allocated is an error
+  --lenient                   skip and count double frees and malformed lines`;
+
+export function parseReplayArgs(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string", default: "ptmalloc" },
+      tunables: { type: "string" },
+      option: { type: "string", multiple: true },
+      addresses: { type: "boolean" },
+      threads: { type: "string", default: "arena" },
+      strict: { type: "boolean" },
+      lenient: { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const options: Record<string, number> = {};
+  for (const o of values.option ?? []) {
+    const [k, v] = o.split("=");
+    options[k] = Number(v);
+    if (!Number.isFinite(options[k])) throw new Error(`--option ${o}: expected name=<number>`);
+  }
+  if (values.threads !== "merge" && values.threads !== "arena") throw new Error(`--threads must be merge or arena`);
+  return { values, positionals, options, threads: values.threads as "merge" | "arena" };
+}
+
+function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let u = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The human summary of a replay. */
+export function formatSummary(s: ReplaySummary): string {
+  const ops = Object.entries(s.byOp).map(([k, v]) => `${k}:${v}`).join(" ");
+  const lines = [
+    `trace      ${s.trace}`,
+    `model      ${s.model}`,
+    `ops        ${s.ops} (${ops})  threads ${s.threads}`,
+    `replayed   in ${s.seconds.toFixed(3)} s (${Math.round(s.ops / Math.max(s.seconds, 1e-9)).toLocaleString("en-US")} ops/s)`,
+  ];
+  if (s.unknownFrees) lines.push(`skipped    ${s.unknownFrees} frees of addresses allocated before the trace began`);
+  if (s.doubleFreesSkipped) lines.push(`skipped    ${s.doubleFreesSkipped} double frees (--lenient)`);
+  if (s.pointerReuse) lines.push(`resolved   ${s.pointerReuse} allocations at a still-live address (missed frees)`);
+  if (s.loss.linesSkipped) lines.push(`skipped    ${s.loss.linesSkipped} malformed lines (--lenient)`);
+  lines.push("", "final statistics");
+  const width = Math.max(...Object.keys(s.stats).map((k) => k.length));
+  for (const [k, v] of Object.entries(s.stats)) {
+    const shown = /bytes|mem|arena$|hblkhd|blks$|keepcost|size|threshold/.test(k) && v >= 1024 ? `${v}  (${bytes(v)})` : `${v}`;
+    lines.push(`  ${k.padEnd(width)}  ${shown}`);
+  }
+  return lines.join("\n");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, options, threads } = parseReplayArgs(argv);
+  if (values.help || positionals.length !== 1) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
+  const trace = readAllocTrace(positionals[0], { lenient: values.lenient });
+  const control = { threads, strict: values.strict, lenient: values.lenient };
+  if (values.addresses) {
+    const out = new LineWriter();
+    const formatter = new AddressFormatter(lab.handle);
+    const observe: BatchObserver = formatter.observer((lines) => {
+      out.push(lines);
+      return out.drain();
+    });
+    await lab.replay(trace, { ...control, observe });
+    await out.end();
+    return 0;
+  }
+  const summary = await lab.replay(trace, control);
+  console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  return 0;
+}

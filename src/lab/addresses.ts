@@ -1,0 +1,99 @@
+// The `--addresses` lines: `<seq> <op> <size> <where>`, one per op that returns a pointer, in exactly the form
+// the native replayers of test/oracle print, so that a model and the real allocator can be diffed line by line.
+//
+//   where = heap+0x…            offset from the heap start (the model's heapBase())
+//         | mmap+0x… / mmap-0x… offset from the first mmapped chunk's user address in this output
+//         | arena<k>+0x…        k = 1, 2, … by first appearance in this output; offset from that arena's first heap
+//         | null
+// A malloc_trim op prints `<seq> t <pad> <0|1>`.
+
+import { readAllocTrace } from "../trace/alloc-trace.js";
+import type { ByteSource } from "../trace/input.js";
+import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
+import { createLab, type Lab } from "./lab.js";
+import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, RESULT_SLOTS } from "./model.js";
+import type { BatchObserver } from "./replay.js";
+import type { LabOptions } from "./types.js";
+
+function offset(delta: number): string {
+  return delta < 0 ? `-0x${(-delta).toString(16)}` : `+0x${delta.toString(16)}`;
+}
+
+/** Bytes requested by op `i` of a batch (calloc: nmemb × size; memalign family: size). */
+export function requestedBytes(batch: TraceBatch, i: number): number {
+  switch (batch.code[i]) {
+    case OpCode.calloc: return batch.a[i] * batch.b[i];
+    case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return batch.b[i];
+    default: return batch.a[i];
+  }
+}
+
+/** Formats results into address lines; keeps the numbering of mmaps and arenas across batches. */
+export class AddressFormatter {
+  private firstMmap: number | undefined;
+  private readonly arenaNumbers = new Map<number, number>();
+  private readonly model: Model;
+
+  constructor(model: Model) {
+    this.model = model;
+  }
+
+  where(address: number, region: number): string {
+    if (address === 0) return "null";
+    if (region === REGION_HEAP) return `heap${offset(address - this.model.wasm.heapBase())}`;
+    if (region === REGION_MMAP) {
+      if (this.firstMmap === undefined) this.firstMmap = address;
+      return `mmap${offset(address - this.firstMmap)}`;
+    }
+    if (region >= REGION_ARENA) {
+      const k = region - REGION_ARENA;
+      let shown = this.arenaNumbers.get(k);
+      if (shown === undefined) {
+        shown = this.arenaNumbers.size + 1;
+        this.arenaNumbers.set(k, shown);
+      }
+      return `arena${shown}${offset(address - this.model.wasm.arenaBase(k))}`;
+    }
+    return `region${region}+0x${address.toString(16)}`;
+  }
+
+  /** The lines for ops [from, to) of `batch` (results: 2 slots per op, op `from` first). */
+  lines(batch: TraceBatch, from: number, to: number, results: Float64Array): string[] {
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      const code = batch.code[i];
+      if (code === OpCode.free) continue;
+      const r = (i - from) * RESULT_SLOTS;
+      const letter = LETTER_OF_CODE[code];
+      if (code === OpCode.trim) {
+        out.push(`${batch.seq[i]} t ${batch.a[i]} ${results[r]}`);
+        continue;
+      }
+      out.push(`${batch.seq[i]} ${letter} ${requestedBytes(batch, i)} ${this.where(results[r], results[r + 1])}`);
+    }
+    return out;
+  }
+
+  /** A batch observer that hands each batch's lines to `sink` (awaited when it returns a promise). */
+  observer(sink: (lines: string[]) => void | Promise<void>): BatchObserver {
+    return (batch, from, to, results) => sink(this.lines(batch, from, to, results));
+  }
+}
+
+export interface AddressOptions extends LabOptions {
+  threads?: "merge" | "arena";
+  strict?: boolean;
+  lenient?: boolean;
+}
+
+/** Replays a trace and returns its address lines (see the top of this file). */
+export async function addressLines(
+  source: ByteSource | TraceSource, options: AddressOptions = {},
+): Promise<string[]> {
+  const lab: Lab = await createLab(options);
+  const formatter = new AddressFormatter(lab.handle);
+  const lines: string[] = [];
+  const trace = typeof source === "object" && "batches" in source ? source : readAllocTrace(source as ByteSource);
+  await lab.replay(trace, { ...options, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }) });
+  return lines;
+}

@@ -1,0 +1,155 @@
+// A typed handle on one wasm model instance: options, batches, results, walks and stats. Everything that reads
+// or writes the module's memory goes through here.
+
+import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
+import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
+
+export const OP_SLOTS = 6;
+export const RESULT_SLOTS = 2;
+export const BATCH_OPS = 65536;
+export const FLAG_RAW_ADDRESS = 1;
+export const REGION_NONE = 0;
+export const REGION_HEAP = 1;
+export const REGION_MMAP = 2;
+export const REGION_ARENA = 16;
+
+/** Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record. */
+export function parseTunables(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(":")) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new Error(`tunable '${part}' has no value (expected name=value)`);
+    const name = part.slice(0, eq).trim();
+    const value = Number(part.slice(eq + 1).trim());
+    if (!Number.isFinite(value)) throw new Error(`tunable '${name}' has a non-numeric value '${part.slice(eq + 1)}'`);
+    out[name] = value;
+  }
+  return out;
+}
+
+export class Model {
+  readonly name: ModelName;
+  readonly wasm: ModelInstance;
+  readonly optionNames: readonly string[];
+  readonly statNames: readonly string[];
+  readonly walkFields: readonly string[];
+  /** Linear addresses of the batch buffers. */
+  readonly opsPtr: number;
+  readonly resultsPtr: number;
+  private readonly statsPtr: number;
+  private walkPtr = 0;
+  private walkCapacity = 0;
+
+  private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>) {
+    this.name = name;
+    this.wasm = wasm;
+    this.optionNames = this.strings(wasm.optionNames());
+    for (const [key, value] of Object.entries(options)) {
+      const id = this.optionNames.indexOf(key);
+      if (id < 0) {
+        throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
+      }
+      if (!wasm.setOption(id, value)) throw new Error(`option ${key}=${value} rejected by the ${name} model`);
+    }
+    wasm.init();
+    this.statNames = this.strings(wasm.statNames());
+    this.walkFields = this.strings(wasm.walkFields());
+    this.opsPtr = wasm.allocBuffer(BATCH_OPS * OP_SLOTS * 8);
+    this.resultsPtr = wasm.allocBuffer(BATCH_OPS * RESULT_SLOTS * 8);
+    this.statsPtr = wasm.allocBuffer(Math.max(1, this.statNames.length) * 8);
+  }
+
+  static async create(name: ModelName, options: Record<string, number>): Promise<Model> {
+    return new Model(name, await instantiateModel(name), options);
+  }
+
+  private strings(ptr: number): string[] {
+    const text = this.wasm.__getString(ptr);
+    return text ? text.split(",").map((s) => s.trim()) : [];
+  }
+
+  /** A view of the op batch buffer (re-made on each call: memory growth detaches old views). */
+  opsView(): Float64Array {
+    return new Float64Array(this.wasm.memory.buffer, this.opsPtr, BATCH_OPS * OP_SLOTS);
+  }
+
+  resultsView(): Float64Array {
+    return new Float64Array(this.wasm.memory.buffer, this.resultsPtr, BATCH_OPS * RESULT_SLOTS);
+  }
+
+  /** Replays the first `count` ops of the batch buffer; returns how many completed. */
+  run(count: number, journal: boolean): number {
+    return this.wasm.replay(this.opsPtr, count, this.resultsPtr, journal ? 1 : 0);
+  }
+
+  errorMessage(): string {
+    return this.wasm.__getString(this.wasm.lastErrorMessage());
+  }
+
+  /**
+   * Runs one operation with the journal on, so that a failing call changes nothing; throws HeapError on misuse.
+   * Returns [address, region].
+   */
+  call(code: number, thread: number, object: number, a: number, b: number, flags: number): [number, number] {
+    const ops = this.opsView();
+    ops[0] = code; ops[1] = thread; ops[2] = object; ops[3] = a; ops[4] = b; ops[5] = flags;
+    if (this.run(1, true) < 1) throw new HeapError(this.errorMessage());
+    const results = this.resultsView();
+    return [results[0], results[1]];
+  }
+
+  stats(): Stats {
+    const n = this.wasm.statsInto(this.statsPtr);
+    const values = new Float64Array(this.wasm.memory.buffer, this.statsPtr, n);
+    const out: Stats = {};
+    for (let i = 0; i < n; i++) out[this.statNames[i]] = values[i];
+    return out;
+  }
+
+  /** Raw walk records (fields named by `walkFields`). */
+  walkRecords(): Float64Array {
+    const width = this.walkFields.length;
+    for (;;) {
+      if (this.walkCapacity === 0) {
+        this.walkCapacity = 4096;
+        this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
+      }
+      const n = this.wasm.walk(this.walkPtr, this.walkCapacity);
+      if (n <= this.walkCapacity) {
+        return new Float64Array(this.wasm.memory.buffer, this.walkPtr, n * width).slice();
+      }
+      this.walkCapacity = n + (n >> 2);
+      this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
+    }
+  }
+
+  /** The heap walk as rows; `lineOf(objectId)` names the trace line that allocated an object. */
+  chunks(lineOf: (object: number) => number | null): ChunkRow[] {
+    const records = this.walkRecords();
+    const width = this.walkFields.length;
+    const rows: ChunkRow[] = [];
+    for (let i = 0; i < records.length; i += width) {
+      const object = records[i + 7];
+      rows.push({
+        address: records[i],
+        chunk: records[i + 1],
+        size: records[i + 2],
+        requested: records[i + 3],
+        state: CHUNK_STATES[records[i + 4]] ?? "allocated",
+        bin: records[i + 5],
+        region: regionName(records[i + 6]),
+        line: object >= 0 ? lineOf(object) : null,
+      });
+    }
+    return rows;
+  }
+}
+
+/** The name of a region tag: heap, mmap or arena<k> (k in the model's creation order). */
+export function regionName(tag: number): string {
+  if (tag === REGION_HEAP) return "heap";
+  if (tag === REGION_MMAP) return "mmap";
+  if (tag >= REGION_ARENA) return `arena${tag - REGION_ARENA}`;
+  return "none";
+}

@@ -1,0 +1,214 @@
+// Batched replay: trace operations → the model's batch buffer → one wasm call per batch.
+//
+// Trace addresses never reach the model. Each live trace address names an object id; ids are recycled when their
+// object ends, and the model keeps id → simulated address. The lab resolves what the trace itself says about its
+// addresses: a free of an address the trace never allocated predates the recording (skipped and counted; an error
+// when `strict`), a free of an address whose object has ended is a double free (an error naming both lines; skipped
+// and counted when `lenient`).
+
+import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
+import { FLAG_RAW_ADDRESS, type Model, OP_SLOTS } from "./model.js";
+import { HeapError, TraceError } from "./types.js";
+
+export interface ReplayControl {
+  /** Map every thread onto the main thread (what a single-threaded native replay does). */
+  threads?: "merge" | "arena";
+  /** A free of an address the trace never allocated is an error instead of being skipped. */
+  strict?: boolean;
+  /** Double frees are skipped and counted instead of being errors. */
+  lenient?: boolean;
+  /** Stop after this many operations. */
+  until?: number;
+}
+
+/**
+ * Called after each wasm batch with the trace ops [from, to) of `batch` and their results (2 slots per op, op
+ * `from` first). The results view is only valid during the call. A returned promise is awaited before the next
+ * batch (backpressure).
+ */
+export type BatchObserver = (
+  batch: TraceBatch, from: number, to: number, results: Float64Array,
+) => void | Promise<void>;
+
+/** The replay state a lab keeps across calls: objects, threads and counts. */
+export class Replayer {
+  private readonly model: Model;
+  private readonly objects = new Map<number, number>();
+  private readonly endedAt = new Map<number, number>();
+  private freeIds: number[] = [];
+  private nextId = 0;
+  private objectLines = new Float64Array(1024);
+  private readonly threadIndex = new Map<number, number>();
+  private mainTid: number | undefined;
+  ops = 0;
+  readonly byOp: Record<string, number> = {};
+  unknownFrees = 0;
+  doubleFreesSkipped = 0;
+  pointerReuse = 0;
+
+  constructor(model: Model) {
+    this.model = model;
+  }
+
+  /** Threads seen so far, the main thread included. */
+  get threads(): number {
+    return 1 + this.threadIndex.size;
+  }
+
+  /** The trace line that allocated object `id` (null when unknown). */
+  lineOf = (id: number): number | null => {
+    const v = id < this.objectLines.length ? this.objectLines[id] : 0;
+    return v > 0 ? v : null;
+  };
+
+  /** Replays a whole trace source; returns false when stopped by `until`. */
+  async replay(source: TraceSource, control: ReplayControl, observe?: BatchObserver): Promise<boolean> {
+    this.mainTid = source.header.pid;
+    for await (const batch of source.batches()) {
+      if (this.mainTid === undefined && batch.length) this.mainTid = batch.tid[0];
+      const before = this.ops;
+      const complete = this.replayBatch(batch, source.name, control);
+      if (observe) await observe(batch, 0, this.ops - before, this.model.resultsView());
+      if (!complete) return false;
+    }
+    return true;
+  }
+
+  /** Replays one trace batch; returns false when `until` was reached. */
+  replayBatch(batch: TraceBatch, file: string, control: ReplayControl): boolean {
+    let length = batch.length;
+    let complete = true;
+    if (control.until !== undefined && this.ops + length >= control.until) {
+      length = Math.max(0, control.until - this.ops);
+      complete = this.ops + batch.length <= control.until;
+    }
+    const ops = this.model.opsView();
+    for (let i = 0; i < length; i++) this.encode(batch, i, ops, i * OP_SLOTS, file, control);
+    const done = this.model.run(length, false);
+    if (done < length) {
+      const at = { file, line: batch.line[done], seq: batch.seq[done] };
+      throw new HeapError(this.model.errorMessage(), at);
+    }
+    this.ops += length;
+    return complete;
+  }
+
+  /** Dense thread index of a trace tid: 0 for the main thread, then 1, 2, … by first appearance. */
+  private thread(tid: number, control: ReplayControl): number {
+    if (control.threads === "merge" || tid === this.mainTid) return 0;
+    let index = this.threadIndex.get(tid);
+    if (index === undefined) {
+      index = this.threadIndex.size + 1;
+      this.threadIndex.set(tid, index);
+    }
+    return index;
+  }
+
+  private newObject(line: number): number {
+    const id = this.freeIds.length ? this.freeIds.pop()! : this.nextId++;
+    if (id >= this.objectLines.length) {
+      const grown = new Float64Array(this.objectLines.length * 2);
+      grown.set(this.objectLines);
+      this.objectLines = grown;
+    }
+    this.objectLines[id] = line;
+    return id;
+  }
+
+  private endObject(address: number, id: number, line: number): void {
+    this.objects.delete(address);
+    this.endedAt.set(address, line);
+    this.objectLines[id] = 0;
+    this.freeIds.push(id);
+  }
+
+  /** Starts the object a successful allocation returned at `address` (none when the trace says it failed). */
+  private bind(address: number, line: number): number {
+    if (address === 0) return -1;
+    if (this.objects.has(address)) this.pointerReuse++;
+    const id = this.newObject(line);
+    this.objects.set(address, id);
+    this.endedAt.delete(address);
+    return id;
+  }
+
+  /** Looks up the object a free/realloc names; -2 when the op must be skipped. */
+  private lookup(address: number, line: number, file: string, control: ReplayControl): number {
+    const id = this.objects.get(address);
+    if (id !== undefined) return id;
+    const ended = this.endedAt.get(address);
+    if (ended !== undefined) {
+      if (control.lenient) {
+        this.doubleFreesSkipped++;
+        return -2;
+      }
+      throw new TraceError(file, line, `double free of 0x${address.toString(16)} (freed at line ${ended})`, ended);
+    }
+    if (control.strict) {
+      throw new TraceError(file, line, `free of 0x${address.toString(16)}, which the trace never allocated`);
+    }
+    this.unknownFrees++;
+    return -2;
+  }
+
+  private encode(batch: TraceBatch, i: number, ops: Float64Array, at: number, file: string, control: ReplayControl): void {
+    const code = batch.code[i];
+    const line = batch.line[i];
+    const letter = LETTERS[code];
+    this.byOp[letter] = (this.byOp[letter] ?? 0) + 1;
+    let opcode: number = code;
+    let object = -1;
+    let a = batch.a[i];
+    const b = batch.b[i];
+    switch (code) {
+      case OpCode.free: {
+        const ptr = batch.ptr[i];
+        if (ptr !== 0) {
+          object = this.lookup(ptr, line, file, control);
+          if (object >= 0) this.endObject(ptr, object, line);
+          else object = -1;
+        }
+        break;
+      }
+      case OpCode.realloc: {
+        const ptr = batch.ptr[i];
+        if (ptr === 0) {
+          opcode = OpCode.malloc;
+          object = this.bind(batch.res[i], line);
+          break;
+        }
+        object = this.lookup(ptr, line, file, control);
+        if (object < 0) {
+          // Realloc of an address the trace never allocated: nothing to replay, keep the slot as a no-op.
+          opcode = OpCode.free;
+          object = -1;
+          a = 0;
+          break;
+        }
+        const res = batch.res[i];
+        if (a === 0) this.endObject(ptr, object, line);
+        else if (res !== 0 && res !== ptr) {
+          this.objects.delete(ptr);
+          if (this.objects.has(res)) this.pointerReuse++;
+          this.objects.set(res, object);
+          this.endedAt.delete(res);
+        }
+        break;
+      }
+      case OpCode.trim:
+        break;
+      default:
+        object = this.bind(batch.res[i], line);
+    }
+    ops[at] = opcode;
+    ops[at + 1] = this.thread(batch.tid[i], control);
+    ops[at + 2] = object;
+    ops[at + 3] = a;
+    ops[at + 4] = b;
+    ops[at + 5] = 0;
+  }
+}
+
+const LETTERS = ["?", "m", "c", "r", "f", "a", "A", "P", "v", "V", "t"];
+
+export { FLAG_RAW_ADDRESS };

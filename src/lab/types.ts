@@ -1,0 +1,96 @@
+// Plain data the lab hands out: chunk rows, statistics, replay summaries, and its typed errors.
+
+import type { ModelName } from "../wasm/load.js";
+import type { LossReport } from "../trace/types.js";
+
+export type { ModelName };
+
+/** Where a chunk sits, for both models (TCMalloc's states after "mmapped"). */
+export type ChunkState =
+  | "allocated" | "tcache" | "fastbin" | "unsorted" | "smallbin" | "largebin" | "top" | "mmapped"
+  | "threadcache" | "transfer" | "central" | "pageheap" | "released" | "span";
+
+/** State codes of the models' walk records, by index. */
+export const CHUNK_STATES: readonly ChunkState[] = [
+  "allocated", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmapped",
+  "threadcache", "transfer", "central", "pageheap", "released", "span",
+];
+
+/** One chunk (ptmalloc) or object slot / free span (TCMalloc) of the heap walk. */
+export interface ChunkRow {
+  /** The user pointer (chunk + 16 for ptmalloc). */
+  address: number;
+  /** The chunk header's address. */
+  chunk: number;
+  /** Chunk size in bytes (ptmalloc: the size field without flag bits). */
+  size: number;
+  /** Bytes the program asked for; 0 when free. */
+  requested: number;
+  state: ChunkState;
+  /** tcache index, fastbin index or bins[] index; TCMalloc: size class; -1 when none. */
+  bin: number;
+  /** "heap", "mmap", or "arena<k>" for non-main arena k. */
+  region: string;
+  /** Trace line (or sequence number for interactive calls) that allocated it; null when free or unknown. */
+  line: number | null;
+}
+
+/** Statistics by name: mallinfo2's fields for ptmalloc, MallocExtension's for TCMalloc, plus counters. */
+export type Stats = Record<string, number>;
+
+export interface LabOptions {
+  model?: ModelName;
+  /** GLIBC_TUNABLES syntax (`glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0`) or a record of names to values. */
+  tunables?: string | Record<string, number>;
+  /** Further model options by name (heap_base, mmap_base, cores, TCMALLOC_* …). */
+  options?: Record<string, number>;
+}
+
+export interface ReplaySummary {
+  trace: string;
+  model: ModelName;
+  ops: number;
+  /** Operations by letter (m, c, r, f, a, A, P, v, V, t). */
+  byOp: Record<string, number>;
+  threads: number;
+  /** Frees/reallocs of addresses the trace never allocated (recorded before the trace began). */
+  unknownFrees: number;
+  /** Double frees skipped with `lenient`. */
+  doubleFreesSkipped: number;
+  /** Allocations that returned an address the trace still held live (a free the recording missed). */
+  pointerReuse: number;
+  loss: LossReport;
+  stats: Stats;
+  seconds: number;
+}
+
+/** A heap misuse detected by the model, carrying the real allocator's own message. */
+export class HeapError extends Error {
+  readonly allocatorMessage: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly seq?: number;
+  constructor(allocatorMessage: string, where?: { file?: string; line?: number; seq?: number }) {
+    const at = where?.file ? `${where.file}:${where.line}: ` : "";
+    super(`${at}${allocatorMessage}`);
+    this.name = "HeapError";
+    this.allocatorMessage = allocatorMessage;
+    this.file = where?.file;
+    this.line = where?.line;
+    this.seq = where?.seq;
+  }
+}
+
+/** A trace that contradicts itself: a double free, or (with `strict`) a free of an address never allocated. */
+export class TraceError extends Error {
+  readonly file: string;
+  readonly line: number;
+  readonly firstFreeLine?: number;
+  constructor(file: string, line: number, reason: string, firstFreeLine?: number) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = "TraceError";
+    this.file = file;
+    this.line = line;
+    this.firstFreeLine = firstFreeLine;
+  }
+}

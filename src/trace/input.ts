@@ -1,0 +1,140 @@
+// Byte streams from files, URLs or memory, gunzipped on the fly when they start with the gzip magic.
+// Node's `fs` and `zlib` are imported lazily, only for file paths, so the browser path never touches them.
+
+/** Where a trace comes from: a file path (Node), a URL (fetched), or the bytes themselves. */
+export type ByteSource = string | URL | Uint8Array | AsyncIterable<Uint8Array>;
+
+const CHUNK = 1 << 20;
+
+function isNode(): boolean {
+  return typeof process !== "undefined" && !!process.versions?.node;
+}
+
+/** A short display name for a source (its path or URL, else "<memory>"). */
+export function sourceName(source: ByteSource): string {
+  if (typeof source === "string") return source;
+  if (source instanceof URL) return source.href;
+  return "<memory>";
+}
+
+async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
+  if (source instanceof Uint8Array) {
+    yield source;
+    return;
+  }
+  if (typeof source === "string" && isNode() && !/^https?:/.test(source)) {
+    const { createReadStream } = await import("node:fs");
+    for await (const chunk of createReadStream(source, { highWaterMark: CHUNK })) yield chunk as Uint8Array;
+    return;
+  }
+  if (typeof source === "string" || source instanceof URL) {
+    const response = await fetch(source);
+    if (!response.ok || !response.body) throw new Error(`${sourceName(source)}: HTTP ${response.status}`);
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  }
+  yield* source as AsyncIterable<Uint8Array>;
+}
+
+async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  if (isNode()) {
+    const { createGunzip } = await import("node:zlib");
+    const { Readable } = await import("node:stream");
+    const stream = Readable.from(chunks).pipe(createGunzip({ chunkSize: CHUNK }));
+    for await (const chunk of stream) yield chunk as Uint8Array;
+    return;
+  }
+  const ds = new DecompressionStream("gzip");
+  const writer = ds.writable.getWriter();
+  const pump = (async () => {
+    for await (const c of chunks) await writer.write(c as Uint8Array<ArrayBuffer>);
+    await writer.close();
+  })();
+  const reader = ds.readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    yield value;
+  }
+  await pump;
+}
+
+/** The bytes of a source, decompressed when gzip-compressed. Errors name the source. */
+export async function* openBytes(source: ByteSource): AsyncIterable<Uint8Array> {
+  const name = sourceName(source);
+  const it = raw(source)[Symbol.asyncIterator]();
+  let first: IteratorResult<Uint8Array>;
+  try {
+    first = await it.next();
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}`);
+  }
+  if (first.done) return;
+  async function* rest(): AsyncIterable<Uint8Array> {
+    yield first.value;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  const head = first.value;
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      yield* gunzip(rest());
+    } catch (e) {
+      throw new Error(`${name}: corrupt or truncated gzip data (${(e as Error).message})`);
+    }
+    return;
+  }
+  yield* rest();
+}
+
+/**
+ * Splits a byte stream into lines (without the newline), calling `onLine(bytes, start, end)` for each; yields
+ * after every input chunk so that a consumer can hand on what the lines produced.
+ */
+export async function* scanLines(
+  chunks: AsyncIterable<Uint8Array>,
+  onLine: (buf: Uint8Array, start: number, end: number) => void,
+): AsyncGenerator<void> {
+  let carry: Uint8Array | null = null;
+  for await (const chunk of chunks) {
+    let buf = chunk;
+    let start = 0;
+    if (carry) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        const joined: Uint8Array = new Uint8Array(carry.length + chunk.length);
+        joined.set(carry);
+        joined.set(chunk, carry.length);
+        carry = joined;
+        yield;
+        continue;
+      }
+      const line = new Uint8Array(carry.length + nl);
+      line.set(carry);
+      line.set(chunk.subarray(0, nl), carry.length);
+      carry = null;
+      onLine(line, 0, stripCR(line, 0, line.length));
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      onLine(buf, start, stripCR(buf, start, nl));
+      start = nl + 1;
+    }
+    if (start < buf.length) carry = buf.slice(start);
+    yield;
+  }
+  if (carry && carry.length) onLine(carry, 0, stripCR(carry, 0, carry.length));
+}
+
+function stripCR(buf: Uint8Array, start: number, end: number): number {
+  return end > start && buf[end - 1] === 13 ? end - 1 : end;
+}

@@ -1,0 +1,81 @@
+// Loads a model's wasm module: from the file system in Node, with fetch in a browser. The module is compiled once
+// per model and instantiated once per lab, so labs never share state.
+
+import { type ASUtil, instantiate } from "@assemblyscript/loader";
+
+export type ModelName = "ptmalloc" | "tcmalloc";
+export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc"];
+
+/** The exports every model provides (see docs/design.md, "Model ABI"). */
+export interface ModelExports {
+  memory: WebAssembly.Memory;
+  optionNames(): number;
+  setOption(id: number, value: number): number;
+  init(): void;
+  allocBuffer(bytes: number): number;
+  replay(ops: number, count: number, results: number, journal: boolean | number): number;
+  lastErrorMessage(): number;
+  usableSize(address: number): number;
+  heapBase(): number;
+  arenaBase(k: number): number;
+  walkFields(): number;
+  walk(buffer: number, capacity: number): number;
+  statNames(): number;
+  statsInto(buffer: number): number;
+  [name: string]: unknown;
+}
+
+export type ModelInstance = ASUtil & ModelExports;
+
+const compiled = new Map<ModelName, Promise<WebAssembly.Module>>();
+
+/** Where the built module of `model` lives, relative to this file (src/wasm or dist/wasm). */
+export function wasmUrl(model: ModelName): URL {
+  return new URL(`../../build/${model}.wasm`, import.meta.url);
+}
+
+async function wasmBytes(model: ModelName): Promise<BufferSource> {
+  const url = wasmUrl(model);
+  if (url.protocol === "file:") {
+    const { readFile } = await import("node:fs/promises");
+    try {
+      return new Uint8Array(await readFile(url));
+    } catch {
+      throw new Error(`the ${model} model is not built (${url.pathname}): run \`npm run build\``);
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot fetch ${url.href}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+function compile(model: ModelName): Promise<WebAssembly.Module> {
+  let p = compiled.get(model);
+  if (!p) {
+    p = wasmBytes(model).then((bytes) => WebAssembly.compile(bytes));
+    compiled.set(model, p);
+  }
+  return p;
+}
+
+/** A fresh instance of `model`'s module. */
+export async function instantiateModel(model: ModelName): Promise<ModelInstance> {
+  if (!MODELS.includes(model)) throw new Error(`unknown model '${model}' (known: ${MODELS.join(", ")})`);
+  const module = await compile(model);
+  let instance: ASUtil & Record<string, unknown>;
+  const imports = {
+    env: {
+      abort(message: number, file: number, line: number, column: number): never {
+        const text = (p: number) => (p ? instance.__getString(p) : "?");
+        throw new Error(`${model} model aborted: ${text(message)} at ${text(file)}:${line}:${column}`);
+      },
+      seed: () => 0,
+      trace(message: number) {
+        console.error(`[${model}] ${instance.__getString(message)}`);
+      },
+    },
+  };
+  const result = await instantiate<Record<string, unknown>>(module, imports);
+  instance = result.exports as unknown as ASUtil & Record<string, unknown>;
+  return instance as unknown as ModelInstance;
+}
