@@ -71,8 +71,13 @@ export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
 }
 
 // ── object table ─────────────────────────────────────────────────────────────────────────────────────────
-// Object id → simulated address. Lives in simulated memory at OBJECTS_BASE (above any user address), so the
-// journal covers it too.
+// Object id → simulated address and the bytes the program requested. Lives in simulated memory at OBJECTS_BASE
+// (above any user address), so the journal covers it too.
+//
+//   OBJECTS_BASE + 16 × id
+//   ╒═════════════════╤═════════════════╕
+//   │ address   (u64) │ requested (u64) │
+//   ╘═════════════════╧═════════════════╛
 
 import { vmMap, ld64, st64 } from "./vmem";
 
@@ -82,21 +87,40 @@ let objectsMapped: u64 = 0;
 /** Address currently held by object `id` (0 when none). */
 export function objectAddress(id: i64): u64 {
   if (id < 0) return 0;
-  const at = <u64>id << 3;
+  const at = <u64>id << 4;
   if (at >= objectsMapped) return 0;
   return ld64(OBJECTS_BASE + at);
 }
 
-/** Records that object `id` now lives at `address`. */
-export function setObjectAddress(id: i64, address: u64): void {
-  if (id < 0) return;
-  const at = <u64>id << 3;
+/** Maps the table far enough to hold object `id`. */
+function reachObject(id: i64): u64 {
+  const at = <u64>id << 4;
   if (at >= objectsMapped) {
     const grown = (at + 0x10000) & ~(<u64>0xffff);
     vmMap(OBJECTS_BASE + objectsMapped, grown - objectsMapped);
     objectsMapped = grown;
   }
-  st64(OBJECTS_BASE + at, address);
+  return OBJECTS_BASE + at;
+}
+
+/** Records that object `id` now lives at `address`. */
+export function setObjectAddress(id: i64, address: u64): void {
+  if (id < 0) return;
+  st64(reachObject(id), address);
+}
+
+/** Bytes the program requested for object `id` (0 when none). */
+export function objectRequested(id: i64): u64 {
+  if (id < 0) return 0;
+  const at = <u64>id << 4;
+  if (at >= objectsMapped) return 0;
+  return ld64(OBJECTS_BASE + at + 8);
+}
+
+/** Records the bytes the program requested for object `id`. */
+export function setObjectRequested(id: i64, requested: u64): void {
+  if (id < 0) return;
+  st64(reachObject(id) + 8, requested);
 }
 
 // ── error state ──────────────────────────────────────────────────────────────────────────────────────────
