@@ -10,3 +10,4 @@ export * from "./timeline.js";
 export * from "./diff.js";
 export * from "./report.js";
 export * from "./display.js";
+export * from "./record.js";
