@@ -3,6 +3,7 @@
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { OpCode, type TraceSource } from "../trace/types.js";
+import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
@@ -15,6 +16,8 @@ export interface CallOptions {
 export interface ReplayOptions extends ReplayControl {
   /** Called after each batch with its results (see BatchObserver). */
   observe?: BatchObserver;
+  /** Check the heap's invariants after every `checkEvery` operations; a violation stops the replay (HeapError). */
+  checkEvery?: number;
 }
 
 export interface Lab {
@@ -35,6 +38,8 @@ export interface Lab {
   heapBase(): number;
   chunks(): ChunkRow[];
   stats(): Stats;
+  /** Every broken invariant of the heap right now (empty when the heap is sound). */
+  check(): Violation[];
   /** Replays a trace (a TraceSource, or the bytes/path of an alloc-trace v1 file). */
   replay(trace: TraceSource | ByteSource, options?: ReplayOptions): Promise<ReplaySummary>;
   /** The low-level model handle (batches, raw walk records). */
@@ -79,9 +84,11 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     heapBase: () => model.wasm.heapBase(),
     chunks: () => model.chunks(replayer.lineOf),
     stats: () => model.stats(),
+    check: () => checkModel(model),
     async replay(trace, replayOptions = {}) {
       const source = isTraceSource(trace) ? trace : readAllocTrace(trace, { lenient: replayOptions.lenient });
       const started = performance.now();
+      if (replayOptions.checkEvery !== undefined) setCheckEvery(model, replayOptions.checkEvery);
       await replayer.replay(source, replayOptions, replayOptions.observe);
       return {
         trace: source.name,
