@@ -1,0 +1,44 @@
+// Which differential cases the models are known to reproduce exactly. A case runs by default only once it is
+// listed in MATCHING (so an unfinished model cannot turn the suite red); every other case is skipped, with the
+// first line where the model departs from the real allocator noted in DIFFERENCES when known.
+// HEAPLAB_DIFF_ALL=1 runs every case and writes test-output/differential-status.md with the current picture;
+// move a case into MATCHING as soon as it passes there.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../oracle/native.js";
+import { RUN_KNOWN_DIFFERENCES } from "./compare.js";
+
+/** Case ids that must match line for line: `<suite>/<trace or property>/<configuration>`. */
+export const MATCHING: ReadonlySet<string> = new Set<string>([]);
+
+/** Case id → the first differing line last seen (real vs model). */
+export const DIFFERENCES: Readonly<Record<string, string>> = {};
+
+/** Whether a case runs in this session. */
+export function enabled(id: string): boolean {
+  return RUN_KNOWN_DIFFERENCES || MATCHING.has(id);
+}
+
+/** The test title of a case: its id, and why it is skipped when it is. */
+export function title(id: string): string {
+  if (MATCHING.has(id)) return id;
+  const known = DIFFERENCES[id];
+  return known ? `${id} (known difference: ${known})` : `${id} (not yet matching)`;
+}
+
+const outcomes = new Map<string, string>();
+
+/** Records a case's outcome (null = identical) for the status report. */
+export function record(id: string, difference: string | null): void {
+  outcomes.set(id, difference ?? "match");
+}
+
+/** Writes test-output/differential-<suite>.md (only with HEAPLAB_DIFF_ALL=1). */
+export function writeStatus(suite: string): void {
+  if (!RUN_KNOWN_DIFFERENCES || outcomes.size === 0) return;
+  const dir = join(repoRoot, "test-output");
+  mkdirSync(dir, { recursive: true });
+  const rows = [...outcomes].map(([id, d]) => `| ${id} | ${d === "match" ? "match" : d.replace(/\|/g, "\\|")} |`);
+  writeFileSync(join(dir, `differential-${suite}.md`), `| case | result |\n|---|---|\n${rows.join("\n")}\n`);
+}
