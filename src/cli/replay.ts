@@ -16,7 +16,8 @@ export const HELP = `usage: heaplab replay <trace> [options]
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
   --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
   --strict                    a free of an address the trace never allocated is an error
-  --lenient                   skip and count double frees and malformed lines`;
+  --lenient                   skip and count double frees and malformed lines
+  --check-every N             check the heap's invariants after every N operations; a violation stops the replay`;
 
 export function parseReplayArgs(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -30,6 +31,7 @@ export function parseReplayArgs(argv: string[]) {
       threads: { type: "string", default: "arena" },
       strict: { type: "boolean" },
       lenient: { type: "boolean" },
+      "check-every": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -82,7 +84,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
   const trace = readAllocTrace(positionals[0], { lenient: values.lenient });
-  const control = { threads, strict: values.strict, lenient: values.lenient };
+  const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
+  const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {
     const out = new LineWriter();
     const formatter = new AddressFormatter(lab.handle);

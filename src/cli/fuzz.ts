@@ -1,0 +1,89 @@
+// `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { anyTraceArbitrary } from "../fuzz/arbitraries.js";
+import { fuzz } from "../fuzz/fuzz.js";
+import { MODELS, type ModelName } from "../wasm/load.js";
+
+export const HELP = `usage: heaplab fuzz [options]
+
+  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --runs N                    random traces to replay (default 100)
+  --seed S                    seed of the generator (default: random; printed)
+  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0
+  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+  --ops N                     longest trace, in operations (default 500)
+  --threads N                 most threads in a trace (default 4)
+  --check-every N             run the model's invariant checker after every N operations (default 1)
+  --out FILE                  where to write the minimal failing trace (default: the temporary directory)
+
+Each trace is replayed with the model's invariant checker after every operation, and with the properties every
+allocator must keep (aligned, disjoint, usable sizes, no aborts on valid frees, determinism). A failure is shrunk
+to a minimal trace, written as alloc-trace v1 for \`heaplab replay\`; the command then exits 1.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: "string", default: "ptmalloc" },
+      runs: { type: "string", default: "100" },
+      seed: { type: "string" },
+      tunables: { type: "string" },
+      option: { type: "string", multiple: true },
+      ops: { type: "string", default: "500" },
+      threads: { type: "string", default: "4" },
+      "check-every": { type: "string", default: "1" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const model = values.model as ModelName;
+  if (!MODELS.includes(model)) throw new Error(`--model must be one of ${MODELS.join(", ")}`);
+  const number = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} ${text}: expected a non-negative integer`);
+    return v;
+  };
+  const options: Record<string, number> = {};
+  for (const o of values.option ?? []) {
+    const [k, v] = o.split("=");
+    options[k] = Number(v);
+    if (!Number.isFinite(options[k])) throw new Error(`--option ${o}: expected name=<number>`);
+  }
+  const seed = number("seed", values.seed) ?? (Math.random() * 2 ** 31) | 0;
+  const output = values.out ?? join(tmpdir(), `heaplab-fuzz-${model}-${seed}.trace`);
+  const started = performance.now();
+  const result = await fuzz({
+    model,
+    tunables: values.tunables,
+    options,
+    runs: number("runs", values.runs),
+    seed,
+    checkEvery: number("check-every", values["check-every"]),
+    traces: anyTraceArbitrary({ maxOps: number("ops", values.ops), maxThreads: number("threads", values.threads) }),
+    output,
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const failure = result.failure;
+  if (failure) {
+    console.log(`seed ${result.seed}: ${failure.finding.property} failed after ${result.runs} runs`);
+    console.log(`  ${failure.finding.message}`);
+    for (const v of failure.finding.violations.slice(0, 10)) {
+      console.log(`  violation ${v.code} at 0x${v.address.toString(16)}: ${v.message}`);
+    }
+    const tunables = values.tunables ? ` --tunables ${values.tunables}` : "";
+    console.log(`reproduce: heaplab replay ${failure.path} --model ${model}${tunables} --check-every 1`);
+    console.log(`fuzz ${model}: runs ${result.runs}, ops ${result.ops}, violations 1 (seed ${result.seed}, ${seconds} s); ` +
+      `minimal trace (${failure.ops.length} ops, ${failure.shrinks} shrinks): ${failure.path}`);
+    return 1;
+  }
+  console.log(`fuzz ${model}: runs ${result.runs}, ops ${result.ops}, violations 0 (seed ${result.seed}, ${seconds} s)`);
+  return 0;
+}
