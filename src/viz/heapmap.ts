@@ -58,13 +58,14 @@ export interface MapRow {
 export interface HeapLayout {
   segments: Segment[];
   rows: MapRow[];
-  gaps: { y: number; bytes: number }[];
+  gaps: { y: number; start: number; bytes: number }[];
   rowBytes: number;
   plotWidth: number;
   height: number;
 }
 
 const LABEL_WIDTH = 104;
+const HUGE_EDGE_PAGES = 2;
 const GAP_HEIGHT = 16;
 const ROW_GAP = 3;
 
@@ -74,15 +75,29 @@ export function visibleChunks<T extends Extent>(chunks: readonly T[], range?: [n
   return kept.sort((a, b) => a.chunk - b.chunk);
 }
 
-/** Splits sorted chunks into page-aligned segments, breaking wherever a gap exceeds `collapseGap`. */
+/**
+ * Splits sorted chunks into page-aligned segments, breaking wherever a gap exceeds `collapseGap`. The inside of
+ * a chunk bigger than that (the top chunk, mmapped chunks) counts as a gap too: only its first and last
+ * `HUGE_EDGE_PAGES` pages are drawn.
+ */
 export function segmentsOf(sorted: readonly Extent[], pageSize: number, collapseGap: number): Segment[] {
   const segments: Segment[] = [];
-  for (const chunk of sorted) {
-    const start = Math.floor(chunk.chunk / pageSize) * pageSize;
-    const end = Math.ceil((chunk.chunk + chunk.size) / pageSize) * pageSize;
+  const add = (from: number, to: number) => {
+    const start = Math.floor(from / pageSize) * pageSize;
+    const end = Math.ceil(to / pageSize) * pageSize;
     const last = segments[segments.length - 1];
     if (last && start - last.end <= collapseGap) last.end = Math.max(last.end, end);
     else segments.push({ start, end });
+  };
+  const edge = HUGE_EDGE_PAGES * pageSize;
+  for (const chunk of sorted) {
+    const end = chunk.chunk + chunk.size;
+    if (chunk.size - 2 * edge > collapseGap) {
+      add(chunk.chunk, chunk.chunk + edge);
+      add(end - edge, end);
+    } else {
+      add(chunk.chunk, end);
+    }
   }
   return segments;
 }
@@ -119,11 +134,11 @@ export function layoutHeap(sorted: readonly Extent[], options: HeapMapOptions = 
     ? segments[0] ? segments[0].end - segments[0].start : pageSize
     : options.rowBytes ?? autoRowBytes(segments, pageSize, options.maxRows ?? 48);
   const rows: MapRow[] = [];
-  const gaps: { y: number; bytes: number }[] = [];
+  const gaps: { y: number; start: number; bytes: number }[] = [];
   let y = 0;
   segments.forEach((segment, i) => {
     if (i > 0) {
-      gaps.push({ y, bytes: segment.start - segments[i - 1].end });
+      gaps.push({ y, start: segments[i - 1].end, bytes: segment.start - segments[i - 1].end });
       y += GAP_HEIGHT;
     }
     for (let base = segment.start; base < segment.end; base += rowBytes) {
@@ -173,8 +188,22 @@ export function chunkTitle(chunk: ChunkRow): string {
   return lines.join("\n");
 }
 
+/** The gap marker's text, naming the chunk whose inside it skips, if any. */
+function gapLabel(gap: { start: number; bytes: number }, sorted: readonly ChunkRow[]): string {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid].chunk <= gap.start) lo = mid + 1;
+    else hi = mid;
+  }
+  const inside = sorted[lo - 1];
+  const within = inside && inside.chunk + inside.size >= gap.start + gap.bytes;
+  return `⋯ ${bytes(gap.bytes)}${within ? ` of a ${inside.state} chunk` : ""} not drawn ⋯`;
+}
+
 /** Draws the rows' backgrounds, address labels and page boundary lines. */
-function drawRows(layout: HeapLayout, pageSize: number, rowHeight: number): string {
+function drawRows(layout: HeapLayout, sorted: readonly ChunkRow[], pageSize: number, rowHeight: number): string {
   const scale = layout.plotWidth / layout.rowBytes;
   const pagePixels = pageSize * scale;
   let out = "";
@@ -197,7 +226,7 @@ function drawRows(layout: HeapLayout, pageSize: number, rowHeight: number): stri
   }
   for (const gap of layout.gaps) {
     out += textEl("text", { class: "gap", x: LABEL_WIDTH + layout.plotWidth / 2, y: gap.y + 11,
-      "text-anchor": "middle", fill: "#868e96" }, `⋯ ${bytes(gap.bytes)} not drawn ⋯`);
+      "text-anchor": "middle", fill: "#868e96" }, gapLabel(gap, sorted));
   }
   return out;
 }
@@ -272,7 +301,7 @@ export function heapMapSVG(chunks: readonly ChunkRow[], options: HeapMapOptions 
   top += 22;
   body += translate(8, top, key.svg);
   top += key.height + 6;
-  let map = drawRows(layout, pageSize, rowHeight);
+  let map = drawRows(layout, sorted, pageSize, rowHeight);
   for (const chunk of sorted) map += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk));
   body += translate(0, top, el("g", { class: "map" }, map));
   if (sorted.length === 0) {

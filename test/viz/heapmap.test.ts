@@ -47,15 +47,21 @@ describe("heap map", () => {
     expect(titleOf(select(root, "rect", "chunk")[0])).toContain(`region ${nasty}`);
   });
 
-  it("collapses the gap between the heap and the mmapped chunks in compact mode", () => {
+  it("collapses the gaps between regions and the insides of huge chunks in compact mode", () => {
     const heap = syntheticHeap();
     const layout = layoutHeap(visibleChunks(heap), {});
-    expect(layout.segments.length).toBe(3);
+    const heapEnd = HEAP_BASE + 0x21000;
+    expect(layout.gaps.find((g) => g.start === heapEnd)?.bytes).toBe(MMAP_BASE - heapEnd);
     expect(layout.segments[0].start).toBe(HEAP_BASE);
-    expect(layout.gaps[0].bytes).toBe(MMAP_BASE - (HEAP_BASE + 0x21000));
     expect(layout.rows.length).toBeLessThanOrEqual(48);
-    const svg = parseXml(heapMapSVG(heap));
-    expect(select(svg, "text", "gap").length).toBe(2);
+    const drawn = layout.rows.reduce((n, r) => n + r.bytes, 0);
+    expect(drawn).toBeLessThan(0x21000);
+    const labels = select(parseXml(heapMapSVG(heap)), "text", "gap").map((t) => t.text);
+    expect(labels.length).toBe(layout.gaps.length);
+    expect(labels.filter((l) => l.includes("of a top chunk")).length).toBe(1);
+    expect(labels.filter((l) => l.includes("of a mmapped chunk")).length).toBe(2);
+    const whole = layoutHeap(visibleChunks(heap), { collapseGap: Infinity });
+    expect(whole.gaps.length).toBe(0);
   });
 
   it("draws a single row in linear mode", () => {
@@ -74,7 +80,7 @@ describe("heap map", () => {
 
   it("keeps one rect.chunk for a chunk that wraps over several rows", () => {
     const heap = syntheticHeap();
-    const svg = parseXml(heapMapSVG(heap, { rowBytes: 4096 }));
+    const svg = parseXml(heapMapSVG(heap, { rowBytes: 4096, collapseGap: 1 << 30 }));
     expect(select(svg, "rect", "chunk").length).toBe(heap.length);
     const top = heap.find((c) => c.state === "top")!;
     const pieces = select(svg, "rect", "chunk-cont").filter((r) => r.attrs["data-chunk"] === hex(top.chunk));
@@ -116,7 +122,7 @@ describe("heap map", () => {
     const expected = allocated.map((c) => (c.chunk + c.size - c.address - c.requested) * scale).filter((w) => w > 0)
       .sort((a, b) => a - b);
     widths.forEach((w, i) => expect(w).toBeCloseTo(expected[i], 1));
-    const far = parseXml(heapMapSVG(heap));
+    const far = parseXml(heapMapSVG(heap, { rowBytes: 1 << 20 }));
     expect(select(far, "rect", "header").length).toBe(0);
   });
 

@@ -4,7 +4,7 @@ import {
   peakOf, reportHTML, scriptJSON, sideBySideSVG, sizeClassColor, spansSVG, thin, timelineDiffSVG, timelineSVG, view,
 } from "../../src/viz/index.js";
 import { parseXml, select } from "./xml.js";
-import { syntheticHeap, syntheticSpans, syntheticTimeline } from "./synthetic.js";
+import { HEAP_BASE, syntheticHeap, syntheticSpans, syntheticTimeline } from "./synthetic.js";
 
 describe("xml checker", () => {
   it("rejects what is not well-formed", () => {
@@ -109,7 +109,7 @@ describe("diff", () => {
   it("outlines chunks that appear, vanish or change", () => {
     const before = syntheticHeap(10);
     const after = before.slice(2).map((c, i) => (i === 0 ? { ...c, state: "tcache" as const, requested: 0 } : c));
-    after.push({ ...before[0], chunk: 0x5555_5557_0000, address: 0x5555_5557_0010 });
+    after.push({ ...before[0], chunk: HEAP_BASE + 0x21000, address: HEAP_BASE + 0x21010 });
     const changes = chunkChanges(before, after);
     expect([...changes.before.values()].sort()).toEqual(["changed", "removed", "removed"]);
     expect([...changes.after.values()].sort()).toEqual(["added", "changed"]);

@@ -1,0 +1,84 @@
+// The views in a real browser: headless Chromium loads the built package as ESM from a local http server,
+// replays a shared trace fetched over http, draws the heap map, and the DOM is checked against the lab's rows.
+
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Browser, type Page, chromium } from "playwright-core";
+import { type StaticServer, serveStatic } from "./browser/server.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const SHARED = resolve(ROOT, "../shared");
+const OUTPUT = join(ROOT, "test-output");
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CI = !!process.env.CI;
+const haveChromium = existsSync(CHROMIUM);
+const haveModel = existsSync(join(ROOT, "build/ptmalloc.wasm"));
+
+if (!haveChromium) {
+  const why = `${CHROMIUM} is missing (apt-get install -y chromium)`;
+  if (CI) throw new Error(`browser test: ${why}`);
+  console.warn(`browser test skipped: ${why}`);
+}
+
+/** Opens the test page with a query and waits until it has drawn (or failed). */
+async function openPage(browser: Browser, server: StaticServer, query: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/test/viz/browser/index.html?${query}`);
+  await page.waitForFunction(() => document.body.dataset.state !== "loading", undefined, { timeout: 60_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  const result = await page.evaluate(() => (window as unknown as { heaplabResult: { error?: string } }).heaplabResult);
+  expect(result.error ?? "", errors.join("\n")).toBe("");
+  expect(state).toBe("done");
+  return page;
+}
+
+describe.skipIf(!haveChromium)("heap views in Chromium", () => {
+  let browser: Browser;
+  let server: StaticServer;
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, "dist/viz/index.js"))) throw new Error("dist/ is not built: run `npm run build`");
+    mkdirSync(OUTPUT, { recursive: true });
+    server = await serveStatic(ROOT, SHARED);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("draws the built views of synthetic rows as ESM", async () => {
+    const page = await openPage(browser, server, "synthetic=1");
+    const result = await page.evaluate(() => (window as unknown as { heaplabResult: { chunks: number } }).heaplabResult);
+    expect(await page.locator("#map rect.chunk").count()).toBe(result.chunks);
+    expect(await page.locator("#bins rect.member").count()).toBeGreaterThan(0);
+    const box = await page.locator("#map svg").boundingBox();
+    expect(box!.width).toBeGreaterThan(500);
+    await page.screenshot({ path: join(OUTPUT, "browser-synthetic.png"), fullPage: true });
+    await page.close();
+  });
+
+  it.skipIf(!haveModel && !CI)("replays sort-S1M fetched over http and draws one rect.chunk per chunk", async () => {
+    const page = await openPage(browser, server, "trace=/shared/traces/sort-S1M.trace.gz&model=ptmalloc");
+    const result = await page.evaluate(() =>
+      (window as unknown as { heaplabResult: { chunks: number; ops: number; states: string[] } }).heaplabResult);
+    expect(result.ops).toBeGreaterThan(100);
+    expect(result.chunks).toBeGreaterThan(0);
+    expect(await page.locator("#map rect.chunk").count()).toBe(result.chunks);
+    const drawnStates = await page.locator("#map rect.chunk").evaluateAll((rects) =>
+      rects.map((r) => r.getAttribute("data-state")).sort());
+    expect(drawnStates).toEqual([...result.states].sort());
+    expect(await page.locator("#timeline g.peak").count()).toBe(2);
+    expect(server.requests.some((r) => r.endsWith("/build/ptmalloc.wasm"))).toBe(true);
+    expect(server.requests).toContain("/shared/traces/sort-S1M.trace.gz");
+    await page.screenshot({ path: join(OUTPUT, "browser-sort-S1M.png"), fullPage: true });
+    await page.close();
+  });
+});
