@@ -4,7 +4,9 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,11 +166,17 @@ export async function nativeAddressLines(tracePath: string, options: NativeOptio
   return (await runNative(tracePath, options)).lines;
 }
 
+let textCount = 0;
+
 /** Replays a trace given as alloc-trace v1 text (fast-check generated traces). */
 export async function runNativeText(text: string, options: NativeOptions = {}): Promise<NativeRun> {
-  const path = join(scratch(), `t${++textCount}.trace`);
+  const path = join(tmpdir(), `heaplab-oracle-${process.pid}-${++textCount}.trace`);
   writeFileSync(path, text);
-  return runNative(path, options);
+  try {
+    return await runNative(path, options);
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** nallocx(size, 0) of the real TCMalloc: size → allocated bytes, for 0…262144 and samples above. */
@@ -184,22 +192,15 @@ export async function tcmallocNallocx(): Promise<Map<number, number>> {
   return table;
 }
 
-let scratchDir: string | undefined;
-let textCount = 0;
-const plainCopies = new Map<string, string>();
-
-function scratch(): string {
-  scratchDir ??= mkdtempSync(join(tmpdir(), "heaplab-oracle-"));
-  return scratchDir;
-}
-
-/** A gunzipped copy of a .gz trace in a temporary directory (made once per process). */
+/** A gunzipped copy of a .gz trace, kept in the cache directory (keyed by name, size and mtime). */
 export function plainCopy(gzPath: string): string {
-  let plain = plainCopies.get(gzPath);
-  if (!plain) {
-    plain = join(scratch(), basename(gzPath).replace(/\.gz$/, ""));
-    writeFileSync(plain, gunzipSync(readFileSync(gzPath)));
-    plainCopies.set(gzPath, plain);
+  const { size, mtimeMs } = statSync(gzPath);
+  const plain = join(cacheDir, "traces", `${basename(gzPath).replace(/\.gz$/, "")}-${size}-${Math.floor(mtimeMs)}`);
+  if (!existsSync(plain)) {
+    mkdirSync(dirname(plain), { recursive: true });
+    const partial = `${plain}.${process.pid}.tmp`;
+    writeFileSync(partial, gunzipSync(readFileSync(gzPath)));
+    renameSync(partial, plain);
   }
   return plain;
 }
