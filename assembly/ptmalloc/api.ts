@@ -1,0 +1,198 @@
+// The public entry points (__libc_malloc, __libc_free, …): tcache fast paths, arena choice, mmapped chunks.
+
+import { st64 } from "../common/vmem";
+import { raise, failed } from "../common/ops";
+import { count, LOCK_ARENA, SYS_MADVISE } from "../common/counters";
+import { ABORT, SEGV_MESSAGE } from "./check";
+import {
+  chunkSize, sizeField, isMmapped, inuseBitAt, misaligned, mem2chunk, request2size, tcacheIndex, isMainArenaChunk,
+  bk, CHUNK_HDR_SZ, SIZE_SZ, MINSIZE, PTRDIFF_MAX, MALLOC_CHUNK_SIZE,
+} from "./chunk";
+import { binAt, nextArena, NBINS } from "./mstate";
+import {
+  tcacheBins, noDynThreshold, param, setParam, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD_MAX,
+  singleThread, threadTcache, setThreadTcache, PAGE,
+} from "./params";
+import { tcacheGet, tcacheCountOf, TCACHE_STRUCT_SIZE } from "./tcache";
+import { intMalloc } from "./malloc";
+import { intFree, mallocConsolidate } from "./free";
+import { intRealloc } from "./realloc";
+import { intMemalign } from "./memalign";
+import { munmapChunk, mremapChunk, systrim } from "./system";
+import { mainArena, arenaGet, arenaForChunk, arenaIndex, isMainArena } from "./arena";
+
+/** The arena a call of the current thread works in (main while single-threaded, else arena_get, locked). */
+function callArena(size: u64): u64 {
+  return singleThread() ? mainArena : arenaGet(size);
+}
+
+/** tcache_init: the thread's tcache_perthread_struct, allocated from its arena. */
+function tcacheInit(): void {
+  const av = arenaGet(TCACHE_STRUCT_SIZE);
+  const victim = intMalloc(av, TCACHE_STRUCT_SIZE);
+  if (victim == 0) return;
+  for (let o: u64 = 0; o < TCACHE_STRUCT_SIZE; o += 8) st64(victim + o, 0);
+  setThreadTcache(victim);
+}
+
+// @ts-ignore: decorator
+@inline function maybeInitTcache(): void {
+  if (threadTcache() == 0) tcacheInit();
+}
+
+/** The arena that owns non-mmapped chunk `p`, or 0 (after raising) when its heap holds no arena. */
+function owningArena(p: u64): u64 {
+  if (isMainArenaChunk(p)) return mainArena;
+  const av = arenaForChunk(p);
+  if (av == 0 || arenaIndex(av) < 0) {
+    raise(ABORT, SEGV_MESSAGE);
+    return 0;
+  }
+  return av;
+}
+
+/** __libc_malloc */
+export function libcMalloc(bytes: u64): u64 {
+  if (bytes > PTRDIFF_MAX) return 0;
+  const tbytes = request2size(bytes);
+  const tcIdx = tcacheIndex(tbytes);
+  maybeInitTcache();
+  if (failed()) return 0;
+  const tc = threadTcache();
+  if (tcIdx < tcacheBins && tc != 0 && tcacheCountOf(tc, tcIdx) > 0) return tcacheGet(tc, tcIdx);
+  return intMalloc(callArena(bytes), bytes);
+}
+
+/** __libc_free */
+export function libcFree(mem: u64): void {
+  if (mem == 0) return;
+  const p = mem2chunk(mem);
+  if (isMmapped(p)) {
+    const raw = sizeField(p);
+    if (!noDynThreshold && raw > param(P_MMAP_THRESHOLD) && raw <= DEFAULT_MMAP_THRESHOLD_MAX) {
+      setParam(P_MMAP_THRESHOLD, chunkSize(p));
+      setParam(P_TRIM_THRESHOLD, chunkSize(p) << 1);
+    }
+    munmapChunk(p);
+    return;
+  }
+  maybeInitTcache();
+  if (failed()) return;
+  const av = owningArena(p);
+  if (av == 0) return;
+  intFree(av, p, false);
+}
+
+/** __libc_realloc */
+export function libcRealloc(oldmem: u64, bytes: u64): u64 {
+  if (bytes == 0 && oldmem != 0) {
+    libcFree(oldmem);
+    return 0;
+  }
+  if (oldmem == 0) return libcMalloc(bytes);
+  const oldp = mem2chunk(oldmem);
+  const oldsize = chunkSize(oldp);
+  let av: u64 = 0;
+  if (!isMmapped(oldp)) {
+    maybeInitTcache();
+    if (failed()) return 0;
+    av = owningArena(oldp);
+    if (av == 0) return 0;
+  }
+  if (oldp > 0 - oldsize || misaligned(oldp)) {
+    raise(ABORT, "realloc(): invalid pointer");
+    return 0;
+  }
+  if (bytes > PTRDIFF_MAX) return 0;
+  const nb = request2size(bytes);
+  if (isMmapped(oldp)) {
+    const newp = mremapChunk(oldp, nb);
+    if (newp != 0 || failed()) return newp == 0 ? 0 : newp + CHUNK_HDR_SZ;
+    if (oldsize - SIZE_SZ >= nb) return oldmem;
+    const newmem = libcMalloc(bytes);
+    if (newmem == 0) return 0;
+    munmapChunk(oldp);
+    return newmem;
+  }
+  if (!singleThread()) count(LOCK_ARENA, 0);
+  return intRealloc(av, oldp, oldsize, nb);
+}
+
+/** __libc_calloc; the product has been checked against PTRDIFF_MAX by the caller. */
+export function libcCalloc(bytes: u64): u64 {
+  maybeInitTcache();
+  if (failed()) return 0;
+  return intMalloc(callArena(bytes), bytes);
+}
+
+/** _mid_memalign */
+export function midMemalign(alignment: u64, bytes: u64): u64 {
+  if (alignment <= 16) return libcMalloc(bytes);
+  if (alignment < MINSIZE) alignment = MINSIZE;
+  if (alignment > (u64.MAX_VALUE >> 1) + 1) return 0;
+  if ((alignment & (alignment - 1)) != 0) {
+    let a: u64 = 32;
+    while (a < alignment) a <<= 1;
+    alignment = a;
+  }
+  return intMemalign(callArena(bytes + alignment + MINSIZE), alignment, bytes);
+}
+
+/** posix_memalign: 0 (EINVAL) unless the alignment is a power-of-two multiple of sizeof (void *). */
+export function posixMemalign(alignment: u64, bytes: u64): u64 {
+  if ((alignment & 7) != 0 || alignment == 0 || ((alignment >> 3) & ((alignment >> 3) - 1)) != 0) return 0;
+  return midMemalign(alignment, bytes);
+}
+
+/** pvalloc: the rounding keeps bit 0, as glibc 2.36's `& -(pagesize - 1)` does. */
+export function pvalloc(bytes: u64): u64 {
+  if (bytes > u64.MAX_VALUE - (2 * PAGE - 1)) return 0;
+  return midMemalign(PAGE, (bytes + PAGE - 1) & (0 - (PAGE - 1)));
+}
+
+/** malloc_usable_size */
+export function usableSizeOf(mem: u64): u64 {
+  if (mem == 0) return 0;
+  const p = mem2chunk(mem);
+  if (isMmapped(p)) return chunkSize(p) - CHUNK_HDR_SZ;
+  if (inuseBitAt(p, chunkSize(p))) return chunkSize(p) - SIZE_SZ;
+  return 0;
+}
+
+/** mtrim on one arena: consolidate, madvise the whole pages inside big free chunks, systrim the main arena. */
+function mtrim(av: u64, pad: u64): bool {
+  mallocConsolidate(av);
+  if (failed()) return false;
+  let result = false;
+  const psindex: u64 = 99;
+  for (let i: u64 = 1; i < NBINS; ++i) {
+    if (i != 1 && i < psindex) continue;
+    const bin = binAt(av, i);
+    for (let p = bk(bin); p != bin; p = bk(p)) {
+      let size = chunkSize(p);
+      if (size > PAGE - 1 + MALLOC_CHUNK_SIZE) {
+        const paligned = (p + MALLOC_CHUNK_SIZE + PAGE - 1) & ~(PAGE - 1);
+        size -= paligned - p;
+        if (size > PAGE - 1) {
+          count(SYS_MADVISE, size & ~(PAGE - 1));
+          result = true;
+        }
+      }
+    }
+  }
+  if (isMainArena(av) && systrim(pad, av)) result = true;
+  return result;
+}
+
+/** malloc_trim(pad): every arena, main first then in list order. */
+export function mallocTrim(pad: u64): bool {
+  let result = false;
+  let av = mainArena;
+  do {
+    count(LOCK_ARENA, 0);
+    if (mtrim(av, pad)) result = true;
+    if (failed()) return false;
+    av = nextArena(av);
+  } while (av != mainArena);
+  return result;
+}

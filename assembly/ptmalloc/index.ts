@@ -1,0 +1,250 @@
+// glibc 2.36 ptmalloc (x86-64) as a wasm module: the exports of the model ABI (docs/design.md).
+//
+//   simulated address space
+//   ┌─────────────┬───────────────┬──────────────┬────────────────┬────────────┬──────────────────────────┐
+//   │ brk heap    │ ··· free ···  │ arena heaps, │ mmap_base:     │ ··· ···    │ 0xfff0…: objects,        │
+//   │ (heap_base) │               │ mmapped      │ libc data      │            │ counters, params, maps   │
+//   │             │               │ chunks ↓     │ (main_arena)   │            │                          │
+//   └─────────────┴───────────────┴──────────────┴────────────────┴────────────┴──────────────────────────┘
+
+import { vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import { countersInit } from "../common/counters";
+import {
+  opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
+  OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
+  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
+} from "../common/ops";
+import { chunkSize, prevSize, isMmapped, isMainArenaChunk, mem2chunk, PTRDIFF_MAX } from "./chunk";
+import { initState, setNextArena, setAttachedThreads } from "./mstate";
+import {
+  PARAMS_BASE, THREADS_BASE, ARENAS_BASE, PAGE, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_BRK, P_NARENAS,
+  P_MULTI_THREADED, P_SBRK_BASE, param, setParam, setCurrentThread, setThreadArena, singleThread,
+  setTcacheCount, setTcacheMax, setTcacheUnsortedLimit, setMxfast, setMmapThreshold, setMmapMax,
+  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores,
+  initialMmapThreshold, initialTrimThreshold, heapBaseAddress, mmapBaseAddress,
+} from "./params";
+import { mainArena, setMainArena, arenaForChunk, arenaIndex, arenaAt, arenaCount, HEAP_INFO_SIZE } from "./arena";
+import {
+  libcMalloc, libcFree, libcRealloc, libcCalloc, midMemalign, posixMemalign, pvalloc, usableSizeOf, mallocTrim,
+} from "./api";
+import { mapIndexOf, setMapNotes } from "./mmap";
+import { walkInto, WALK_FIELDS } from "./walk";
+import { statsInto as writeStats, STAT_NAMES } from "./stats";
+
+/** Offset of main_arena inside the libc data region that starts at mmap_base. */
+const MAIN_ARENA_OFFSET: u64 = 0x1c80;
+const LIBC_DATA_SIZE: u64 = 0x4000;
+/** Thread slots backed at init (16 bytes each). */
+const THREAD_SLOTS_BYTES: u64 = 0x10000;
+
+const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
+  + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
+  + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
+  + "mmap_base,cores";
+
+/** Comma-separated tunable names; the index of a name is its `setOption` id. */
+export function optionNames(): string {
+  return OPTION_NAMES;
+}
+
+/** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted. */
+export function setOption(id: i32, value: f64): i32 {
+  if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
+  const v = <u64>value;
+  switch (id) {
+    case 0: setTcacheCount(v); break;
+    case 1: setTcacheMax(v); break;
+    case 2: setTcacheUnsortedLimit(v); break;
+    case 3: setMxfast(v); break;
+    case 4: setMmapThreshold(v); break;
+    case 5: setMmapMax(v); break;
+    case 6: setTrimThreshold(v); break;
+    case 7: setTopPad(v); break;
+    case 8: setArenaMax(v); break;
+    case 9: setArenaTest(v); break;
+    case 10: setPerturb(v); break;
+    case 11: if ((v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
+    case 12: if ((v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
+    case 13: setCores(v); break;
+    default: return 0;
+  }
+  return 1;
+}
+
+/** Builds the initial state: an empty main arena, no tcache yet, the break at heap_base. */
+export function init(): void {
+  vmInit();
+  countersInit();
+  vmMap(PARAMS_BASE, 0x10000);
+  vmMap(THREADS_BASE, THREAD_SLOTS_BYTES);
+  vmMap(ARENAS_BASE, 0x10000);
+  vmMap(mmapBaseAddress, LIBC_DATA_SIZE);
+  const av = mmapBaseAddress + MAIN_ARENA_OFFSET;
+  setMainArena(av);
+  initState(av, true);
+  setNextArena(av, av);
+  setAttachedThreads(av, 1);
+  st64(ARENAS_BASE, av);
+  setParam(P_NARENAS, 1);
+  setParam(P_MMAP_THRESHOLD, initialMmapThreshold);
+  setParam(P_TRIM_THRESHOLD, initialTrimThreshold);
+  setParam(P_BRK, heapBaseAddress);
+  setCurrentThread(0);
+  setThreadArena(av);
+}
+
+/** Linear memory for JS batch buffers (never freed). */
+export function allocBuffer(bytes: i32): usize {
+  return heap.alloc(<usize>bytes);
+}
+
+/** The region tag of a pointer the model returned. */
+function regionOf(mem: u64): i32 {
+  if (mem == 0) return REGION_NONE;
+  const p = mem2chunk(mem);
+  if (isMmapped(p)) return REGION_MMAP;
+  if (isMainArenaChunk(p)) return REGION_HEAP;
+  return REGION_ARENA + <i32>arenaIndex(arenaForChunk(p));
+}
+
+/** Writes the per-chunk notes of a block just handed out: requested size and object id + 1. */
+function writeNotes(mem: u64, requested: u64, object: i64): void {
+  const p = mem2chunk(mem);
+  if (isMmapped(p)) {
+    const i = mapIndexOf(p - prevSize(p));
+    if (i >= 0) setMapNotes(<u64>i, requested, <u64>(object + 1));
+    return;
+  }
+  st64(mem, requested);
+  st64(mem + 8, <u64>(object + 1));
+}
+
+/** Marks the process multi-threaded the first time a second thread calls in, and backs its slot. */
+function enterThread(thread: u64): void {
+  if (thread != 0 && singleThread()) setParam(P_MULTI_THREADED, 1);
+  const slot = thread << 4;
+  if (slot >= THREAD_SLOTS_BYTES) vmMap(THREADS_BASE + slot, 16);
+  setCurrentThread(thread);
+}
+
+/** calloc's size: n × size, or u64.MAX_VALUE when the product exceeds PTRDIFF_MAX. */
+function callocBytes(n: f64, size: f64): u64 {
+  if (n * size >= SIZE_TOO_LARGE) return u64.MAX_VALUE;
+  const product = sizeArg(n) * sizeArg(size);
+  return product > PTRDIFF_MAX ? u64.MAX_VALUE : product;
+}
+
+/** Runs one operation; returns the result address (trim: 0/1) and leaves the region in `lastRegion`. */
+function runOp(ops: usize, i: i32): u64 {
+  const op = <i32>opField(ops, i, 0);
+  const object = <i64>opField(ops, i, 2);
+  const a = opField(ops, i, 3);
+  const b = opField(ops, i, 4);
+  const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
+  enterThread(<u64>opField(ops, i, 1));
+  let result: u64 = 0;
+  let requested: u64 = 0;
+  switch (op) {
+    case OP_MALLOC: requested = sizeArg(a); result = libcMalloc(requested); break;
+    case OP_CALLOC: {
+      requested = callocBytes(a, b);
+      result = requested > PTRDIFF_MAX ? 0 : libcCalloc(requested);
+      break;
+    }
+    case OP_REALLOC: {
+      const old = raw ? <u64>object : objectAddress(object);
+      requested = sizeArg(a);
+      result = libcRealloc(old, requested);
+      if (failed()) return 0;
+      if (result != 0) writeNotes(result, requested, raw ? -1 : object);
+      if (!raw && (result != 0 || (requested == 0 && old != 0))) setObjectAddress(object, result);
+      lastRegion = regionOf(result);
+      return result;
+    }
+    case OP_FREE: {
+      libcFree(object < 0 ? 0 : raw ? <u64>object : objectAddress(object));
+      if (!raw && object >= 0 && !failed()) setObjectAddress(object, 0);
+      lastRegion = REGION_NONE;
+      return 0;
+    }
+    case OP_MEMALIGN:
+    case OP_ALIGNED_ALLOC: requested = sizeArg(b); result = midMemalign(sizeArg(a), requested); break;
+    case OP_POSIX_MEMALIGN: requested = sizeArg(b); result = posixMemalign(sizeArg(a), requested); break;
+    case OP_VALLOC: requested = sizeArg(a); result = midMemalign(PAGE, requested); break;
+    case OP_PVALLOC: requested = sizeArg(a); result = pvalloc(requested); break;
+    case OP_TRIM: {
+      lastRegion = REGION_NONE;
+      return mallocTrim(sizeArg(a)) ? 1 : 0;
+    }
+    default: lastRegion = REGION_NONE; return 0;
+  }
+  if (failed()) return 0;
+  if (result != 0) {
+    writeNotes(result, requested, object);
+    setObjectAddress(object, result);
+  }
+  lastRegion = regionOf(result);
+  return result;
+}
+
+let lastRegion: i32 = REGION_NONE;
+
+/** Replays `count` operations; returns how many completed (an integrity abort stops the batch). */
+export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
+  clearError();
+  for (let i = 0; i < count; i++) {
+    if (journal) journalBegin();
+    const address = runOp(ops, i);
+    if (failed()) {
+      if (journal) journalRollback();
+      setCurrentThread(0);
+      return i;
+    }
+    if (journal) journalCommit();
+    putResult(results, i, address, lastRegion);
+  }
+  setCurrentThread(0);
+  return count;
+}
+
+/** The real allocator's message for the failed operation. */
+export function lastErrorMessage(): string {
+  return errorText();
+}
+
+/** malloc_usable_size(address). */
+export function usableSize(address: f64): f64 {
+  return <f64>usableSizeOf(<u64>address);
+}
+
+/** Start of arena k's first heap (k = 0: the brk heap). */
+export function arenaBase(k: i32): f64 {
+  if (k <= 0) return <f64>heapBaseAddress;
+  if (<u64>k >= arenaCount()) return 0;
+  return <f64>(arenaAt(<u64>k) - HEAP_INFO_SIZE);
+}
+
+/** The initial program break. */
+export function heapBase(): f64 {
+  return <f64>heapBaseAddress;
+}
+
+/** Names of the f64 fields of a walk record. */
+export function walkFields(): string {
+  return WALK_FIELDS;
+}
+
+/** Writes up to `capacity` walk records at `buffer`; returns the number of chunks. */
+export function walk(buffer: usize, capacity: i32): i32 {
+  return walkInto(buffer, capacity);
+}
+
+/** Names of the statistics `statsInto` writes. */
+export function statNames(): string {
+  return STAT_NAMES;
+}
+
+/** Writes the statistics at `buffer`; returns how many f64 were written. */
+export function statsInto(buffer: usize): i32 {
+  return writeStats(buffer);
+}
