@@ -46,11 +46,12 @@ async function* parse(
   const fields = new Float64Array(3);
   const onLine = (buf: Uint8Array, start: number, end: number): void => {
     lineNo++;
-    if (start === end) return;
-    if (buf[start] === 35 /* # */) {
-      if (!sawHeader) {
+    if (start === end || buf[start] === 35 /* # */) {
+      const text = decoder.decode(buf.subarray(start, end));
+      (batch.comments ??= []).push({ before: batch.length, text });
+      if (!sawHeader && start !== end) {
         sawHeader = true;
-        readHeader(decoder.decode(buf.subarray(start, end)), header);
+        readHeader(text, header);
       }
       return;
     }
@@ -70,7 +71,7 @@ async function* parse(
   for await (const _ of scanLines(openBytes(source), onLine)) {
     while (ready.length) yield ready.shift()!;
   }
-  if (batch.length) yield batch;
+  if (batch.length || batch.comments?.length) yield batch;
   if (lineNo === 0) throw new ParseError(name, 0, "file", "empty trace");
 }
 

@@ -54,6 +54,14 @@ export interface TraceBatch {
   b: Float64Array;
   res: Float64Array;
   line: Float64Array;
+  /** Comment lines (`#`, header included, and blank lines) in file order, when the reader keeps them. */
+  comments?: TraceComment[];
+}
+
+/** A comment line standing before op `before` of its batch (`before === length`: after the last op). */
+export interface TraceComment {
+  before: number;
+  text: string;
 }
 
 /** What a trace's header says about the recorded process. */
@@ -62,6 +70,8 @@ export interface TraceHeader {
   pid?: number;
   ppid?: number;
   exe?: string;
+  /** The format's variant, when it has several (e.g. the `.rep` header layout). */
+  variant?: string;
 }
 
 /** What an importer could not represent exactly; printed by `replay` and in the JSON report. */

@@ -1,0 +1,173 @@
+// The frame every text importer shares: lines in, TraceBatches out, a live set for what the format leaves unsaid,
+// and the lenient/strict policy for malformed lines. A format supplies only a `LineParser`.
+
+import { type ByteSource, openBytes, sourceName } from "./input.js";
+import {
+  BATCH_CAPACITY, type LossReport, type OpCode, ParseError, type TraceBatch, type TraceHeader, type TraceSource,
+  emptyLoss, newBatch,
+} from "./types.js";
+
+export interface ImportOptions {
+  /** Skip malformed lines and count them in the loss report instead of throwing. */
+  lenient?: boolean;
+}
+
+/** Collects operations into batches of BATCH_CAPACITY and hands full ones on. */
+export class OpSink {
+  private batch: TraceBatch = newBatch();
+  private readonly ready: TraceBatch[] = [];
+  /** Operations pushed so far. */
+  count = 0;
+
+  push(seq: number, tid: number, code: OpCode, ptr: number, a: number, b: number, res: number, line: number): void {
+    const batch = this.batch;
+    const i = batch.length;
+    batch.seq[i] = seq;
+    batch.tid[i] = tid;
+    batch.code[i] = code;
+    batch.ptr[i] = ptr;
+    batch.a[i] = a;
+    batch.b[i] = b;
+    batch.res[i] = res;
+    batch.line[i] = line;
+    batch.length = i + 1;
+    this.count++;
+    if (batch.length === BATCH_CAPACITY) {
+      this.ready.push(batch);
+      this.batch = newBatch();
+    }
+  }
+
+  /** Full batches, oldest first (emptied by the call). */
+  *take(): Generator<TraceBatch> {
+    while (this.ready.length) yield this.ready.shift()!;
+  }
+
+  /** The last, partly filled batch, if it holds anything. */
+  rest(): TraceBatch | null {
+    return this.batch.length ? this.batch : null;
+  }
+}
+
+/**
+ * Live blocks by address with their requested size, for formats whose frees carry no size or whose records may
+ * start mid-run. Every repair it makes is counted in the loss report.
+ */
+export class LiveSet {
+  private readonly sizes = new Map<number, number>();
+  private readonly loss: LossReport;
+
+  constructor(loss: LossReport) {
+    this.loss = loss;
+  }
+
+  /** A block was returned at `address`; an address still live means its free was never recorded. */
+  allocated(address: number, size: number): void {
+    if (address === 0) return;
+    if (this.sizes.has(address)) this.loss.pointerReuseResolved++;
+    this.sizes.set(address, size);
+  }
+
+  /** A block was released; returns its size, or undefined (counted as an unknown free) when never seen. */
+  freed(address: number): number | undefined {
+    if (address === 0) return 0;
+    const size = this.sizes.get(address);
+    if (size === undefined) this.loss.unknownFrees++;
+    else this.sizes.delete(address);
+    return size;
+  }
+
+  has(address: number): boolean {
+    return this.sizes.has(address);
+  }
+}
+
+/** What one format contributes: a parser for each line, and a check at the end of the input. */
+export interface LineParser {
+  /** Parses one line (without its newline); throws ParseError for malformed input. */
+  line(text: string, lineNo: number, sink: OpSink): void;
+  /** Called once after the last line (e.g. to check a header's counts or report unfinished calls). */
+  end?(lineNo: number, sink: OpSink): void;
+}
+
+export type ParserFactory = (file: string, header: TraceHeader, loss: LossReport, options: ImportOptions) => LineParser;
+
+/** A streamed TraceSource over a line-oriented text format. */
+export function textTrace(
+  source: ByteSource, format: string, factory: ParserFactory, options: ImportOptions = {},
+): TraceSource {
+  const name = sourceName(source);
+  const header: TraceHeader = { format };
+  const loss = emptyLoss();
+  return {
+    name,
+    header,
+    loss,
+    batches: () => parseText(source, name, header, loss, factory, options),
+  };
+}
+
+async function* parseText(
+  source: ByteSource, name: string, header: TraceHeader, loss: LossReport, factory: ParserFactory,
+  options: ImportOptions,
+): AsyncIterable<TraceBatch> {
+  const parser = factory(name, header, loss, options);
+  const sink = new OpSink();
+  let lineNo = 0;
+  const onLine = (text: string): void => {
+    lineNo++;
+    try {
+      parser.line(text, lineNo, sink);
+    } catch (e) {
+      if (!(e instanceof ParseError) || !options.lenient) throw e;
+      loss.linesSkipped++;
+    }
+  };
+  for await (const lines of textLines(openBytes(source))) {
+    for (const text of lines) onLine(text);
+    yield* sink.take();
+  }
+  if (lineNo === 0) throw new ParseError(name, 0, "file", "empty trace");
+  try {
+    parser.end?.(lineNo, sink);
+  } catch (e) {
+    if (!(e instanceof ParseError) || !options.lenient) throw e;
+    loss.notes.push(e.message);
+  }
+  yield* sink.take();
+  const rest = sink.rest();
+  if (rest) yield rest;
+}
+
+/** Decodes a byte stream as UTF-8 and yields its lines (no newline, no trailing CR), one array per input chunk. */
+export async function* textLines(chunks: AsyncIterable<Uint8Array>): AsyncIterable<string[]> {
+  const decoder = new TextDecoder();
+  let carry = "";
+  for await (const chunk of chunks) {
+    const text = carry + decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    carry = lines.pop()!;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+    }
+    yield lines;
+  }
+  carry += decoder.decode();
+  if (carry.length) yield [carry.endsWith("\r") ? carry.slice(0, -1) : carry];
+}
+
+/** Parses a decimal or 0x-hex unsigned integer; NaN when malformed. */
+export function parseUnsigned(text: string): number {
+  if (/^[0-9]+$/.test(text)) return Number(text);
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
+  return NaN;
+}
+
+/** The value of `text` as a field, or a ParseError naming it. */
+export function field(text: string | undefined, file: string, line: number, name: string, parse: (t: string) => number): number {
+  if (text === undefined || text === "") throw new ParseError(file, line, name, "missing");
+  const v = parse(text);
+  if (!Number.isFinite(v)) throw new ParseError(file, line, name, `not a number: '${text.slice(0, 40)}'`);
+  return v;
+}
