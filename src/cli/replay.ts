@@ -7,6 +7,11 @@ import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName, ReplaySummary } from "../lab/types.js";
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import { LineWriter } from "./output.js";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { MetricsUnavailable, type TimelineRow } from "../report/metrics.js";
+import { reportReplay } from "../report/report.js";
+import { formatReport } from "../report/text.js";
+import { timelineCsvHeader, timelineCsvLines } from "../report/timeline.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -17,7 +22,11 @@ export const HELP = `usage: heaplab replay <trace> [options]
   --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
   --strict                    a free of an address the trace never allocated is an error
   --lenient                   skip and count double frees and malformed lines
-  --check-every N             check the heap's invariants after every N operations; a violation stops the replay`;
+  --check-every N             check the heap's invariants after every N operations; a violation stops the replay
+  --json                      the report as one JSON document (schema: docs/report-schema.md)
+  --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak
+  --every K                   timeline period in operations (default 1000; 0: peaks only)
+  --cost name=ns              override the cost model (call, syscall, lock); repeatable`;
 
 export function parseReplayArgs(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -33,6 +42,9 @@ export function parseReplayArgs(argv: string[]) {
       lenient: { type: "boolean" },
       "check-every": { type: "string" },
       json: { type: "boolean" },
+      timeline: { type: "string" },
+      every: { type: "string", default: "1000" },
+      cost: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -97,7 +109,44 @@ export async function run(argv: string[]): Promise<number> {
     await out.end();
     return 0;
   }
-  const summary = await lab.replay(trace, control);
-  console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  const every = Number(values.every);
+  if (!Number.isInteger(every) || every < 0) throw new Error(`--every ${values.every}: expected a whole number`);
+  const csv = values.timeline ? new TimelineFile(values.timeline) : undefined;
+  const report = await reportReplay(lab, trace, {
+    ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
+    timeline: csv ? (rows) => csv.write(rows) : false,
+  }).catch(async (e: Error) => {
+    if (!(e instanceof MetricsUnavailable)) throw e;
+    console.error(`heaplab: ${e.message}; printing the replay summary only`);
+    console.log(formatSummary(await lab.replay(trace, control)));
+    return null;
+  });
+  await csv?.end();
+  if (report) console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
+}
+
+/** The --timeline CSV file, written as rows arrive. */
+class TimelineFile {
+  private readonly stream: WriteStream;
+  private readonly out: LineWriter;
+  private header = false;
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path);
+    this.out = new LineWriter(this.stream);
+  }
+
+  write(rows: TimelineRow[]): Promise<void> {
+    const parts = Object.keys(rows[0].parts);
+    if (!this.header) this.out.push([timelineCsvHeader(parts)]);
+    this.header = true;
+    this.out.push(timelineCsvLines(rows, parts));
+    return this.out.drain();
+  }
+
+  async end(): Promise<void> {
+    await this.out.end();
+    await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+  }
 }

@@ -1,0 +1,51 @@
+// Text helpers of the readable reports: units and aligned tables.
+
+/** Bytes with a binary unit: `512 B`, `1.5 KiB`, `12.0 MiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let u = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** A fraction as a percentage with one decimal (`12.5 %`); null and non-finite values as `n/a`. */
+export function formatPercent(f: number | null): string {
+  return f === null || !Number.isFinite(f) ? "n/a" : `${(f * 100).toFixed(1)} %`;
+}
+
+/** An integer with thousands separators. */
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Nanoseconds in the most readable unit. */
+export function formatNanoseconds(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)} µs`;
+  return `${ns.toFixed(0)} ns`;
+}
+
+export type Align = "left" | "right";
+
+/**
+ * An aligned text table: the first row is the header, underlined; columns are right-aligned unless `align`
+ * says otherwise (by default the first column is left-aligned).
+ */
+export function table(rows: string[][], align?: Align[]): string {
+  const columns = Math.max(...rows.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, c) => Math.max(...rows.map((r) => [...(r[c] ?? "")].length)));
+  const side = (c: number): Align => align?.[c] ?? (c === 0 ? "left" : "right");
+  const pad = (text: string, c: number): string => {
+    const fill = " ".repeat(widths[c] - [...text].length);
+    return side(c) === "left" ? text + fill : fill + text;
+  };
+  const lines = rows.map((r) => Array.from({ length: columns }, (_, c) => pad(r[c] ?? "", c)).join("  ").trimEnd());
+  const rule = widths.map((w) => "─".repeat(w)).join("  ");
+  return [lines[0], rule, ...lines.slice(1)].join("\n");
+}

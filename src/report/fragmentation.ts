@@ -1,0 +1,27 @@
+// Johnstone & Wilson's four fragmentation measures and CS:APP's peak utilization, from the wasm accumulators.
+// Definitions: /work/shared/reference/peers.md §5.1–5.2 (H = footprint, L = live requested bytes).
+
+import type { RawMetrics } from "./metrics.js";
+
+/**
+ * J&W #1–#4 as fractions (0.25 = 25 % more memory than live): #1 mean over ops of H/L − 1 (ops with L = 0
+ * skipped), #2 H/L − 1 at the first op of maximum L, #3 H/L − 1 at the first op of maximum H, #4 max H / max L − 1.
+ * A measure is null when its denominator is 0.
+ */
+export function johnstoneWilson(m: RawMetrics): [number | null, number | null, number | null, number | null] {
+  const ratio = (h: number, l: number): number | null => (l > 0 ? h / l - 1 : null);
+  return [
+    m.ratioCount > 0 ? m.ratioSum / m.ratioCount - 1 : null,
+    ratio(m.footprintAtMaxLive, m.maxLive),
+    ratio(m.maxFootprint, m.liveAtMaxFootprint),
+    ratio(m.maxFootprint, m.maxLive),
+  ];
+}
+
+/**
+ * CS:APP peak utilization: max live / footprint. The textbook's heap never shrinks, so its final heap size is
+ * the maximum footprint here; null when nothing was ever held.
+ */
+export function peakUtilization(m: RawMetrics): number | null {
+  return m.maxFootprint > 0 ? m.maxLive / m.maxFootprint : null;
+}

@@ -1,0 +1,181 @@
+// replayReport(): one replay through one model, reported — where the memory went, what it cost, and how the
+// trace itself behaves. The JSON form of `Report` is versioned (docs/report-schema.md).
+
+import { createLab, type Lab, modelOptions, type ReplayOptions } from "../lab/lab.js";
+import type { LabOptions, ModelName, Stats } from "../lab/types.js";
+import type { ByteSource } from "../trace/input.js";
+import type { LossReport, TraceSource } from "../trace/types.js";
+import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
+import { johnstoneWilson, peakUtilization } from "./fragmentation.js";
+import { HistogramBuilder, type Histograms } from "./histograms.js";
+import { ModelMetrics, type TimelineRow } from "./metrics.js";
+
+export const REPORT_SCHEMA = "heaplab.report/1";
+
+/** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize). */
+export const LARGE_REQUEST: Readonly<Record<ModelName, number>> = { ptmalloc: 128 * 1024, tcmalloc: 256 * 1024 };
+
+/** mallinfo2's fields, in glibc's order. */
+export const MALLINFO_FIELDS = ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+  "fordblks", "keepcost"] as const;
+
+export interface ReportOptions extends LabOptions, ReplayOptions {
+  /** A timeline row every `every` ops, besides every new peak (default 1000; 0: peaks only). */
+  every?: number;
+  /** true: keep the rows in `report.timeline`; a function: hand them over batch by batch instead. */
+  timeline?: boolean | ((rows: TimelineRow[]) => void | Promise<void>);
+  /** The cost model (or `name=ns` overrides of the defaults). */
+  costs?: Partial<CostModel> | string[];
+}
+
+/** Where a peak happened: the first operation reaching it. */
+export interface Peak {
+  peak: number;
+  final: number;
+  /** 1-based index of the operation, its trace sequence number and line. */
+  peakOp: number;
+  peakSeq: number;
+  peakLine: number;
+}
+
+export interface Decomposition {
+  /** Part names, in order; each decomposition below has one value per part, adding up to the footprint. */
+  parts: string[];
+  final: Record<string, number>;
+  atPeakLive: Record<string, number>;
+  atPeakFootprint: Record<string, number>;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  trace: string;
+  model: ModelName;
+  /** Tunables and options the model ran with. */
+  options: Record<string, number>;
+  ops: number;
+  byOp: Record<string, number>;
+  threads: number;
+  replay: { unknownFrees: number; doubleFreesSkipped: number; pointerReuse: number; seconds: number };
+  loss: LossReport;
+  live: Peak;
+  footprint: Peak;
+  resident: { peak: number; final: number };
+  fragmentation: {
+    /** J&W #1–#4 as fractions (null when undefined: nothing live). */
+    johnstoneWilson: (number | null)[];
+    /** CS:APP peak utilization, max live / max footprint. */
+    peakUtilization: number | null;
+  };
+  decomposition: Decomposition;
+  syscalls: { brk: number; mmap: number; munmap: number; mremap: number; madvise: number;
+    bytes: { brk: number; mmap: number; munmap: number; mremap: number; madvise: number } };
+  locks: { arena: number; central: number; pageheap: number };
+  operations: { costs: CostModel; classes: ClassRow[] };
+  histograms: Histograms;
+  /** ptmalloc: mallinfo2() at the end. */
+  mallinfo?: Record<string, number>;
+  /** TCMalloc: MallocExtension's numeric properties at the end. */
+  mallocExtension?: Record<string, number>;
+  /** Every statistic the model reports at the end. */
+  stats: Stats;
+  /** With `timeline: true`: every sampled and peak row. */
+  timeline?: TimelineRow[];
+}
+
+function resolveCosts(costs: ReportOptions["costs"]): CostModel {
+  if (Array.isArray(costs)) return parseCosts(costs);
+  return { ...DEFAULT_COSTS, ...costs };
+}
+
+function pick(stats: Stats, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of names) if (n in stats) out[n] = stats[n];
+  return out;
+}
+
+/** Replays `trace` through a fresh lab and reports on it. */
+export async function replayReport(trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
+  return reportReplay(await createLab(options), trace, options);
+}
+
+/** Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it. */
+export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
+  const metrics = new ModelMetrics(lab.handle);
+  metrics.configure(options.every ?? 1000, LARGE_REQUEST[lab.model]);
+  const histograms = new HistogramBuilder();
+  const kept: TimelineRow[] = [];
+  const sink = typeof options.timeline === "function" ? options.timeline : null;
+  let liveRow: TimelineRow | undefined;
+  let footprintRow: TimelineRow | undefined;
+  const summary = await lab.replay(trace, {
+    ...options,
+    observe: async (batch, from, to, results) => {
+      histograms.observe(batch, from, to);
+      const rows = metrics.drain(batch, to - from);
+      for (const row of rows) {
+        if (row.kinds.includes("peak-live")) liveRow = row;
+        if (row.kinds.includes("peak-footprint")) footprintRow = row;
+      }
+      if (options.timeline === true) for (const row of rows) kept.push(row);
+      if (sink && rows.length) await sink(rows);
+      if (options.observe) await options.observe(batch, from, to, results);
+    },
+  });
+  const m = metrics.read();
+  const counters = m.counters;
+  const report: Report = {
+    schema: REPORT_SCHEMA,
+    trace: summary.trace,
+    model: summary.model,
+    options: modelOptions(options),
+    ops: summary.ops,
+    byOp: summary.byOp,
+    threads: summary.threads,
+    replay: {
+      unknownFrees: summary.unknownFrees,
+      doubleFreesSkipped: summary.doubleFreesSkipped,
+      pointerReuse: summary.pointerReuse,
+      seconds: summary.seconds,
+    },
+    loss: summary.loss,
+    live: {
+      peak: m.maxLive, final: m.live, peakOp: m.maxLiveOp, peakSeq: liveRow?.seq ?? 0, peakLine: liveRow?.line ?? 0,
+    },
+    footprint: {
+      peak: m.maxFootprint, final: m.footprint, peakOp: m.maxFootprintOp,
+      peakSeq: footprintRow?.seq ?? 0, peakLine: footprintRow?.line ?? 0,
+    },
+    resident: { peak: m.maxResident, final: m.resident },
+    fragmentation: { johnstoneWilson: johnstoneWilson(m), peakUtilization: peakUtilization(m) },
+    decomposition: {
+      parts: m.partNames, final: m.partsFinal, atPeakLive: m.partsAtPeakLive, atPeakFootprint: m.partsAtPeakFootprint,
+    },
+    syscalls: {
+      brk: counters.brk.count, mmap: counters.mmap.count, munmap: counters.munmap.count,
+      mremap: counters.mremap.count, madvise: counters.madvise.count,
+      bytes: {
+        brk: counters.brk.bytes, mmap: counters.mmap.bytes, munmap: counters.munmap.bytes,
+        mremap: counters.mremap.bytes, madvise: counters.madvise.bytes,
+      },
+    },
+    locks: { arena: counters.arenaLock.count, central: counters.centralLock.count, pageheap: counters.pageheapLock.count },
+    operations: { costs: resolveCosts(options.costs), classes: [] },
+    histograms: histograms.result(),
+    stats: summary.stats,
+  };
+  report.operations.classes = classTable(m, report.operations.costs);
+  if (lab.model === "ptmalloc") report.mallinfo = pick(summary.stats, MALLINFO_FIELDS);
+  else report.mallocExtension = { ...summary.stats };
+  if (options.timeline === true) report.timeline = kept;
+  return report;
+}
+
+/** Reads a dotted path (`footprint.peak`, `fragmentation.johnstoneWilson.3`) of a report; NaN when absent. */
+export function metricAt(report: Report, path: string): number {
+  let v: unknown = report;
+  for (const key of path.split(".")) {
+    if (v === null || typeof v !== "object") return NaN;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return typeof v === "number" ? v : NaN;
+}

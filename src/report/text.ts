@@ -1,0 +1,120 @@
+// The readable form of a report: aligned tables with units.
+
+import type { Bucket } from "./histograms.js";
+import { formatBytes, formatCount, formatNanoseconds, formatPercent, table } from "./format.js";
+import type { Report } from "./report.js";
+
+const JW_MEANINGS = [
+  "mean over time of footprint / live",
+  "footprint / live at the peak of live",
+  "footprint / live at the peak of footprint",
+  "peak footprint / peak live",
+];
+
+function where(op: number, line: number): string {
+  return op === 0 ? "" : line ? `op ${formatCount(op)} (line ${line})` : `op ${formatCount(op)}`;
+}
+
+function header(r: Report): string[] {
+  const ops = Object.entries(r.byOp).map(([k, v]) => `${k}:${v}`).join(" ");
+  const options = Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(" ");
+  const rate = Math.round(r.ops / Math.max(r.replay.seconds, 1e-9));
+  const lines = [
+    `trace      ${r.trace}`,
+    `model      ${r.model}${options ? `  (${options})` : ""}`,
+    `ops        ${formatCount(r.ops)} (${ops})  threads ${r.threads}`,
+    `replayed   in ${r.replay.seconds.toFixed(3)} s (${formatCount(rate)} ops/s)`,
+  ];
+  if (r.replay.unknownFrees) lines.push(`skipped    ${r.replay.unknownFrees} frees of addresses allocated before the trace began`);
+  if (r.replay.doubleFreesSkipped) lines.push(`skipped    ${r.replay.doubleFreesSkipped} double frees (--lenient)`);
+  if (r.replay.pointerReuse) lines.push(`resolved   ${r.replay.pointerReuse} allocations at a still-live address (missed frees)`);
+  const loss = r.loss;
+  if (loss.linesSkipped) lines.push(`import     ${loss.linesSkipped} malformed lines skipped (--lenient)`);
+  if (loss.sizesInferred) lines.push(`import     ${loss.sizesInferred} sizes inferred`);
+  if (loss.failedCalls) lines.push(`import     ${loss.failedCalls} failed calls`);
+  for (const note of loss.notes) lines.push(`import     ${note}`);
+  return lines;
+}
+
+function memory(r: Report): string {
+  return table([
+    ["", "peak", "final", "peak reached at"],
+    ["live (requested)", formatBytes(r.live.peak), formatBytes(r.live.final), where(r.live.peakOp, r.live.peakLine)],
+    ["footprint", formatBytes(r.footprint.peak), formatBytes(r.footprint.final),
+      where(r.footprint.peakOp, r.footprint.peakLine)],
+    ["resident (modelled)", formatBytes(r.resident.peak), formatBytes(r.resident.final), ""],
+  ], ["left", "right", "right", "left"]);
+}
+
+function fragmentation(r: Report): string {
+  const rows = r.fragmentation.johnstoneWilson.map((f, i) => [`J&W #${i + 1}`, formatPercent(f), JW_MEANINGS[i]]);
+  rows.push(["peak utilization", formatPercent(r.fragmentation.peakUtilization), "CS:APP: peak live / peak footprint"]);
+  return table([["measure", "value", "meaning"], ...rows], ["left", "right", "left"]);
+}
+
+function decomposition(r: Report): string {
+  const d = r.decomposition;
+  if (!d.parts.length) return "(this model does not decompose its footprint yet)";
+  const cell = (parts: Record<string, number>, name: string, total: number): string[] => {
+    const v = parts[name] ?? 0;
+    return [formatBytes(v), total > 0 ? formatPercent(v / total) : ""];
+  };
+  const totals = [d.atPeakLive, d.atPeakFootprint, d.final].map((p) => Object.values(p).reduce((a, b) => a + b, 0));
+  const rows = d.parts.map((name) => [name,
+    ...cell(d.atPeakLive, name, totals[0]), ...cell(d.atPeakFootprint, name, totals[1]), ...cell(d.final, name, totals[2])]);
+  rows.push(["total", formatBytes(totals[0]), "", formatBytes(totals[1]), "", formatBytes(totals[2]), ""]);
+  return table([["part", "at peak live", "", "at peak footprint", "", "final", ""], ...rows]);
+}
+
+function systemCalls(r: Report): string {
+  const s = r.syscalls;
+  const rows = (["brk", "mmap", "munmap", "mremap", "madvise"] as const)
+    .map((k) => [k, formatCount(s[k]), formatBytes(s.bytes[k])]);
+  rows.push(["arena locks", formatCount(r.locks.arena), ""]);
+  rows.push(["central-list locks", formatCount(r.locks.central), ""]);
+  rows.push(["page-heap locks", formatCount(r.locks.pageheap), ""]);
+  return table([["event", "count", "bytes"], ...rows]);
+}
+
+function classes(r: Report): string {
+  const c = r.operations.costs;
+  const rows = r.operations.classes.filter((k) => k.calls > 0).map((k) => [k.class, formatCount(k.calls),
+    formatPercent(k.withoutKernel), formatCount(k.syscalls), formatCount(k.locks), formatNanoseconds(k.ns),
+    formatNanoseconds(k.ns / k.calls)]);
+  return table([["operations", "calls", "no kernel", "syscalls", "locks", "est. cost", "per call"], ...rows]) +
+    `\ncost model: call ${c.call} ns, syscall ${c.syscall} ns, lock ${c.lock} ns (override with --cost name=ns)`;
+}
+
+function histogram(title: string, buckets: Bucket[], unit: (n: number) => string): string {
+  const most = Math.max(1, ...buckets.map((b) => b.count));
+  const label = (b: Bucket): string => {
+    const low = b.to <= 1 ? b.to : b.from + 1;
+    return low === b.to ? unit(b.to) : `${unit(low)} – ${unit(b.to)}`;
+  };
+  const rows = buckets.map((b) => [label(b), formatCount(b.count),
+    "█".repeat(Math.max(1, Math.round((b.count / most) * 30)))]);
+  return table([[title, "count", ""], ...rows], ["left", "right", "left"]);
+}
+
+function statsTable(title: string, stats: Record<string, number>): string {
+  const rows = Object.entries(stats).map(([k, v]) => [k, formatCount(v), v >= 1024 ? formatBytes(v) : ""]);
+  return table([[title, "value", ""], ...rows]);
+}
+
+/** The whole report as text. */
+export function formatReport(r: Report): string {
+  const sections = [
+    header(r).join("\n"),
+    memory(r),
+    fragmentation(r),
+    decomposition(r),
+    systemCalls(r),
+    classes(r),
+    histogram("request size", r.histograms.sizes, (n) => formatBytes(n)),
+    histogram("lifetime (ops)", r.histograms.lifetimes, (n) => formatCount(n))
+      + `\n${formatCount(r.histograms.liveAtEnd)} objects still live at the end`,
+  ];
+  if (r.mallinfo) sections.push(statsTable("mallinfo2 (end)", r.mallinfo));
+  if (r.mallocExtension) sections.push(statsTable("MallocExtension (end)", r.mallocExtension));
+  return sections.join("\n\n");
+}
