@@ -85,6 +85,61 @@ export function checkFailureMessage(message: string, address: u64): string {
   return "heap check: " + message + " at 0x" + address.toString(16);
 }
 
+// ── marks: one epoch stamp per granule of an address range, to find what a checker reaches twice ─────────
+//
+//   marks (u8 per granule)                   granule g covers [markBase + g << markShift, … + 1 << markShift)
+//   ╒═════╤═════╤═════╤═════╤═════╕
+//   │ e₀  │ e₁  │ e₂  │ …   │     │          e = epoch of the check that reached it (0 = never)
+//   ╘═════╧═════╧═════╧═════╧═════╛
+//
+// A new check bumps the epoch instead of clearing the table; the table is cleared only when the epoch wraps.
+
+let marks: usize = 0;
+let marksCapacity: usize = 0;
+let markBase: u64 = 0;
+let markShift: u64 = 3;
+let markGranules: u64 = 0;
+let markEpoch: u8 = 0;
+
+/** Starts a round of marks over [base, base + bytes) in granules of 2^shift bytes. */
+export function marksBegin(base: u64, bytes: u64, shift: u64): void {
+  const granules = (bytes + (<u64>1 << shift) - 1) >> shift;
+  if (<usize>granules > marksCapacity) {
+    const capacity = max(<usize>granules, marksCapacity << 1);
+    marks = heap.alloc(capacity);
+    memory.fill(marks, 0, capacity);
+    marksCapacity = capacity;
+    markEpoch = 0;
+  }
+  if (markEpoch == 255) {
+    memory.fill(marks, 0, marksCapacity);
+    markEpoch = 0;
+  }
+  markEpoch++;
+  markBase = base;
+  markShift = shift;
+  markGranules = granules;
+}
+
+/** True when `va` lies in the marked range. */
+// @ts-ignore: decorator
+@inline export function markable(va: u64): bool {
+  return va >= markBase && ((va - markBase) >> markShift) < markGranules;
+}
+
+/** Marks the granule of `va` (which must be markable); false when this round had marked it already. */
+export function mark(va: u64): bool {
+  const at = marks + <usize>((va - markBase) >> markShift);
+  if (load<u8>(at) == markEpoch) return false;
+  store<u8>(at, markEpoch);
+  return true;
+}
+
+/** True when this round has marked the granule of `va` (which must be markable). */
+export function marked(va: u64): bool {
+  return load<u8>(marks + <usize>((va - markBase) >> markShift)) == markEpoch;
+}
+
 // ── raw access for corruption tests ──────────────────────────────────────────────────────────────────────
 
 /** The 8-byte word at simulated address `va`. */

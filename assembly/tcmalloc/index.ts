@@ -19,6 +19,8 @@ import { STAT_NAMES, writeStats } from "./stats";
 import { WALK_FIELDS, SPAN_FIELDS, walkHeap, walkSpans } from "./walk";
 
 export { lastErrorMessage } from "../common/ops";
+export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
+import { checkAfterOp } from "./check";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
   + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base";
@@ -116,7 +118,7 @@ export function replay(ops: usize, count: i32, results: usize, journal: bool): i
   for (let i = 0; i < count; i++) {
     clearError();
     if (journal) journalBegin();
-    const ok = runOp(ops, i, results);
+    const ok = runOp(ops, i, results) && checkAfterOp();
     if (!ok) {
       if (journal) journalRollback();
       return i;
