@@ -9,7 +9,7 @@ import {
   setObjectAddress, clearError, failed, raise,
 } from "../common/ops";
 import { gld, G_HEAP_START } from "./globals";
-import { setTransferNumObjects, allocationSize } from "./sizemap";
+import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
 import { setReleaseRate, setHeapLimitMb, setAggressiveDecommit } from "./pageheap";
 import { setOverallThreadCacheSize } from "./threadcache";
 import {
@@ -136,6 +136,26 @@ export function usableSize(address: f64): f64 {
 /** nallocx(size, 0). */
 export function nallocx(size: f64): f64 {
   return <f64>allocationSize(sizeArg(size));
+}
+
+/** Number of size classes, counting the unused class 0. */
+export function classCount(): i32 {
+  return numClasses();
+}
+
+/** Bytes of class `cl`. */
+export function classSize(cl: i32): f64 {
+  return cl > 0 && cl < numClasses() ? <f64>classToSize(cl) : 0;
+}
+
+/** Pages per span of class `cl`. */
+export function classPages(cl: i32): f64 {
+  return cl > 0 && cl < numClasses() ? <f64>classToPages(cl) : 0;
+}
+
+/** num_objects_to_move of class `cl`. */
+export function classBatch(cl: i32): i32 {
+  return cl > 0 && cl < numClasses() ? batchSize(cl) : 0;
 }
 
 /** The initial program break (the heap start of the address lines is it rounded up to a page). */

@@ -9,7 +9,7 @@ import { PAGE_SHIFT, PAGE_SIZE, sizeMapInit, numClasses, sizeClass, classToSize,
 import { SPAN_BYTES, spanStart, spanLength, spanClass, spanLocation, IN_USE } from "./span";
 import { allocatorInit, allocatorNew } from "./system";
 import {
-  pageHeapInit, pageHeapNew, pageHeapDelete, pageHeapSplit, getDescriptor, setReleaseRateLive,
+  pageHeapInit, pageHeapNew, pageHeapDelete, pageHeapSplit, getDescriptor, setFlagsLive,
 } from "./pageheap";
 import { centralInit, insertRange } from "./central";
 import { newHeap, cacheAllocate, cacheDeallocate, overallThreadCacheSize, THREAD_CACHE_BYTES } from "./threadcache";
@@ -223,7 +223,7 @@ export function startUp(heapBase: u64): void {
   const orphan = newHeap(-1);
   const pool = cacheAllocate(orphan, sizeClass(EMERGENCY_POOL_BYTES));
   noteAllocated(pool, EMERGENCY_POOL_BYTES, -1);
-  setReleaseRateLive();
+  setFlagsLive();
   // TCMallocGuard: tc_free(tc_malloc(1)) before thread-specific data exists: the free bypasses the cache.
   const first = cacheAllocate(orphan, sizeClass(1));
   st64(first, 0);

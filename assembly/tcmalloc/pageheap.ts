@@ -46,13 +46,14 @@ export let releaseRate: f64 = 1.0;
 export let heapLimitMb: f64 = 0;
 /** TCMALLOC_AGGRESSIVE_DECOMMIT. */
 export let aggressiveDecommit: bool = false;
-/** False while the library's release-rate flag still reads 0 (before its dynamic initialisers ran). */
-let releaseRateLive: bool = false;
+/** False while the library's flags (release rate, heap limit) still read 0: its dynamic initialisers have not
+ * run when libstdc++'s constructor makes the first allocation. */
+let flagsLive: bool = false;
 
 export function setReleaseRate(v: f64): void { releaseRate = v; }
 export function setHeapLimitMb(v: f64): void { heapLimitMb = v; }
 export function setAggressiveDecommit(v: bool): void { aggressiveDecommit = v; }
-export function setReleaseRateLive(): void { releaseRateLive = true; }
+export function setFlagsLive(): void { flagsLive = true; }
 
 // @ts-ignore: decorator
 @inline function normalList(length: u64): u64 { return FREE_LISTS + ((length - 1) << 1) * SPAN_BYTES; }
@@ -178,7 +179,7 @@ function carve(s: u64, n: u64): u64 {
 }
 
 function ensureLimit(n: u64, withRelease: bool): bool {
-  const limit = <u64>(heapLimitMb * 1048576.0) >> PAGE_SHIFT;
+  const limit = flagsLive ? <u64>(heapLimitMb * 1048576.0) >> PAGE_SHIFT : 0;
   if (limit == 0) return true;
   let taken = (gld(G_SYSTEM_TAKEN) >> PAGE_SHIFT) - (gld(G_UNMAPPED_BYTES) >> PAGE_SHIFT);
   if (taken + n > limit && withRelease) taken -= releaseAtLeastNPages(taken + n - limit);
@@ -287,7 +288,7 @@ function incrementalScavenge(n: u64): void {
   const counter = <i64>gld(G_SCAVENGE_COUNTER) - <i64>n;
   gst(G_SCAVENGE_COUNTER, <u64>counter);
   if (counter >= 0) return;
-  const rate = releaseRateLive ? releaseRate : 0.0;
+  const rate = flagsLive ? releaseRate : 0.0;
   if (rate <= 1e-6) {
     gst(G_SCAVENGE_COUNTER, <u64>DEFAULT_RELEASE_DELAY);
     return;

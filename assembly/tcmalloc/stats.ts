@@ -20,7 +20,8 @@ import { cacheSize, nextCache, overallThreadCacheSize } from "./threadcache";
 export const STAT_NAMES = "generic.current_allocated_bytes,generic.heap_size,generic.total_physical_bytes,"
   + "tcmalloc.pageheap_free_bytes,tcmalloc.pageheap_unmapped_bytes,tcmalloc.pageheap_committed_bytes,"
   + "tcmalloc.central_cache_free_bytes,tcmalloc.transfer_cache_free_bytes,tcmalloc.thread_cache_free_bytes,"
-  + "tcmalloc.max_total_thread_cache_bytes,tcmalloc.metadata_bytes,tcmalloc.pageheap_scavenge_count,"
+  + "tcmalloc.current_total_thread_cache_bytes,tcmalloc.max_total_thread_cache_bytes,tcmalloc.slack_bytes,"
+  + "tcmalloc.metadata_bytes,tcmalloc.pageheap_scavenge_count,"
   + "tcmalloc.pageheap_commit_count,tcmalloc.pageheap_total_commit_bytes,tcmalloc.pageheap_decommit_count,"
   + "tcmalloc.pageheap_total_decommit_bytes,tcmalloc.pageheap_reserve_count,tcmalloc.pageheap_total_reserve_bytes,"
   + "tcmalloc.spans_in_use,tcmalloc.thread_heaps_in_use,program_break,"
@@ -79,7 +80,9 @@ export function writeStats(buffer: usize): i32 {
   emit(<f64>central);
   emit(<f64>transfer);
   emit(<f64>thread);
+  emit(<f64>thread);
   emit(<f64>overallThreadCacheSize);
+  emit(<f64>(free + unmapped));
   emit(<f64>meta);
   emit(<f64>gld(G_SCAVENGE_COUNT));
   emit(<f64>gld(G_COMMIT_COUNT));
