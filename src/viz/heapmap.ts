@@ -179,7 +179,8 @@ function rowsOverlapping(rows: readonly MapRow[], from: number, to: number): Map
 /** The tooltip of a chunk: where it is, its sizes, its state and the trace line that allocated it. */
 export function chunkTitle(chunk: ChunkRow): string {
   const lines = [
-    `${chunk.state} chunk ${hex(chunk.chunk)} (user ${hex(chunk.address)})`,
+    chunk.chunk === chunk.address ? `${chunk.state} ${hex(chunk.address)}`
+      : `${chunk.state} chunk ${hex(chunk.chunk)} (user ${hex(chunk.address)})`,
     `size ${chunk.size} B, requested ${chunk.requested} B`,
   ];
   if (chunk.bin >= 0) lines.push(`bin ${chunk.bin}`);
@@ -240,13 +241,13 @@ function drawChunk(layout: HeapLayout, chunk: ChunkRow, rowHeight: number, detai
   pieces.forEach((piece, i) => {
     const box = { x: LABEL_WIDTH + piece.x, y: piece.row.y, width: Math.max(piece.width, 0.5), height: rowHeight };
     if (i === 0) {
-      out += el("rect", { class: "chunk", "data-address": hex(chunk.address), "data-chunk": hex(chunk.chunk),
-        "data-size": chunk.size, "data-requested": chunk.requested, "data-state": chunk.state,
-        "data-line": chunk.line ?? undefined, "data-mark": mark, ...box, fill,
-        stroke: mark ? MARK_COLORS[mark] ?? "#000" : "#212529", "stroke-width": mark ? 1.5 : detail ? 0.5 : 0.2 },
+      out += el("rect", { class: "chunk", "data-address": hex(chunk.address),
+        "data-chunk": chunk.chunk === chunk.address ? undefined : hex(chunk.chunk), "data-state": chunk.state,
+        "data-mark": mark, ...box, fill, stroke: mark ? MARK_COLORS[mark] ?? "#000" : undefined,
+        "stroke-width": mark ? 1.5 : undefined },
       textEl("title", {}, chunkTitle(chunk)));
     } else {
-      out += el("rect", { class: "chunk-cont", "data-chunk": hex(chunk.chunk), ...box, fill, stroke: "none" });
+      out += el("rect", { class: "chunk-cont", "data-address": hex(chunk.address), ...box, fill, stroke: "none" });
     }
   });
   if (detail) out += drawDetail(layout, chunk, rowHeight);
@@ -301,8 +302,10 @@ export function heapMapSVG(chunks: readonly ChunkRow[], options: HeapMapOptions 
   top += 22;
   body += translate(8, top, key.svg);
   top += key.height + 6;
-  let map = drawRows(layout, sorted, pageSize, rowHeight);
-  for (const chunk of sorted) map += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk));
+  let shapes = "";
+  for (const chunk of sorted) shapes += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk));
+  const map = drawRows(layout, sorted, pageSize, rowHeight) +
+    el("g", { class: "chunks", stroke: "#212529", "stroke-width": detail ? 0.5 : 0.2 }, shapes);
   body += translate(0, top, el("g", { class: "map" }, map));
   if (sorted.length === 0) {
     body += textEl("text", { x: width / 2, y: top + 14, "text-anchor": "middle", fill: "#868e96" }, "no chunks");

@@ -39,7 +39,16 @@ export function sizeClassColor(sizeClass: number): string {
 const PART_COLORS = ["#e4572e", "#f4a259", "#17bebb", "#4c6ef5", "#7048e8", "#2e86ab", "#a5d8ff", "#ced4da",
   "#ffd43b", "#63e6be", "#f783ac", "#868e96"];
 
-/** Colour of the i-th footprint part of a timeline. */
-export function partColor(index: number): string {
-  return PART_COLORS[index % PART_COLORS.length];
+/** Footprint parts bottom first: what the program holds, the allocator's overhead, then free memory by tier. */
+export const PART_ORDER = ["requested", "overhead", "mmapped", "tcache", "fastbin", "unsorted", "smallbin",
+  "largebin", "threadcache", "transfer", "central", "span", "pageheap", "released", "top"];
+
+/**
+ * Colour of a footprint part: requested bytes as allocated chunks, overhead yellow, a chunk state's part in
+ * that state's colour, anything else by its position.
+ */
+export function partColor(name: string, index: number): string {
+  if (name === "requested") return STATE_COLORS.allocated;
+  if (name === "overhead") return "#ffd43b";
+  return STATE_COLORS[name] ?? PART_COLORS[index % PART_COLORS.length];
 }

@@ -8,7 +8,7 @@
 
 import type { TimelineRow } from "./types.js";
 import { bytes, el, num, svgRoot, textEl, translate } from "./svg.js";
-import { partColor } from "./palette.js";
+import { PART_ORDER, partColor } from "./palette.js";
 import { legend } from "./legend.js";
 
 export interface TimelineOptions {
@@ -60,11 +60,13 @@ export function peakOf(rows: readonly TimelineRow[], value: (row: TimelineRow) =
   return best < 0 ? { index: -1, op: 0, value: 0 } : { index: best, op: rows[best].op, value: value(rows[best]) };
 }
 
-/** Part names, bottom first: the given order, then any others by first appearance. */
+/** Part names, bottom first: the given order, then the others in PART_ORDER, then by first appearance. */
 export function partNames(rows: readonly TimelineRow[], order: readonly string[] = []): string[] {
-  const names = new Set(order);
-  for (const row of rows) for (const key of Object.keys(row.parts ?? {})) names.add(key);
-  return [...names];
+  const seen = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row.parts ?? {})) seen.add(key);
+  const rank = (name: string) => (PART_ORDER.includes(name) ? PART_ORDER.indexOf(name) : PART_ORDER.length);
+  const rest = [...seen].filter((n) => !order.includes(n));
+  return [...order, ...rest.sort((a, b) => rank(a) - rank(b))];
 }
 
 /** Scales mapping the rows onto a plot of the options' size. */
@@ -145,7 +147,7 @@ function drawAreas(rows: readonly TimelineRow[], names: readonly string[], scale
     const upperPath = rows.map((row, j) => `${num(scale.x(row.op))},${num(scale.y(below[j]))}`);
     const lowerPath = rows.map((row, j) => `${num(scale.x(row.op))},${num(scale.y(lower[j]))}`).reverse();
     out += el("path", { class: "area", "data-part": name, d: `M${upperPath.join("L")}L${lowerPath.join("L")}Z`,
-      fill: partColor(i), "fill-opacity": 0.75, stroke: "none" }, textEl("title", {}, name));
+      fill: partColor(name, i), "fill-opacity": 0.75, stroke: "none" }, textEl("title", {}, name));
   });
   return out;
 }
@@ -187,7 +189,7 @@ export function timelineSVG(rows: readonly TimelineRow[], options: TimelineOptio
   }
   body += el("line", { class: "cursor", x1: scale.left, x2: scale.left, y1: scale.top,
     y2: scale.top + scale.plotHeight, stroke: "#1971c2", "stroke-width": 1.5, visibility: "hidden" });
-  const entries = shownNames.map((name, i) => ({ label: name, color: partColor(i) }));
+  const entries = shownNames.map((name, i) => ({ label: name, color: partColor(name, i) }));
   entries.push({ label: "live bytes", color: "#c92a2a" });
   const key = legend(entries, width - 16);
   const bottom = scale.top + scale.plotHeight + 36;

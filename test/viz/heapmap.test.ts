@@ -83,7 +83,7 @@ describe("heap map", () => {
     const svg = parseXml(heapMapSVG(heap, { rowBytes: 4096, collapseGap: 1 << 30 }));
     expect(select(svg, "rect", "chunk").length).toBe(heap.length);
     const top = heap.find((c) => c.state === "top")!;
-    const pieces = select(svg, "rect", "chunk-cont").filter((r) => r.attrs["data-chunk"] === hex(top.chunk));
+    const pieces = select(svg, "rect", "chunk-cont").filter((r) => r.attrs["data-address"] === hex(top.address));
     const rowsCrossed = Math.ceil((top.chunk + top.size) / 4096) - Math.floor(top.chunk / 4096);
     expect(pieces.length).toBe(rowsCrossed - 1);
   });
