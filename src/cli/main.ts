@@ -6,6 +6,7 @@ type Command = { run(argv: string[]): Promise<number> };
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   replay: { summary: "replay a trace through a model and report", load: () => import("./replay.js") },
   convert: { summary: "convert a trace between formats (alloc-trace, binary, rep, mtrace)", load: () => import("./convert.js") },
+  record: { summary: "record a program's allocator calls (LD_PRELOAD) as alloc-trace", load: () => import("./record.js") },
   fuzz: { summary: "fuzz a model with random traces, checking its heap after every op", load: () => import("./fuzz.js") },
 };
 

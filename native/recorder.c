@@ -1,0 +1,436 @@
+/*
+ * heaplab recorder: an LD_PRELOAD library that writes every allocator call of a process, from every thread, as
+ * alloc-trace v1 (docs/formats.md). `heaplab record -o FILE -- command…` builds and preloads it.
+ *
+ * Environment:
+ *   HEAPLAB_RECORD=<path>             where to write; without it the library only forwards
+ *   HEAPLAB_RECORD_PARENT=<pid>       the recording tool's pid: a process whose parent it is writes <path>,
+ *                                     every other process <path>.<pid>
+ *   HEAPLAB_RECORD_EXEC=<pid>.<k>     set by the exec wrappers: image k of process <pid> writes <name>.exec<k>
+ *   HEAPLAB_RECORD_FLUSH=<n>          write the buffer out every n records (default 1024)
+ *
+ * Rules that keep a recording replayable:
+ *   - The recorder never allocates: records are formatted by hand into a static buffer written with write(2).
+ *   - Calls go to glibc's __libc_* entry points, so the blocks are exactly what the program would have got.
+ *   - One lock is held across each call and its record, so file order is a real order of the calls across
+ *     threads: a free is always written before the allocation that reuses its address.
+ *   - fork: the prepare handler flushes under the lock; the child re-creates the lock and starts <path>.<pid>.
+ *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
+ *   - exit: a destructor writes "# exit seq=N" and flushes; later calls are written through at once.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+extern char **environ;
+
+#define TLS __attribute__((tls_model("initial-exec"))) __thread
+
+/* ───────────────────────────── state ───────────────────────────── */
+
+enum { UNINITIALISED, RECORDING, FORWARDING };
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int state = UNINITIALISED;
+static int out_fd = -1;
+static int write_through;         /* after the exit flush: every record goes out at once */
+static unsigned long seq;          /* records written by this process image */
+static unsigned long flush_every = 1024;
+static unsigned long since_flush;
+static pid_t pid;
+static int generation;             /* exec images of this process before this one */
+static int (*real_trim)(size_t);
+
+static char base_path[4096];       /* HEAPLAB_RECORD */
+static char path[4200];            /* this image's file */
+static char exec_env[64];          /* HEAPLAB_RECORD_EXEC=… handed to the next image */
+
+static TLS int busy;               /* inside the recorder on this thread: forward without recording */
+static TLS pid_t cached_tid;
+
+#define BUFFER_BYTES (1 << 16)
+#define RECORD_MAX 160
+static char buffer[BUFFER_BYTES];
+static size_t used;
+
+/* ───────────────────────────── output ───────────────────────────── */
+
+static void write_all(const char *p, size_t n) {
+    while (n && out_fd >= 0) {
+        ssize_t w = write(out_fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { close(out_fd); out_fd = -1; return; }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush(void) {
+    int saved = errno;
+    write_all(buffer, used);
+    used = 0;
+    since_flush = 0;
+    errno = saved;
+}
+
+static void put_char(char c) { buffer[used++] = c; }
+
+static void put_str(const char *s) {
+    while (*s && used < BUFFER_BYTES - 1) buffer[used++] = *s++;
+}
+
+static void put_dec(unsigned long v) {
+    char digits[24];
+    int n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) buffer[used++] = digits[--n];
+}
+
+static void put_hex(uintptr_t v) {
+    static const char hex[] = "0123456789abcdef";
+    char digits[20];
+    int n = 0;
+    do { digits[n++] = hex[v & 15]; v >>= 4; } while (v);
+    buffer[used++] = '0';
+    buffer[used++] = 'x';
+    while (n) buffer[used++] = digits[--n];
+}
+
+/** Ends a record line; writes the buffer out when it is nearly full, every flush_every records, or at exit. */
+static void end_record(void) {
+    put_char('\n');
+    if (write_through || used > BUFFER_BYTES - RECORD_MAX || ++since_flush >= flush_every) flush();
+}
+
+static pid_t current_tid(void) {
+    if (!cached_tid) cached_tid = gettid();
+    return cached_tid;
+}
+
+/** "<seq> <tid> <op>" — the start of every call record. */
+static void begin_record(char op) {
+    put_dec(++seq);
+    put_char(' ');
+    put_dec((unsigned long)current_tid());
+    put_char(' ');
+    put_char(op);
+}
+
+static void put_arg_dec(unsigned long v) { put_char(' '); put_dec(v); }
+static void put_arg_hex(const void *p) { put_char(' '); put_hex((uintptr_t)p); }
+
+/* ───────────────────────────── set-up ───────────────────────────── */
+
+static unsigned long env_number(const char *name, unsigned long fallback) {
+    const char *s = getenv(name);
+    if (!s || !*s) return fallback;
+    unsigned long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (unsigned long)(*s - '0');
+    return v;
+}
+
+static void append(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(dst);
+    while (*s && n + 1 < cap) dst[n++] = *s++;
+    dst[n] = 0;
+}
+
+static void append_number(char *dst, size_t cap, unsigned long v) {
+    char digits[24];
+    int n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    char text[24];
+    int k = 0;
+    while (n) text[k++] = digits[--n];
+    text[k] = 0;
+    append(dst, cap, text);
+}
+
+/** The generation this image has in its process: k when HEAPLAB_RECORD_EXEC names this pid, else 0. */
+static int exec_generation(void) {
+    const char *s = getenv("HEAPLAB_RECORD_EXEC");
+    if (!s) return 0;
+    unsigned long who = 0, k = 0;
+    for (; *s >= '0' && *s <= '9'; s++) who = who * 10 + (unsigned long)(*s - '0');
+    if (*s++ != '.') return 0;
+    for (; *s >= '0' && *s <= '9'; s++) k = k * 10 + (unsigned long)(*s - '0');
+    return who == (unsigned long)pid ? (int)k : 0;
+}
+
+/** Opens this image's file and writes the header. */
+static void start_file(pid_t parent) {
+    path[0] = 0;
+    append(path, sizeof path, base_path);
+    if ((unsigned long)parent != env_number("HEAPLAB_RECORD_PARENT", 0)) {
+        append(path, sizeof path, ".");
+        append_number(path, sizeof path, (unsigned long)pid);
+    }
+    if (generation) {
+        append(path, sizeof path, ".exec");
+        append_number(path, sizeof path, (unsigned long)generation);
+    }
+    out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out_fd < 0) { state = FORWARDING; return; }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    const char *name = strrchr(exe, '/');
+    name = name ? name + 1 : (n > 0 ? exe : "unknown");
+    seq = 0;
+    used = 0;
+    put_str("# alloc-trace v1 pid=");
+    put_dec((unsigned long)pid);
+    put_str(" ppid=");
+    put_dec((unsigned long)parent);
+    put_str(" exe=");
+    for (const char *c = name; *c && used < 4096; c++) put_char(*c == ' ' ? '_' : *c);
+    put_str("\n# heap-base ");
+    put_hex((uintptr_t)sbrk(0));
+    put_char('\n');
+    flush();
+}
+
+static void before_fork(void) {
+    pthread_mutex_lock(&lock);
+    if (state == RECORDING) flush();
+}
+
+static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+
+static void after_fork_child(void) {
+    pthread_mutex_init(&lock, NULL);
+    cached_tid = 0;
+    if (state != RECORDING) return;
+    pid_t parent = pid;
+    pid = getpid();
+    generation = 0;
+    if (out_fd >= 0) close(out_fd);
+    out_fd = -1;
+    start_file(parent);
+}
+
+/** First call: read the environment and open the file. Runs under the lock, with `busy` set. */
+static void initialise(void) {
+    const char *target = getenv("HEAPLAB_RECORD");
+    if (!target || !*target || strlen(target) >= sizeof base_path) { state = FORWARDING; return; }
+    append(base_path, sizeof base_path, target);
+    flush_every = env_number("HEAPLAB_RECORD_FLUSH", flush_every);
+    if (!flush_every) flush_every = 1;
+    pid = getpid();
+    generation = exec_generation();
+    state = RECORDING;
+    start_file(getppid());
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/* Every wrapper: forward at once when re-entered; otherwise lock, call, record, unlock. */
+#define ENTER()                                                   \
+    busy = 1;                                                     \
+    pthread_mutex_lock(&lock);                                    \
+    if (state == UNINITIALISED) initialise();                     \
+    const int recording = state == RECORDING && out_fd >= 0
+#define LEAVE()                                                   \
+    pthread_mutex_unlock(&lock);                                  \
+    busy = 0
+
+/* ───────────────────────────── the allocator calls ───────────────────────────── */
+
+void *malloc(size_t n) {
+    if (busy) return __libc_malloc(n);
+    ENTER();
+    void *p = __libc_malloc(n);
+    if (recording) { begin_record('m'); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    LEAVE();
+    return p;
+}
+
+void free(void *p) {
+    if (busy) { __libc_free(p); return; }
+    ENTER();
+    __libc_free(p);
+    if (recording) { begin_record('f'); put_arg_hex(p); end_record(); }
+    LEAVE();
+}
+
+void *calloc(size_t n, size_t size) {
+    if (busy) return __libc_calloc(n, size);
+    ENTER();
+    void *p = __libc_calloc(n, size);
+    if (recording) { begin_record('c'); put_arg_dec(n); put_arg_dec(size); put_arg_hex(p); end_record(); }
+    LEAVE();
+    return p;
+}
+
+void *realloc(void *old, size_t n) {
+    if (busy) return __libc_realloc(old, n);
+    ENTER();
+    void *p = __libc_realloc(old, n);
+    if (recording) { begin_record('r'); put_arg_hex(old); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    LEAVE();
+    return p;
+}
+
+void *reallocarray(void *old, size_t n, size_t size) {
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(old, bytes);
+}
+
+static void *aligned(char op, size_t align, size_t n) {
+    if (busy) return __libc_memalign(align, n);
+    ENTER();
+    void *p = __libc_memalign(align, n);
+    if (recording) { begin_record(op); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    LEAVE();
+    return p;
+}
+
+void *memalign(size_t align, size_t n) { return aligned('a', align, n); }
+
+void *aligned_alloc(size_t align, size_t n) { return aligned('A', align, n); }
+
+int posix_memalign(void **out, size_t align, size_t n) {
+    int valid = align % sizeof(void *) == 0 && align != 0 && (align & (align - 1)) == 0;
+    if (busy) {
+        if (!valid) return EINVAL;
+        void *p = __libc_memalign(align, n);
+        if (!p) return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    ENTER();
+    void *p = valid ? __libc_memalign(align, n) : NULL;
+    if (recording) { begin_record('P'); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    LEAVE();
+    if (!valid) return EINVAL;
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static void *page_aligned(char op, size_t n) {
+    if (busy) return op == 'v' ? __libc_valloc(n) : __libc_pvalloc(n);
+    ENTER();
+    void *p = op == 'v' ? __libc_valloc(n) : __libc_pvalloc(n);
+    if (recording) { begin_record(op); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    LEAVE();
+    return p;
+}
+
+void *valloc(size_t n) { return page_aligned('v', n); }
+
+void *pvalloc(size_t n) { return page_aligned('V', n); }
+
+int malloc_trim(size_t pad) {
+    if (!real_trim) real_trim = (int (*)(size_t))dlsym(RTLD_NEXT, "malloc_trim");
+    if (busy) return real_trim ? real_trim(pad) : 0;
+    ENTER();
+    int released = real_trim ? real_trim(pad) : 0;
+    if (recording) { begin_record('t'); put_arg_dec(pad); put_arg_dec((unsigned long)released); end_record(); }
+    LEAVE();
+    return released;
+}
+
+/* ───────────────────────────── main, exit, exec ───────────────────────────── */
+
+static int (*real_main)(int, char **, char **);
+
+static void comment(const char *what) {
+    busy = 1;
+    pthread_mutex_lock(&lock);
+    if (state == UNINITIALISED) initialise();
+    if (state == RECORDING && out_fd >= 0) {
+        put_str(what);
+        put_dec(seq);
+        put_char('\n');
+        flush();
+    }
+    pthread_mutex_unlock(&lock);
+    busy = 0;
+}
+
+static int main_hook(int argc, char **argv, char **envp) {
+    comment("# main seq=");
+    return real_main(argc, argv, envp);
+}
+
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+                      void (*fini)(void), void (*rtld_fini)(void), void *stack_end) {
+    int (*start)(int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
+        dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return start(main_hook, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+__attribute__((destructor)) static void at_exit(void) {
+    comment("# exit seq=");
+    write_through = 1;
+}
+
+/** Flushes before this image is replaced and names the next image's file generation in `env`. */
+static char **prepare_exec(char *const env[], char **copy) {
+    /* A vfork child shares this image's memory but not its pid: it leaves the parent's file alone. */
+    int same_process = state != RECORDING || getpid() == pid;
+    if (same_process) comment("# exec seq=");
+    exec_env[0] = 0;
+    append(exec_env, sizeof exec_env, "HEAPLAB_RECORD_EXEC=");
+    append_number(exec_env, sizeof exec_env, (unsigned long)getpid());
+    append(exec_env, sizeof exec_env, ".");
+    append_number(exec_env, sizeof exec_env, same_process ? (unsigned long)generation + 1 : 1);
+    size_t k = 0;
+    for (size_t i = 0; env && env[i]; i++) {
+        if (strncmp(env[i], "HEAPLAB_RECORD_EXEC=", 20) != 0) copy[k++] = env[i];
+    }
+    copy[k++] = exec_env;
+    copy[k] = NULL;
+    return copy;
+}
+
+static size_t env_count(char *const env[]) {
+    size_t n = 0;
+    while (env && env[n]) n++;
+    return n;
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+
+int execve(const char *file, char *const argv[], char *const envp[]) {
+    execve_fn real = (execve_fn)dlsym(RTLD_NEXT, "execve");
+    char *copy[env_count(envp) + 2];
+    return real(file, argv, prepare_exec(envp, copy));
+}
+
+int execv(const char *file, char *const argv[]) {
+    execve_fn real = (execve_fn)dlsym(RTLD_NEXT, "execve");
+    char *copy[env_count(environ) + 2];
+    return real(file, argv, prepare_exec(environ, copy));
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[]) {
+    execve_fn real = (execve_fn)dlsym(RTLD_NEXT, "execvpe");
+    char *copy[env_count(envp) + 2];
+    return real(file, argv, prepare_exec(envp, copy));
+}
+
+int execvp(const char *file, char *const argv[]) {
+    execve_fn real = (execve_fn)dlsym(RTLD_NEXT, "execvpe");
+    char *copy[env_count(environ) + 2];
+    return real(file, argv, prepare_exec(environ, copy));
+}

@@ -1,0 +1,149 @@
+// `heaplab record -o <file> [--flush N] -- <command> [args…]`: runs a program with the LD_PRELOAD recorder
+// (native/recorder.c, compiled on first use and cached by source hash) and writes its allocator calls as
+// alloc-trace v1. The command's own process writes <file>; every other process <file>.<pid>; an image that
+// replaced another by exec <name>.exec<k>.
+
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
+
+  -o, --output FILE   the trace of the command's process; other processes write FILE.<pid>,
+                      and an image that replaced another by exec writes <name>.exec<k>
+  --flush N           write the recorder's buffer out every N records (default 1024)
+  --cc COMPILER       C compiler for the recorder (default: $CC or cc)`;
+
+/** native/recorder.c, shipped with the package. */
+export const RECORDER_SOURCE = fileURLToPath(new URL("../../native/recorder.c", import.meta.url));
+
+function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "heaplab");
+}
+
+/** Compiles the recorder once per (source, compiler) and returns the shared library's path. */
+export function buildRecorder(compiler = process.env.CC || "cc"): string {
+  if (process.platform !== "linux") throw new Error("record needs Linux (an LD_PRELOAD recorder for glibc)");
+  if (!existsSync(RECORDER_SOURCE)) throw new Error(`recorder source missing: ${RECORDER_SOURCE}`);
+  const version = spawnSync(compiler, ["--version"], { encoding: "utf8" });
+  if (version.error || version.status !== 0) {
+    throw new Error(`record needs a C compiler to build its recorder: '${compiler}' did not run (install gcc or set CC)`);
+  }
+  const hash = createHash("sha256").update(readFileSync(RECORDER_SOURCE)).update(version.stdout).digest("hex").slice(0, 16);
+  const dir = cacheDir();
+  const library = join(dir, `recorder-${hash}.so`);
+  if (existsSync(library)) return library;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${library}.${process.pid}.tmp`;
+  const cc = spawnSync(compiler, ["-shared", "-fPIC", "-O2", "-Wall", "-o", partial, RECORDER_SOURCE, "-ldl", "-lpthread"], {
+    encoding: "utf8",
+  });
+  if (cc.status !== 0) throw new Error(`building the recorder failed: ${(cc.stderr || cc.error?.message || "").trim()}`);
+  renameSync(partial, library);
+  return library;
+}
+
+/** One file a recording wrote. */
+export interface RecordedFile {
+  path: string;
+  pid: number;
+  exe: string;
+  /** The last operation's sequence number (operations recorded). */
+  ops: number;
+}
+
+/** The environment that makes a child process record into `output`. */
+export function recordingEnv(library: string, output: string, flush?: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.HEAPLAB_RECORD_EXEC;
+  env.LD_PRELOAD = env.LD_PRELOAD ? `${library}:${env.LD_PRELOAD}` : library;
+  env.HEAPLAB_RECORD = resolve(output);
+  env.HEAPLAB_RECORD_PARENT = String(process.pid);
+  if (flush) env.HEAPLAB_RECORD_FLUSH = String(flush);
+  return env;
+}
+
+/** The files of a recording into `output` modified since `since` (ms), the command's own first. */
+export function recordedFiles(output: string, since: number): RecordedFile[] {
+  const dir = dirname(resolve(output));
+  const base = basename(output);
+  const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\.\\d+)?(\\.exec\\d+)?$`);
+  const files: RecordedFile[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!pattern.test(name)) continue;
+    const path = join(dir, name);
+    if (statSync(path).mtimeMs < since - 1000) continue;
+    files.push(describe(path));
+  }
+  return files.sort((a, b) => (a.path.length - b.path.length) || a.path.localeCompare(b.path));
+}
+
+function describe(path: string): RecordedFile {
+  const fd = openSync(path, "r");
+  try {
+    const size = statSync(path).size;
+    const head = Buffer.alloc(Math.min(size, 512));
+    readSync(fd, head, 0, head.length, 0);
+    const tail = Buffer.alloc(Math.min(size, 4096));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    const first = head.toString("utf8").split("\n")[0];
+    const lastOp = tail.toString("utf8").split("\n").reverse().find((l) => /^\d+ /.test(l));
+    const exitLine = /# exit seq=(\d+)/.exec(tail.toString("utf8"));
+    return {
+      path,
+      pid: Number(/pid=(\d+)/.exec(first)?.[1] ?? 0),
+      exe: /exe=(\S+)/.exec(first)?.[1] ?? "?",
+      ops: Math.max(Number(lastOp?.split(" ")[0] ?? 0), Number(exitLine?.[1] ?? 0)),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs `command` under the recorder; resolves to its exit status (128 + signal number when killed). */
+export function recordProcess(command: string[], output: string, options: { flush?: number; cc?: string } = {}): Promise<number> {
+  const library = buildRecorder(options.cc);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: "inherit", env: recordingEnv(library, output, options.flush) });
+    child.on("error", (e) => reject(new Error(`cannot run '${command[0]}': ${e.message}`)));
+    child.on("close", (code, signal) => {
+      const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+      resolvePromise(code ?? 128 + (signal ? signals[signal] ?? 0 : 0));
+    });
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const split = argv.indexOf("--");
+  const own = split < 0 ? argv : argv.slice(0, split);
+  const command = split < 0 ? [] : argv.slice(split + 1);
+  const { parseArgs } = await import("node:util");
+  const { values } = parseArgs({
+    args: own,
+    options: {
+      output: { type: "string", short: "o" },
+      flush: { type: "string" },
+      cc: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help || !values.output || command.length === 0) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  const flush = values.flush === undefined ? undefined : Number(values.flush);
+  if (flush !== undefined && !(Number.isInteger(flush) && flush > 0)) throw new Error(`--flush ${values.flush}: expected a positive integer`);
+  const started = Date.now();
+  const status = await recordProcess(command, values.output, { flush, cc: values.cc });
+  const files = recordedFiles(values.output, started);
+  if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);
+  for (const f of files) console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
+  return status;
+}
+
+/** The `record` command for callers that take a command function. */
+export const recordCommand = run;
