@@ -1,0 +1,81 @@
+// Replay speed: the models' replay loop against the real allocators on the largest shared trace.
+// Both sides exclude parsing: the model replays batches already in memory (encoding to object ids and the wasm
+// loop are timed), the native replayer times its own loop (--time --quiet).
+
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createLab, readAllocTrace } from "../dist/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const traceGz = join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
+const TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
+const ROUNDS = 5;
+
+function oracleBinary() {
+  const source = join(root, "test", "oracle", "glibc-replay.c");
+  const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 12);
+  const dir = join(root, "node_modules", ".cache", "heaplab-bench");
+  const bin = join(dir, `glibc-replay-${hash}`);
+  if (!existsSync(bin)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync("cc", ["-O2", "-o", bin, source, "-lpthread", "-ldl"], { stdio: "inherit" });
+  }
+  return bin;
+}
+
+function nativeNsPerOp(bin, tracePath, extraEnv, args) {
+  let best = Infinity;
+  for (let i = 0; i < ROUNDS; i++) {
+    const out = execFileSync(bin, [...args, "--time", "--quiet", tracePath], {
+      env: { ...process.env, ...extraEnv }, stdio: ["ignore", "ignore", "pipe"],
+    }).toString();
+    const m = /([\d.]+) ns\/op/.exec(out);
+    if (m) best = Math.min(best, Number(m[1]));
+  }
+  return best;
+}
+
+async function modelNsPerOp(model, batches) {
+  let best = Infinity;
+  let ops = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const lab = await createLab({ model });
+    const source = { name: "bench", header: { format: "alloc-trace" }, loss: {}, batches: async function* () { yield* batches; } };
+    const t0 = process.hrtime.bigint();
+    const summary = await lab.replay(source);
+    const ns = Number(process.hrtime.bigint() - t0);
+    ops = summary.ops;
+    best = Math.min(best, ns / ops);
+  }
+  return { nsPerOp: best, ops };
+}
+
+if (!existsSync(traceGz)) {
+  console.log(`skipped: ${traceGz} not found`);
+  process.exit(0);
+}
+const tracePath = join(root, "node_modules", ".cache", "heaplab-bench", "sqlite3-memdb.trace");
+mkdirSync(dirname(tracePath), { recursive: true });
+writeFileSync(tracePath, gunzipSync(readFileSync(traceGz)));
+const batches = [];
+for await (const b of readAllocTrace(tracePath).batches()) batches.push(b);
+const bin = oracleBinary();
+
+const rows = [];
+const glibc = nativeNsPerOp(bin, tracePath, {}, []);
+const pt = await modelNsPerOp("ptmalloc", batches);
+rows.push(["ptmalloc model vs glibc 2.36", pt.nsPerOp, glibc]);
+if (existsSync(TCMALLOC) && existsSync(join(root, "build", "tcmalloc.wasm"))) {
+  const real = nativeNsPerOp(bin, tracePath, { LD_PRELOAD: TCMALLOC }, ["--tcmalloc"]);
+  const tc = await modelNsPerOp("tcmalloc", batches);
+  rows.push(["tcmalloc model vs gperftools 2.10", tc.nsPerOp, real]);
+}
+console.log(`trace sqlite3-memdb (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
+console.log(`${"".padEnd(36)} ${"model ns/op".padStart(12)} ${"native ns/op".padStart(13)} ${"ratio".padStart(7)}`);
+for (const [name, model, native] of rows) {
+  console.log(`${name.padEnd(36)} ${model.toFixed(1).padStart(12)} ${native.toFixed(1).padStart(13)} ${(model / native).toFixed(2).padStart(7)}`);
+}
