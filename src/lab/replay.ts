@@ -65,7 +65,7 @@ export class Replayer {
   async replay(source: TraceSource, control: ReplayControl, observe?: BatchObserver): Promise<boolean> {
     this.mainTid = source.header.pid;
     for await (const batch of source.batches()) {
-      if (this.mainTid === undefined && batch.length) this.mainTid = batch.tid[0];
+      if (this.mainTid === undefined && batch.length) this.mainTid = source.header.pid ?? batch.tid[0];
       const before = this.ops;
       const complete = this.replayBatch(batch, source.name, control);
       if (observe) await observe(batch, 0, this.ops - before, this.model.resultsView());
