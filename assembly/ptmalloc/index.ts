@@ -30,6 +30,9 @@ import {
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { walkInto, WALK_FIELDS } from "./walk";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
+import { checkAfterOp } from "./check";
+
+export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
@@ -195,6 +198,7 @@ export function replay(ops: usize, count: i32, results: usize, journal: bool): i
   for (let i = 0; i < count; i++) {
     if (journal) journalBegin();
     const address = runOp(ops, i);
+    if (!failed()) checkAfterOp();
     if (failed()) {
       if (journal) journalRollback();
       setCurrentThread(0);
