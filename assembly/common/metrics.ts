@@ -37,8 +37,8 @@ const ROW_FIXED: i32 = 5;
 const PARTS_MAX: i32 = 32;
 const PAGE_BITS: u64 = 12;
 
-const TIMELINE_BASE: u64 = 0xfff2_0000_0000;
-const RESIDENT_BASE: u64 = 0xfff4_0000_0000;
+const TIMELINE_BASE: u64 = 0xfff8_0000_0000;
+const RESIDENT_BASE: u64 = 0xfffa_0000_0000;
 
 // ── operation classes ────────────────────────────────────────────────────────────────────────────────────
 //

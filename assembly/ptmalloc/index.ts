@@ -33,6 +33,9 @@ import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
+import { afterOp } from "./decompose";
+
+export * from "./decompose";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
@@ -206,6 +209,7 @@ export function replay(ops: usize, count: i32, results: usize, journal: bool): i
     }
     if (journal) journalCommit();
     putResult(results, i, address, lastRegion);
+    afterOp(ops, i, results);
   }
   setCurrentThread(0);
   return count;
