@@ -21,6 +21,9 @@ import { WALK_FIELDS, SPAN_FIELDS, walkHeap, walkSpans } from "./walk";
 export { lastErrorMessage } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { checkAfterOp } from "./check";
+import { afterOp } from "./decompose";
+
+export * from "./decompose";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
   + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base";
@@ -124,6 +127,7 @@ export function replay(ops: usize, count: i32, results: usize, journal: bool): i
       return i;
     }
     if (journal) journalCommit();
+    afterOp(ops, i, results);
   }
   return count;
 }
