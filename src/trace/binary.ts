@@ -34,8 +34,11 @@ const DESCRIPTOR = 24;
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function pad(n: number, to: number): number {
-  return (n + to - 1) & ~(to - 1);
+  return Math.ceil(n / to) * to;
 }
+
+/** Header and trailer JSON are small; a larger length means a corrupt file. */
+const MAX_JSON = 1 << 24;
 
 /** The narrowest exact encoding of `values[0..n)`. */
 function chooseEncoding(values: ArrayLike<number>, n: number): { encoding: Encoding; base: number; step: number } {
@@ -250,6 +253,7 @@ async function* parseBinary(source: ByteSource, file: string, header: TraceHeade
   const version = headView.getUint32(4, true);
   if (version !== BINARY_VERSION) throw new ParseError(file, 0, "version", `unsupported binary trace version ${version}`);
   const jsonLength = headView.getUint32(8, true);
+  if (jsonLength > MAX_JSON) throw new ParseError(file, 0, "header", `corrupt header length ${jsonLength}`);
   const json = await reader.read(pad(12 + jsonLength, 8) - 12);
   if (!json) throw truncated("header");
   Object.assign(header, parseJson(json.subarray(0, jsonLength), file, "header"));
@@ -263,6 +267,7 @@ async function* parseBinary(source: ByteSource, file: string, header: TraceHeade
     const size = view.getUint32(0, true);
     if (size === 0) {
       const trailerLength = view.getUint32(4, true);
+      if (trailerLength > MAX_JSON) throw new ParseError(file, lineNo, "trailer", `corrupt trailer length ${trailerLength}`);
       const trailer = await reader.read(pad(8 + trailerLength, 8) - 8);
       if (!trailer) throw truncated("trailer");
       const saved = parseJson(trailer.subarray(0, trailerLength), file, "trailer") as Partial<LossReport>;

@@ -112,6 +112,6 @@ describe("fuzzing the parsers", () => {
         for (const f of flips) if (copy.length) copy[f.at % copy.length] = f.value;
         expectOnlyParseErrors(await drain(copy, "binary"), "binary");
       },
-    ), { numRuns: 200 * RUNS });
+    ), { numRuns: 300 * RUNS });
   });
 });
