@@ -5,7 +5,8 @@ import { AddressFormatter } from "../lab/addresses.js";
 import { createLab } from "../lab/lab.js";
 import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName, ReplaySummary } from "../lab/types.js";
-import { readAllocTrace } from "../trace/alloc-trace.js";
+import { openTrace } from "../trace/detect.js";
+import { createProgress, withProgress } from "../trace/progress.js";
 import { LineWriter } from "./output.js";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { MetricsUnavailable, type TimelineRow } from "../report/metrics.js";
@@ -95,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
-  const trace = readAllocTrace(positionals[0], { lenient: values.lenient });
+  const trace = withProgress(await openTrace(positionals[0], { lenient: values.lenient }), createProgress("replay"));
   const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {
