@@ -14,7 +14,8 @@
 //   centralLists   free objects on the central free lists' spans
 //   pageHeapFree   free spans, still committed
 //   spanTails      the bytes at the end of a small-object span that no object fits in
-//   other          anything the walk does not reach (0 when the model is consistent)
+//   other          blocks the program never asked for (the library's own allocations at start-up), and anything
+//                  the walk does not reach
 //
 // `afterOp` is the one call the replay loop makes per operation.
 
@@ -84,14 +85,14 @@ export function decompose(buffer: usize): i32 {
     const at = records + <usize>r * RECORD_BYTES;
     const size = load<f64>(at, 16);
     const state = <i32>load<f64>(at, 32);
-    if (state == STATE_ALLOCATED) {
+    if (state == STATE_ALLOCATED && load<f64>(at, 56) >= 0) {
       const requested = load<f64>(at, 24);
       add(buffer, P_LIVE, requested);
       add(buffer, P_ROUNDING, size - requested);
     } else if (state >= STATE_THREAD_CACHE && state <= STATE_SPAN_TAIL && state != STATE_RELEASED) {
       add(buffer, P_FIRST_FREE + (state < STATE_RELEASED ? state : STATE_PAGEHEAP + 1) - STATE_THREAD_CACHE, size);
     } else {
-      continue; // released spans are outside the footprint
+      continue; // blocks the program never asked for count as other; released spans are outside the footprint
     }
     accounted += size;
   }
