@@ -160,25 +160,35 @@ function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: 
   }
 }
 
+/** Decodes one column into `out` (a Float64Array, or the Uint8Array of op codes). */
 function readColumn(
   buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Float64Array | Uint8Array, n: number,
   file: string,
 ): void {
-  switch (encoding) {
-    case Encoding.const: out.fill(base, 0, n); break;
-    case Encoding.arith: for (let i = 0; i < n; i++) out[i] = base + step * i; break;
-    case Encoding.u8: { const a = new Uint8Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + a[i]; break; }
-    case Encoding.u16: { const a = new Uint16Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + a[i]; break; }
-    case Encoding.u32: { const a = new Uint32Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + a[i]; break; }
-    case Encoding.u48: {
-      const lo = new Uint32Array(buffer, at, n);
-      const hi = new Uint16Array(buffer, at + pad(4 * n, 8), n);
-      for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 2 ** 32;
-      break;
-    }
-    case Encoding.f64: out.set(new Float64Array(buffer, at, n)); break;
-    default: throw new ParseError(file, 0, "encoding", `unknown column encoding ${encoding}`);
+  if (encoding === Encoding.const) out.fill(base, 0, n);
+  else if (encoding === Encoding.arith) fillArithmetic(out, base, step, n);
+  else if (encoding === Encoding.f64) out.set(new Float64Array(buffer, at, n));
+  else if (encoding === Encoding.u48) addWide(out, base, new Uint32Array(buffer, at, n), new Uint16Array(buffer, at + pad(4 * n, 8), n), n);
+  else if (encoding === Encoding.u8) addOffsets(out, base, new Uint8Array(buffer, at, n), n);
+  else if (encoding === Encoding.u16) addOffsets(out, base, new Uint16Array(buffer, at, n), n);
+  else if (encoding === Encoding.u32) addOffsets(out, base, new Uint32Array(buffer, at, n), n);
+  else throw new ParseError(file, 0, "encoding", `unknown column encoding ${encoding}`);
+}
+
+function fillArithmetic(out: Float64Array | Uint8Array, base: number, step: number, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + step * i;
+}
+
+function addOffsets(out: Float64Array | Uint8Array, base: number, stored: Uint8Array | Uint16Array | Uint32Array, n: number): void {
+  if (base === 0) {
+    out.set(stored.subarray(0, n));
+    return;
   }
+  for (let i = 0; i < n; i++) out[i] = base + stored[i];
+}
+
+function addWide(out: Float64Array | Uint8Array, base: number, lo: Uint32Array, hi: Uint16Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
 }
 
 /** True when `head` starts with the binary trace magic. */
