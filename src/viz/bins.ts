@@ -7,7 +7,7 @@
 
 import type { ChunkRow, FreeList } from "./types.js";
 import { bytes, el, hex, svgRoot, textEl } from "./svg.js";
-import { isFreeState, stateColor } from "./palette.js";
+import { stateColor } from "./palette.js";
 
 export interface BinsOptions {
   /** Drawing width in pixels (default 960). */
@@ -22,6 +22,10 @@ export interface BinsOptions {
 export const LIST_KINDS = ["tcache", "fastbin", "unsorted", "smallbin", "largebin", "threadcache", "transfer",
   "central", "pageheap"];
 
+/** Chunk states that mean "on a free list". */
+const FREE_LIST_STATES: readonly string[] = ["tcache", "fastbin", "unsorted", "smallbin", "largebin", "threadcache",
+  "transfer", "central"];
+
 const LABEL_WIDTH = 230;
 const BOX = 12;
 const BOX_GAP = 2;
@@ -34,7 +38,7 @@ const SECTION_HEIGHT = 18;
  */
 export function freeListsFromChunks(chunks: readonly ChunkRow[]): FreeList[] {
   const lists = new Map<string, FreeList>();
-  const sorted = chunks.filter((c) => isFreeState(c.state) && c.state !== "top" && c.bin >= 0)
+  const sorted = chunks.filter((c) => FREE_LIST_STATES.includes(c.state) && c.bin >= 0)
     .sort((a, b) => a.address - b.address);
   for (const chunk of sorted) {
     const key = `${chunk.state}/${chunk.bin}`;

@@ -11,3 +11,4 @@ export * from "./diff.js";
 export * from "./report.js";
 export * from "./display.js";
 export * from "./record.js";
+export * from "./spanwalk.js";
