@@ -22,3 +22,7 @@ export { createProgress, withProgress } from "./trace/progress.js";
 export type { ByteSource } from "./trace/input.js";
 export { ParseError, OpCode } from "./trace/types.js";
 export type { TraceBatch, TraceHeader, TraceOp, TraceSource, LossReport } from "./trace/types.js";
+export { replayReport, reportReplay, metricAt, REPORT_SCHEMA } from "./report/report.js";
+export type { Report, ReportOptions, Peak, Decomposition } from "./report/report.js";
+export type { TimelineRow } from "./report/metrics.js";
+export { formatReport } from "./report/text.js";

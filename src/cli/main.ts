@@ -8,6 +8,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   convert: { summary: "convert a trace between formats (alloc-trace, binary, rep, mtrace)", load: () => import("./convert.js") },
   record: { summary: "record a program's allocator calls (LD_PRELOAD) as alloc-trace", load: () => import("./record.js") },
   fuzz: { summary: "fuzz a model with random traces, checking its heap after every op", load: () => import("./fuzz.js") },
+  compare: { summary: "replay a trace through several models and compare them side by side", load: () => import("./compare.js") },
+  sweep: { summary: "replay a trace for every combination of tunables, in parallel, ranked", load: () => import("./sweep.js") },
 };
 
 function usage(): string {

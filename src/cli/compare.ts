@@ -1,0 +1,43 @@
+// `heaplab compare <trace> --model ptmalloc --model tcmalloc [--tunables T] [--json]`
+
+import { parseArgs } from "node:util";
+import { parseTunables } from "../lab/model.js";
+import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
+
+export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
+
+  --model M[:T]               a model, optionally with its own tunables (ptmalloc:glibc.malloc.tcache_count=0);
+                              repeatable, the same model may appear with different tunables
+  --tunables T                tunables for every model they belong to (glibc.* → ptmalloc, TCMALLOC_* → tcmalloc)
+  --threads merge|arena       merge: every thread on the main thread; arena (default): one arena per thread
+  --lenient                   skip and count double frees and malformed lines
+  --cost name=ns              override the cost model (call, syscall, lock); repeatable
+  --json                      the reports as one JSON array`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string", multiple: true },
+      tunables: { type: "string" },
+      threads: { type: "string", default: "arena" },
+      lenient: { type: "boolean" },
+      cost: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help || positionals.length !== 1) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  if (values.threads !== "merge" && values.threads !== "arena") throw new Error("--threads must be merge or arena");
+  const shared = values.tunables ? parseTunables(values.tunables) : {};
+  const contestants = (values.model ?? ["ptmalloc", "tcmalloc"]).map((m) => parseContestant(m, shared));
+  const reports = await compareReplays(positionals[0], contestants, {
+    threads: values.threads, lenient: values.lenient, costs: values.cost ?? [], every: 0,
+  });
+  console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, contestants.map(contestantName)));
+  return 0;
+}
