@@ -82,7 +82,7 @@ export function checkMessage(code: i32): string {
   switch (code) {
     case CHUNK_MISALIGNED: return "chunk not 16-byte aligned";
     case CHUNK_BAD_SIZE: return "chunk size below MINSIZE, unaligned, or past the end of its heap";
-    case CHUNK_BAD_FLAGS: return "chunk flags wrong for its heap (IS_MMAPPED, NON_MAIN_ARENA)";
+    case CHUNK_BAD_FLAGS: return "chunk flags wrong for its heap (IS_MMAPPED set, or NON_MAIN_ARENA wrong)";
     case PREV_INUSE_WRONG: return "P bit clear but the previous chunk is not a free chunk of prev_size bytes";
     case FOOTER_MISMATCH: return "free chunk's size differs from the next chunk's prev_size";
     case ADJACENT_FREE: return "two adjacent free chunks";
@@ -190,10 +190,10 @@ function walkHeap(k: u32, av: u64, first: u64, end: u64): u64 {
       violation(CHUNK_BAD_SIZE, p);
       return p;
     }
-    if ((sizeField(p) & IS_MMAPPED) != 0 || ((sizeField(p) & NON_MAIN_ARENA) != 0) == mainHeap) {
-      violation(CHUNK_BAD_FLAGS, p);
-    }
     const free = !prevInuse(p + size);
+    // glibc sets the A bit only on chunks it hands out; free chunks of other arenas may lack it
+    const arenaBit = (sizeField(p) & NON_MAIN_ARENA) != 0;
+    if ((sizeField(p) & IS_MMAPPED) != 0 || (mainHeap ? arenaBit : !free && !arenaBit)) violation(CHUNK_BAD_FLAGS, p);
     if (free) {
       if (prevSize(p + size) != size) violation(FOOTER_MISMATCH, p);
       if (previousFree) violation(ADJACENT_FREE, p);

@@ -324,7 +324,6 @@ function markFree(o: u64, cl: i32): bool {
     return false;
   }
   if (!mark(o)) violation(OBJECT_TWICE, o);
-  else if (isAllocated(o)) violation(OBJECT_ALLOCATED_AND_FREE, o);
   return true;
 }
 
@@ -334,14 +333,21 @@ function checkSpanObjects(): void {
   for (let i = 0; i < spanCount; i++) {
     const s = keptSpan(i);
     const cl = spanClass(s);
-    const objects = <i64>((spanLength(s) << PAGE_SHIFT) / classToSize(cl));
+    const size = classToSize(cl);
+    const objects = <i64>((spanLength(s) << PAGE_SHIFT) / size);
+    const base = spanStart(s) << PAGE_SHIFT;
+    const limit = base + <u64>objects * size;
     let free: i64 = 0;
     for (let o = spanObjects(s); o != 0; o = ld64(o)) {
       if (++free > objects) {
-        violation(LIST_CYCLE, spanStart(s) << PAGE_SHIFT);
+        violation(LIST_CYCLE, base);
         break;
       }
-      if (!markFree(o, cl)) break;
+      if (o < base || o >= limit || (o - base) % size != 0) {
+        violation(OBJECT_MISPLACED, o);
+        break;
+      }
+      if (!mark(o)) violation(OBJECT_TWICE, o);
     }
     if (<i64>spanRefcount(s) != objects - free) violation(SPAN_REFCOUNT, spanStart(s) << PAGE_SHIFT);
     unchecked(classFreeInSpans[cl] += free);
@@ -410,7 +416,8 @@ function checkNothingLost(): void {
     const base = spanStart(s) << PAGE_SHIFT;
     const limit = base + ((spanLength(s) << PAGE_SHIFT) / size) * size;
     for (let o = base; o < limit; o += size) {
-      if (!marked(o) && !isAllocated(o)) violation(OBJECT_LOST, o);
+      const free = marked(o);
+      if (isAllocated(o) == free) violation(free ? OBJECT_ALLOCATED_AND_FREE : OBJECT_LOST, o);
     }
   }
 }

@@ -61,11 +61,11 @@ export function sizeArbitrary(distribution: SizeDistribution = "small"): fc.Arbi
         { arbitrary: fc.integer({ min: 0, max: 128 }), weight: 70 },
         { arbitrary: fc.integer({ min: 129, max: 1024 }), weight: 20 },
         { arbitrary: fc.integer({ min: 1025, max: 65536 }), weight: 8 },
-        { arbitrary: fc.integer({ min: 65537, max: 1 << 20 }), weight: 2 },
+        { arbitrary: fc.integer({ min: 65537, max: 1 << 19 }), weight: 2 },
       );
     case "power-law":
-      // log-uniform over 1 B … 2 MiB: as many requests between 16 and 32 bytes as between 1 and 2 MiB
-      return fc.integer({ min: 0, max: 2100 }).map((e) => Math.floor(2 ** (e / 100)));
+      // log-uniform over 1 B … 512 KiB: as many requests between 16 and 32 bytes as between 256 and 512 KiB
+      return fc.integer({ min: 0, max: 1900 }).map((e) => Math.floor(2 ** (e / 100)));
     case "bimodal":
       return fc.oneof(
         { arbitrary: fc.integer({ min: 16, max: 64 }), weight: 8 },
