@@ -2,7 +2,7 @@
 // Both sides exclude parsing: the model replays batches already in memory (encoding to object ids and the wasm
 // loop are timed), the native replayer times its own loop (--time --quiet).
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
@@ -30,9 +30,9 @@ function oracleBinary() {
 function nativeNsPerOp(bin, tracePath, extraEnv, args) {
   let best = Infinity;
   for (let i = 0; i < ROUNDS; i++) {
-    const out = execFileSync(bin, [...args, "--time", "--quiet", tracePath], {
+    const out = spawnSync(bin, [...args, "--time", "--quiet", tracePath], {
       env: { ...process.env, ...extraEnv }, stdio: ["ignore", "ignore", "pipe"],
-    }).toString();
+    }).stderr.toString();
     const m = /([\d.]+) ns\/op/.exec(out);
     if (m) best = Math.min(best, Number(m[1]));
   }

@@ -7,6 +7,7 @@
 // and counted when `lenient`).
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
+import { AddressTable } from "./address-table.js";
 import { FLAG_RAW_ADDRESS, type Model, OP_SLOTS } from "./model.js";
 import { HeapError, TraceError } from "./types.js";
 
@@ -33,21 +34,27 @@ export type BatchObserver = (
 /** The replay state a lab keeps across calls: objects, threads and counts. */
 export class Replayer {
   private readonly model: Model;
-  private readonly objects = new Map<number, number>();
-  private readonly endedAt = new Map<number, number>();
+  private readonly objects = new AddressTable();
   private freeIds: number[] = [];
   private nextId = 0;
   private objectLines = new Float64Array(1024);
   private readonly threadIndex = new Map<number, number>();
   private mainTid: number | undefined;
   ops = 0;
-  readonly byOp: Record<string, number> = {};
+  private readonly opCounts = new Float64Array(LETTERS.length);
   unknownFrees = 0;
   doubleFreesSkipped = 0;
   pointerReuse = 0;
 
   constructor(model: Model) {
     this.model = model;
+  }
+
+  /** Operations replayed so far, by trace letter. */
+  get byOp(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.opCounts.forEach((n, code) => { if (n) out[LETTERS[code]] = (out[LETTERS[code]] ?? 0) + n; });
+    return out;
   }
 
   /** Threads seen so far, the main thread included. */
@@ -116,28 +123,30 @@ export class Replayer {
   }
 
   private endObject(address: number, id: number, line: number): void {
-    this.objects.delete(address);
-    this.endedAt.set(address, line);
+    this.objects.end(address, line);
     this.objectLines[id] = 0;
     this.freeIds.push(id);
+  }
+
+  /** Names `address` as object `id`, counting a live object it displaces (the recording missed its free). */
+  private rebind(address: number, id: number): void {
+    if (this.objects.bind(address, id) >= 0) this.pointerReuse++;
   }
 
   /** Starts the object a successful allocation returned at `address` (none when the trace says it failed). */
   private bind(address: number, line: number): number {
     if (address === 0) return -1;
-    if (this.objects.has(address)) this.pointerReuse++;
     const id = this.newObject(line);
-    this.objects.set(address, id);
-    this.endedAt.delete(address);
+    this.rebind(address, id);
     return id;
   }
 
   /** Looks up the object a free/realloc names; -2 when the op must be skipped. */
   private lookup(address: number, line: number, file: string, control: ReplayControl): number {
-    const id = this.objects.get(address);
-    if (id !== undefined) return id;
-    const ended = this.endedAt.get(address);
-    if (ended !== undefined) {
+    const id = this.objects.live(address);
+    if (id >= 0) return id;
+    const ended = this.objects.endedAt(address);
+    if (ended > 0) {
       if (control.lenient) {
         this.doubleFreesSkipped++;
         return -2;
@@ -154,8 +163,7 @@ export class Replayer {
   private encode(batch: TraceBatch, i: number, ops: Float64Array, at: number, file: string, control: ReplayControl): void {
     const code = batch.code[i];
     const line = batch.line[i];
-    const letter = LETTERS[code];
-    this.byOp[letter] = (this.byOp[letter] ?? 0) + 1;
+    this.opCounts[code]++;
     let opcode: number = code;
     let object = -1;
     let a = batch.a[i];
@@ -188,10 +196,8 @@ export class Replayer {
         const res = batch.res[i];
         if (a === 0) this.endObject(ptr, object, line);
         else if (res !== 0 && res !== ptr) {
-          this.objects.delete(ptr);
-          if (this.objects.has(res)) this.pointerReuse++;
-          this.objects.set(res, object);
-          this.endedAt.delete(res);
+          this.objects.end(ptr, line);
+          this.rebind(res, object);
         }
         break;
       }
