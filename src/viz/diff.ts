@@ -3,7 +3,7 @@
 import type { ChunkRow, TimelineRow } from "./types.js";
 import { el, svgRoot, svgSize, textEl } from "./svg.js";
 import { type HeapMapOptions, autoRowBytes, heapMapSVG, segmentsOf, visibleChunks } from "./heapmap.js";
-import { type TimelineOptions, highest, timelineSVG } from "./timeline.js";
+import { type TimelineOptions, axisTop, timelineSVG } from "./timeline.js";
 
 /** How a chunk differs between two snapshots. */
 export type ChunkChange = "added" | "removed" | "changed";
@@ -68,7 +68,7 @@ export function heapDiffSVG(before: readonly ChunkRow[], after: readonly ChunkRo
 /** Two timelines (two models on one trace, or two runs) side by side on one byte scale. */
 export function timelineDiffSVG(left: readonly TimelineRow[], right: readonly TimelineRow[],
   options: TimelineOptions & { labels?: [string, string] } = {}): string {
-  const yMax = options.yMax ?? Math.max(highest(left), highest(right));
+  const yMax = options.yMax ?? Math.max(axisTop(left), axisTop(right));
   const width = options.width ?? 560;
   const labels = options.labels ?? ["left", "right"];
   return sideBySideSVG(

@@ -39,16 +39,25 @@ export function sizeClassColor(sizeClass: number): string {
 const PART_COLORS = ["#e4572e", "#f4a259", "#17bebb", "#4c6ef5", "#7048e8", "#2e86ab", "#a5d8ff", "#ced4da",
   "#ffd43b", "#63e6be", "#f783ac", "#868e96"];
 
-/** Footprint parts bottom first: what the program holds, the allocator's overhead, then free memory by tier. */
-export const PART_ORDER = ["requested", "overhead", "mmapped", "tcache", "fastbin", "unsorted", "smallbin",
-  "largebin", "threadcache", "transfer", "central", "span", "pageheap", "released", "top"];
-
 /**
- * Colour of a footprint part: requested bytes as allocated chunks, overhead yellow, a chunk state's part in
- * that state's colour, anything else by its position.
+ * Footprint parts bottom first: what the program holds, the allocator's overhead, then free memory by tier. Both
+ * the heap-walk names (chunk states) and the replay metrics' names are listed.
  */
+export const PART_ORDER = ["live", "requested", "headers", "rounding", "overhead", "metadata", "mmapSlack", "mmapped",
+  "tcache", "fastbin", "fastbins", "unsorted", "smallbin", "smallBins", "largebin", "largeBins", "threadcache",
+  "threadCaches", "transfer", "transferCache", "central", "centralLists", "span", "spanTails", "pageheap",
+  "pageHeapFree", "released", "top", "other"];
+
+/** Colours of parts whose names are not chunk states. */
+const NAMED_PART_COLORS: Readonly<Record<string, string>> = {
+  live: STATE_COLORS.allocated, requested: STATE_COLORS.allocated, headers: "#9c36b5", rounding: "#ffd43b",
+  overhead: "#ffd43b", metadata: "#495057", mmapSlack: STATE_COLORS.mmapped, fastbins: STATE_COLORS.fastbin,
+  smallBins: STATE_COLORS.smallbin, largeBins: STATE_COLORS.largebin, threadCaches: STATE_COLORS.threadcache,
+  transferCache: STATE_COLORS.transfer, centralLists: STATE_COLORS.central, pageHeapFree: STATE_COLORS.pageheap,
+  spanTails: STATE_COLORS.span, other: "#868e96",
+};
+
+/** Colour of a footprint part: by its name when known (chunk states keep their heap-map colour), else by position. */
 export function partColor(name: string, index: number): string {
-  if (name === "requested") return STATE_COLORS.allocated;
-  if (name === "overhead") return "#ffd43b";
-  return STATE_COLORS[name] ?? PART_COLORS[index % PART_COLORS.length];
+  return NAMED_PART_COLORS[name] ?? STATE_COLORS[name] ?? PART_COLORS[index % PART_COLORS.length];
 }

@@ -1,7 +1,10 @@
 // Recording a replay for the views: footprint samples and heap snapshots at evenly spaced operations, taken in
-// one pass by cutting the trace's batches at the sample points.
+// one pass by cutting the trace's batches at the snapshot points. The footprint comes from the model's replay
+// metrics when it has them (exact peaks, the model's own decomposition), else from heap walks at each sample.
 
 import type { Lab } from "../lab/lab.js";
+import { MetricsUnavailable } from "../report/metrics.js";
+import { type Report, reportReplay } from "../report/report.js";
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { type TraceBatch, type TraceSource, newBatch } from "../trace/types.js";
@@ -21,6 +24,10 @@ export interface Recording {
   ops: number;
   timeline: TimelineRow[];
   snapshots: HeapSnapshot[];
+  /** Where the timeline came from: the model's replay metrics, or heap walks. */
+  timelineSource: "metrics" | "walk";
+  /** The replay report, when the model has replay metrics. */
+  report?: Report;
 }
 
 /**
@@ -81,31 +88,84 @@ export async function countOps(source: TraceSource): Promise<number> {
   return total;
 }
 
-/** Replays a trace into `lab`, sampling the footprint and keeping heap snapshots along the way. */
+/** Evenly spaced sample and snapshot steps for a trace of `total` ops (snapshots land on samples). */
+function steps(total: number, options: RecordOptions): { sampleEvery: number; snapshotEvery: number } {
+  const sampleEvery = Math.max(1, Math.ceil(total / (options.samples ?? 400)));
+  const wanted = Math.max(1, options.snapshots ?? 12);
+  return { sampleEvery, snapshotEvery: sampleEvery * Math.max(1, Math.ceil(total / wanted / sampleEvery)) };
+}
+
+/**
+ * Replays a trace into a fresh `lab`, keeping heap snapshots and the footprint over time. Uses the model's replay
+ * metrics when it exports them, heap walks otherwise.
+ */
 export async function recordReplay(lab: Lab, trace: TraceSource | ByteSource, options: RecordOptions = {}):
   Promise<Recording> {
   const source = typeof trace === "object" && "batches" in trace ? trace : readAllocTrace(trace);
   const total = options.total ?? (await countOps(source));
-  const sampleEvery = Math.max(1, Math.ceil(total / (options.samples ?? 400)));
-  const wanted = Math.max(1, options.snapshots ?? 12);
-  const snapshotEvery = sampleEvery * Math.max(1, Math.ceil(total / wanted / sampleEvery));
+  try {
+    return await recordWithMetrics(lab, source, total, options);
+  } catch (error) {
+    if (!(error instanceof MetricsUnavailable)) throw error;
+    return recordWithWalks(lab, source, total, options);
+  }
+}
+
+/** The snapshot taker: the heap walk whenever the op count reaches a multiple of `every` or the end. */
+function snapshotter(lab: Lab, total: number, every: number) {
   const pageSize = lab.model === "tcmalloc" ? 8192 : 4096;
-  const timeline: TimelineRow[] = [timelineRowOf(0, lab.chunks())];
   const snapshots: HeapSnapshot[] = [];
   let op = 0;
+  return {
+    snapshots,
+    get op() {
+      return op;
+    },
+    /** Counts a replayed batch; returns the heap walk when a sample point was reached, else null. */
+    advance(ops: number, sampleEvery: number): ChunkRow[] | null {
+      op += ops;
+      if (op % sampleEvery !== 0 && op !== total) return null;
+      const chunks = lab.chunks();
+      if (op % every === 0 || op === total) snapshots.push({ op, chunks, model: lab.model, pageSize });
+      return chunks;
+    },
+    /** Makes sure the last snapshot is the end of the replay. */
+    finish(): void {
+      if (snapshots.length === 0 || snapshots[snapshots.length - 1].op !== op) {
+        snapshots.push({ op, chunks: lab.chunks(), model: lab.model, pageSize });
+      }
+    },
+  };
+}
+
+/** The timeline from the model's replay metrics (a row every sample and at every new peak). */
+async function recordWithMetrics(lab: Lab, source: TraceSource, total: number, options: RecordOptions):
+  Promise<Recording> {
+  const { sampleEvery, snapshotEvery } = steps(total, options);
+  const taker = snapshotter(lab, total, snapshotEvery);
+  const report = await reportReplay(lab, cutEvery(source, snapshotEvery), {
+    timeline: true,
+    every: sampleEvery,
+    observe: (batch) => void taker.advance(batch.length, snapshotEvery),
+  });
+  taker.finish();
+  const timeline = report.timeline ?? [];
+  return { model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "metrics", report };
+}
+
+/** The timeline from heap walks at every sample point, decomposed by chunk state. */
+async function recordWithWalks(lab: Lab, source: TraceSource, total: number, options: RecordOptions):
+  Promise<Recording> {
+  const { sampleEvery, snapshotEvery } = steps(total, options);
+  const taker = snapshotter(lab, total, snapshotEvery);
+  const timeline: TimelineRow[] = [timelineRowOf(0, lab.chunks())];
   await lab.replay(cutEvery(source, sampleEvery), {
     observe: (batch) => {
-      op += batch.length;
-      if (op % sampleEvery !== 0 && op !== total) return;
-      const chunks = lab.chunks();
-      timeline.push(timelineRowOf(op, chunks));
-      if (op % snapshotEvery === 0 || op === total) snapshots.push({ op, chunks, model: lab.model, pageSize });
+      const chunks = taker.advance(batch.length, sampleEvery);
+      if (chunks) timeline.push(timelineRowOf(taker.op, chunks));
     },
   });
-  if (snapshots.length === 0 || snapshots[snapshots.length - 1].op !== op) {
-    const chunks = lab.chunks();
-    if (timeline[timeline.length - 1].op !== op) timeline.push(timelineRowOf(op, chunks));
-    snapshots.push({ op, chunks, model: lab.model, pageSize });
-  }
-  return { model: lab.model, ops: op, timeline, snapshots };
+  taker.finish();
+  if (timeline[timeline.length - 1].op !== taker.op) timeline.push(timelineRowOf(taker.op, lab.chunks()));
+  return { model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "walk" };
 }

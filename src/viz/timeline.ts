@@ -51,6 +51,11 @@ export function highest(rows: readonly TimelineRow[]): number {
   return top;
 }
 
+/** The top of the byte axis: 10% above the highest value, so the peak markers stay inside the plot. */
+export function axisTop(rows: readonly TimelineRow[]): number {
+  return highest(rows) * 1.1;
+}
+
 /** The first row where `value` is largest. */
 export function peakOf(rows: readonly TimelineRow[], value: (row: TimelineRow) => number): Peak {
   let best = -1;
@@ -76,7 +81,7 @@ export function timelineScale(rows: readonly TimelineRow[], options: TimelineOpt
   const first = rows[0]?.op ?? 0;
   const last = rows[rows.length - 1]?.op ?? 1;
   const span = Math.max(last - first, 1);
-  const top = options.yMax ?? highest(rows);
+  const top = options.yMax ?? axisTop(rows);
   return {
     left: LEFT, top: TOP, plotWidth, plotHeight,
     x: (op) => LEFT + ((op - first) / span) * plotWidth,
@@ -128,7 +133,8 @@ function drawAxes(rows: readonly TimelineRow[], scale: TimelineScale, yMax: numb
   const last = rows[rows.length - 1]?.op ?? 0;
   for (let i = 0; i <= 4; i++) {
     const op = Math.round(first + ((last - first) * i) / 4);
-    out += textEl("text", { x: scale.x(op), y: bottom + 14, "text-anchor": "middle", fill: "#495057" }, String(op));
+    out += textEl("text", { x: scale.x(op), y: bottom + 14, "text-anchor": i === 4 ? "end" : "middle",
+      fill: "#495057" }, String(op));
   }
   out += el("path", { class: "axes", d: `M${scale.left} ${scale.top}V${num(bottom)}H${num(scale.left + scale.plotWidth)}`,
     stroke: "#343a40", fill: "none" });
@@ -168,7 +174,7 @@ function drawPeak(kind: string, peak: Peak, scale: TimelineScale, color: string,
 export function timelineSVG(rows: readonly TimelineRow[], options: TimelineOptions = {}): string {
   const width = options.width ?? 960;
   const scale = timelineScale(rows, options);
-  const yMax = options.yMax ?? highest(rows);
+  const yMax = options.yMax ?? axisTop(rows);
   const drawn = thin(rows, Math.max(2, Math.floor(scale.plotWidth * 2)));
   const names = partNames(rows, options.parts);
   const hasParts = names.length > 0;

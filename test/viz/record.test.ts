@@ -29,7 +29,7 @@ function countingLab(): Lab {
     region: "heap", line: i + 2,
   }));
   return {
-    model: "ptmalloc", chunks,
+    model: "ptmalloc", chunks, handle: { name: "ptmalloc", wasm: {} },
     async replay(trace: TraceSource, options: { observe?: (b: never, f: number, t: number, r: never) => void }) {
       for await (const batch of trace.batches()) {
         ops += batch.length;
@@ -57,6 +57,7 @@ describe("recording a replay", () => {
   it("samples the footprint evenly and keeps snapshots up to the end", async () => {
     const rec = await recordReplay(countingLab(), mallocs(1000, 256), { samples: 100, snapshots: 4 });
     expect(rec.ops).toBe(1000);
+    expect(rec.timelineSource).toBe("walk");
     expect(rec.timeline.map((r) => r.op)).toEqual(Array.from({ length: 101 }, (_, i) => i * 10));
     for (const row of rec.timeline) {
       expect(row.footprint).toBe(row.op * 32);

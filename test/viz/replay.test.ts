@@ -56,11 +56,18 @@ describe.skipIf(!existsSync(TRACE))("views of a real replay (sort-S1M)", () => {
 
   it.skipIf(!built("ptmalloc"))("ptmalloc: snapshots hold the trace's live bytes and draw every chunk", async () => {
     const lab = await createLab({ model: "ptmalloc" });
-    const rec = await recordReplay(lab, TRACE, { samples: 314, snapshots: 6 });
+    const rec = await recordReplay(lab, TRACE, { samples: 50, snapshots: 6 });
     expect(rec.ops).toBe(expectedLive.length - 1);
+    expect(rec.timelineSource).toBe("metrics");
     for (const row of rec.timeline) expect(row.live, `live after op ${row.op}`).toBe(expectedLive[row.op]);
     const peak = Math.max(...expectedLive);
-    expect(Math.max(...rec.timeline.map((r) => r.live))).toBe(peak);
+    const peakOp = expectedLive.indexOf(peak);
+    expect(rec.timeline.find((r) => r.live === peak)?.op, "the exact live peak is a timeline row").toBe(peakOp);
+    for (const snapshot of rec.snapshots) {
+      const requested = snapshot.chunks.filter((c) => c.state === "allocated" || c.state === "mmapped")
+        .reduce((n, c) => n + c.requested, 0);
+      expect(requested, `requested bytes in the heap walk after op ${snapshot.op}`).toBe(expectedLive[snapshot.op]);
+    }
     for (const snapshot of rec.snapshots) {
       const root = parseXml(heapMapSVG(snapshot.chunks));
       const rects = select(root, "rect", "chunk");
@@ -77,10 +84,15 @@ describe.skipIf(!existsSync(TRACE))("views of a real replay (sort-S1M)", () => {
 
   it.skipIf(!built("tcmalloc"))("tcmalloc: spans hold every object slot and count the allocated ones", async () => {
     const lab = await createLab({ model: "tcmalloc" });
-    const rec = await recordReplay(lab, TRACE, { samples: 50, snapshots: 2 });
+    const rec = await recordReplay(lab, TRACE, { samples: 50, snapshots: 4 });
+    for (const row of rec.timeline) expect(row.live, `live after op ${row.op}`).toBe(expectedLive[row.op]);
     // The model starts in the recorded process's start-up state: objects allocated before the trace began.
-    const startUp = rec.timeline[0].live;
-    for (const row of rec.timeline) expect(row.live - startUp, `live after op ${row.op}`).toBe(expectedLive[row.op]);
+    const startUp = rec.snapshots[0].chunks.filter((c) => c.state === "allocated" && c.line === null)
+      .reduce((n, c) => n + c.requested, 0);
+    for (const snapshot of rec.snapshots) {
+      const requested = snapshot.chunks.filter((c) => c.state === "allocated").reduce((n, c) => n + c.requested, 0);
+      expect(requested - startUp, `requested bytes after op ${snapshot.op}`).toBe(expectedLive[snapshot.op]);
+    }
     const spans = spanRows(lab);
     const chunks = lab.chunks();
     expect(spans.length).toBeGreaterThan(0);

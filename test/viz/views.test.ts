@@ -77,7 +77,7 @@ describe("timeline", () => {
   it("stacks one area per part and marks both peaks where they are", () => {
     const rows = syntheticTimeline();
     const root = parseXml(timelineSVG(rows));
-    expect(select(root, "path", "area").map((p) => p.attrs["data-part"])).toEqual(["overhead", "live", "free"]);
+    expect(select(root, "path", "area").map((p) => p.attrs["data-part"])).toEqual(["live", "overhead", "free"]);
     const peaks = select(root, "g", "peak");
     const at = (kind: string) => peaks.find((p) => p.attrs["data-peak"] === kind)!;
     let footprint = rows[0];
