@@ -1,50 +1,54 @@
-// Per-object notes of the model (not of the library): the requested size and the object id of each allocated
-// object, in a side table in simulated memory so that the journal covers them and the heap is not disturbed.
+// Per-object notes of the model (not of the library), kept in the first word of each allocated object: the
+// program's data is not modelled, so that word is free while the object is allocated, and it becomes the
+// free-list link once the object is freed. Links are addresses below 2^48 (or 0), so the tag bit tells an
+// allocated object from a free one.
 //
-//   NOTES_BASE + (address − heap start) × 2, for every 8-byte granule that starts an object
-//   ╒════════════════════╤══════════════════════════════════════════╕
-//   │ requested bytes    │ ALLOCATED flag (bit 63) │ object id + 1  │
-//   ╘════════════════════╧══════════════════════════════════════════╛
+//   first word of an allocated object
+//   ╒═════╤═════╤══════════════════════════════════════════════════════════════╕
+//   │ tag │ raw │ object id + 1            (the object table holds its request) │
+//   │ 63  │ 62  │ requested bytes          (raw: an allocation without object)  │
+//   ╘═════╧═════╧══════════════════════════════════════════════════════════════╛
 
 import { vmMap, vmIsMapped, ld64, st64 } from "../common/vmem";
-import { gld, G_HEAP_START } from "./globals";
-
-const NOTES_BASE: u64 = 0x9000_0000_0000;
-// @ts-ignore: decorator
-@inline const ALLOCATED: u64 = <u64>1 << 63;
+import { objectRequested, setObjectRequested } from "../common/ops";
 
 // @ts-ignore: decorator
-@inline function noteAt(address: u64): u64 {
-  return NOTES_BASE + ((address - gld(G_HEAP_START)) << 1);
-}
+@inline const TAG: u64 = <u64>1 << 63;
+// @ts-ignore: decorator
+@inline const RAW: u64 = <u64>1 << 62;
+// @ts-ignore: decorator
+@inline const VALUE: u64 = RAW - 1;
 
 /** Marks `address` allocated for `requested` bytes by object `object` (-1: none). */
 export function noteAllocated(address: u64, requested: u64, object: i64): void {
-  const at = noteAt(address);
-  vmMap(at, 16);
-  st64(at, requested);
-  st64(at + 8, ALLOCATED | <u64>(object + 1));
+  if (!vmIsMapped(address)) vmMap(address, 8); // the first page of a large span
+  if (object >= 0) {
+    st64(address, TAG | <u64>(object + 1));
+    setObjectRequested(object, requested);
+  } else {
+    st64(address, TAG | RAW | (requested & VALUE));
+  }
 }
 
-/** Marks `address` free. */
-export function noteFreed(address: u64): void {
-  const at = noteAt(address);
-  st64(at + 8, 0);
+/** Marks `address` free (a small object's link overwrites the word anyway; a large span keeps the 0). */
+// @ts-ignore: decorator
+@inline export function noteFreed(address: u64): void {
+  st64(address, 0);
 }
 
 /** True when `address` is the start of an allocated object. */
 export function isAllocated(address: u64): bool {
-  if (address < gld(G_HEAP_START)) return false;
-  const at = noteAt(address);
-  if (!vmIsMapped(at)) return false;
-  return (ld64(at + 8) & ALLOCATED) != 0;
+  return vmIsMapped(address) && (ld64(address) & TAG) != 0;
 }
 
+/** Bytes requested for the allocated object at `address`. */
 export function noteRequested(address: u64): u64 {
-  return ld64(noteAt(address));
+  const word = ld64(address);
+  return (word & RAW) != 0 ? word & VALUE : objectRequested(<i64>(word & VALUE) - 1);
 }
 
-/** The object id of an allocated object (-1 when none). */
+/** The object id of the allocated object at `address` (-1 when none). */
 export function noteObject(address: u64): i64 {
-  return <i64>(ld64(noteAt(address) + 8) & ~ALLOCATED) - 1;
+  const word = ld64(address);
+  return (word & RAW) != 0 ? -1 : <i64>(word & VALUE) - 1;
 }

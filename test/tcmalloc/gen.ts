@@ -47,14 +47,21 @@ export function stepArbitrary(threads: number): fc.Arbitrary<Step> {
 
 const PID = 5150;
 
-/** Renders steps as alloc-trace v1 text; thread k runs as tid PID + k (the main thread is the pid). */
+/**
+ * Renders steps as alloc-trace v1 text; thread k runs as tid PID + k (the main thread is the pid). The thread of
+ * the first operation becomes the main thread: the native replayer and the lab agree on which thread is the main
+ * one only when the pid appears in the trace.
+ */
 export function render(list: readonly Step[]): string {
+  const first = list.find((s) => s.kind !== "free" && s.kind !== "realloc");
+  const swap = first ? first.thread : 0;
+  const tid = (thread: number): number => PID + (thread === swap ? 0 : thread === 0 ? swap : thread);
   const lines = [`# alloc-trace v1 pid=${PID} ppid=1 exe=generated`];
   const live: string[] = [];
   let next = 0x100000;
   let seq = 0;
   const fresh = (): string => `0x${(next += 0x1000).toString(16)}`;
-  const emit = (thread: number, text: string): void => { lines.push(`${++seq} ${PID + thread} ${text}`); };
+  const emit = (thread: number, text: string): void => { lines.push(`${++seq} ${tid(thread)} ${text}`); };
   const take = (pick: number): string => live.splice(pick % live.length, 1)[0];
   for (const s of list) {
     switch (s.kind) {

@@ -55,7 +55,7 @@ export async function runReal(path: string, env: Record<string, string> = {},
     clean[k] = v;
   }
   const { stdout } = await exec(binary, ["--heap-base", "--threads", threads, "--tcmalloc", "--mallocstats", plainTrace(path)],
-    { env: { ...clean, ...env, LD_PRELOAD: TCMALLOC_LIBRARY }, maxBuffer: 1 << 30 });
+    { env: { ...clean, ...env, LD_PRELOAD: TCMALLOC_LIBRARY }, maxBuffer: 1 << 30, timeout: 120_000 });
   const run: RealRun = { lines: [], heapBase: 0, stats: {} };
   for (const line of stdout.split("\n")) {
     if (!line) continue;
