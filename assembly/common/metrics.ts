@@ -3,8 +3,9 @@
 // the cost of each operation class in system calls and locks.
 //
 // A model's replay loop calls `metricsAfterOp` once per completed operation with its footprint (the bytes it
-// holds from the system). Live bytes come from the operation itself: the requested size of each object is kept
-// in the object table (ops.ts), so a free or a realloc knows what it gives back. A model that can explain its
+// holds from the system). Live bytes come from the operation itself: the bytes each object counts for are kept
+// in a table of their own at COUNTED_BASE (one u64 per object id; the models may rewrite the object table's
+// requested sizes during an op), so a free or a realloc knows what it gives back. A model that can explain its
 // footprint registers a decomposer (`metricsUseDecomposer`): it fills one f64 per part, parts adding up to the
 // footprint, and is called at every new peak and every sample.
 //
@@ -23,7 +24,7 @@
 // it asks for) and stops being resident when the model releases it (`metricsRelease`: trim, munmap, madvise).
 
 import { OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_TRIM, OP_SLOTS,
-  RESULT_SLOTS, FLAG_RAW_ADDRESS, objectRequested, setObjectRequested } from "./ops";
+  RESULT_SLOTS, FLAG_RAW_ADDRESS } from "./ops";
 import { SYS_BRK, SYS_MADVISE, LOCK_ARENA, LOCK_PAGEHEAP, COUNTER_COUNT, counterCount, counterBytes } from "./counters";
 import { vmMap, vmIsMapped, lin } from "./vmem";
 
@@ -39,6 +40,7 @@ const PAGE_BITS: u64 = 12;
 
 const TIMELINE_BASE: u64 = 0xfff8_0000_0000;
 const RESIDENT_BASE: u64 = 0xfffa_0000_0000;
+const COUNTED_BASE: u64 = 0xfffc_0000_0000;
 
 // ── operation classes ────────────────────────────────────────────────────────────────────────────────────
 //
@@ -82,6 +84,7 @@ let syscallsSeen: f64 = 0;
 let locksSeen: f64 = 0;
 let rows: u64 = 0;
 let rowsMapped: u64 = 0;
+let countedMapped: u64 = 0;
 
 /** Registers the model's decomposer: `fn(buffer)` writes `count` f64 parts adding up to the footprint. */
 export function metricsUseDecomposer(fn: (buffer: usize) => i32, count: i32): void {
@@ -112,18 +115,36 @@ function classOf(code: i32, a: f64, b: f64): i32 {
   return requestOf(code, a, b) >= largeThreshold ? CLASS_LARGE_ALLOC : CLASS_SMALL_ALLOC;
 }
 
+/** Bytes object `id` counts for in `live` (0 when none). */
+function countedOf(id: i64): u64 {
+  if (id < 0) return 0;
+  const at = <u64>id << 3;
+  return at < countedMapped ? load<u64>(lin(COUNTED_BASE + at)) : 0;
+}
+
+function setCounted(id: i64, bytes: u64): void {
+  if (id < 0) return;
+  const at = <u64>id << 3;
+  if (at >= countedMapped) {
+    const grown = (at + 0x10000) & ~(<u64>0xffff);
+    vmMap(COUNTED_BASE + countedMapped, grown - countedMapped);
+    countedMapped = grown;
+  }
+  store<u64>(lin(COUNTED_BASE + at), bytes);
+}
+
 /** Updates live bytes (and resident pages) for one completed op of class `opClass` on `object`. */
 function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address: u64): void {
   if (opClass == CLASS_OTHER) return;
   if (opClass == CLASS_FREE) {
-    live -= objectRequested(object);
-    setObjectRequested(object, 0);
+    live -= countedOf(object);
+    setCounted(object, 0);
     return;
   }
   if (address == 0) return; // a failed allocation (or realloc) changes nothing
   const requested = requestOf(code, a, b);
-  live += requested - objectRequested(object);
-  setObjectRequested(object, requested);
+  live += requested - countedOf(object);
+  setCounted(object, requested);
   touch(address - 16, requested + 16);
 }
 

@@ -3,6 +3,7 @@
 import { st64 } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { count, LOCK_ARENA, SYS_MADVISE } from "../common/counters";
+import { metricsRelease } from "../common/metrics";
 import { ABORT, SEGV_MESSAGE } from "./check";
 import {
   chunkSize, sizeField, isMmapped, inuseBitAt, misaligned, mem2chunk, request2size, tcacheIndex, isMainArenaChunk,
@@ -175,6 +176,7 @@ function mtrim(av: u64, pad: u64): bool {
         size -= paligned - p;
         if (size > PAGE - 1) {
           count(SYS_MADVISE, size & ~(PAGE - 1));
+          metricsRelease(paligned, size & ~(PAGE - 1));
           result = true;
         }
       }

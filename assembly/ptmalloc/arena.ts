@@ -12,6 +12,7 @@
 
 import { ld64, st64, vmMap } from "../common/vmem";
 import { count, SYS_MMAP, SYS_MUNMAP, SYS_MADVISE, LOCK_ARENA } from "../common/counters";
+import { metricsRelease } from "../common/metrics";
 import {
   chunkSize, setHead, setFoot, prevInuse, prevSize, chunk2mem, MINSIZE, CHUNK_HDR_SZ, SIZE_SZ, PREV_INUSE,
   NON_MAIN_ARENA, MALLOC_ALIGN_MASK, isMainArenaChunk,
@@ -134,6 +135,7 @@ function shrinkHeap(h: u64, diff: u64): bool {
   const newSize = heapSize(h) - diff;
   if (<i64>newSize < <i64>HEAP_INFO_SIZE) return false;
   count(SYS_MADVISE, diff);
+  metricsRelease(h + newSize, diff);
   st64(h + 16, newSize);
   return true;
 }
@@ -189,6 +191,7 @@ export function heapTrimFor(av: u64): void {
     const i = mapIndexOf(heap);
     if (i >= 0) mapRemove(<u64>i);
     count(SYS_MUNMAP, HEAP_MAX_SIZE);
+    metricsRelease(heap, HEAP_MAX_SIZE);
     heap = prevHeap;
     if (!prevInuse(p)) {
       p = p - prevSize(p);

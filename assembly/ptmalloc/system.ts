@@ -9,6 +9,7 @@
 import { st64, vmMap, vmUnmap } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP } from "../common/counters";
+import { metricsRelease } from "../common/metrics";
 import { ABORT } from "./check";
 import {
   chunkSize, setHead, prevSize, setPrevSize, prevInuse, chunk2mem, MINSIZE, SIZE_SZ, PREV_INUSE,
@@ -42,6 +43,7 @@ export function sbrk(increment: i64): u64 {
   if (increment > 0) vmMap(old, <u64>increment);
   setParam(P_BRK, moved);
   count(SYS_BRK, <u64>(increment > 0 ? increment : -increment));
+  if (increment < 0) metricsRelease(moved, <u64>-increment);
   return old;
 }
 
@@ -168,6 +170,7 @@ function unmapRange(block: u64, total: u64): void {
     mapRemove(<u64>i);
   }
   count(SYS_MUNMAP, total);
+  metricsRelease(block, total);
   vmUnmap(block, total);
 }
 
@@ -203,6 +206,7 @@ export function mremapChunk(p: u64, nb: u64): u64 {
   if (newSize <= total || roomAbove(<u64>i) >= newSize - total) {
     setMapLength(<u64>i, newSize);
     if (newSize < total) vmUnmap(block + newSize, total - newSize);
+    if (newSize < total) metricsRelease(block + newSize, total - newSize);
   } else {
     at = findGap(newSize);
     if (at == 0) return 0;
@@ -216,6 +220,7 @@ export function mremapChunk(p: u64, nb: u64): u64 {
     st64(p, 0);
     st64(p + 8, 0);
     mapRemove(<u64>k);
+    metricsRelease(block, total);
     vmUnmap(block, total);
   }
   count(SYS_MREMAP, newSize);

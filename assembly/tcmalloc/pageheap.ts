@@ -10,6 +10,7 @@
 //   The large sets are kept as lists sorted by (length, start); each member owns one set node in metadata.
 
 import { count, SYS_MADVISE } from "../common/counters";
+import { metricsRelease } from "../common/metrics";
 import {
   gld, gst, gadd, FREE_LISTS, ALLOC_SETNODE, ALLOC_STACKTRACE, G_SETNODE_READY, G_SYSTEM_BYTES, G_FREE_BYTES,
   G_UNMAPPED_BYTES, G_COMMITTED_BYTES, G_SCAVENGE_COUNT, G_COMMIT_COUNT, G_TOTAL_COMMIT_BYTES, G_DECOMMIT_COUNT,
@@ -155,6 +156,7 @@ function decommitSpan(s: u64): bool {
   gadd(G_DECOMMIT_COUNT, 1);
   const bytes = spanLength(s) << PAGE_SHIFT;
   count(SYS_MADVISE, bytes);
+  metricsRelease(spanStart(s) << PAGE_SHIFT, bytes);
   gadd(G_COMMITTED_BYTES, 0 - bytes);
   gadd(G_TOTAL_DECOMMIT_BYTES, bytes);
   return true;
