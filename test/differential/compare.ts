@@ -8,8 +8,19 @@ import { repoRoot } from "../oracle/native.js";
 /** HEAPLAB_LONG=1: every trace with every configuration, and longer fuzzing campaigns. */
 export const LONG = process.env.HEAPLAB_LONG === "1";
 
+/** Per-test timeout: the default one, or an hour for HEAPLAB_LONG=1 campaigns. */
+export const TIMEOUT = LONG ? 3_600_000 : 120_000;
+
 /** HEAPLAB_DIFF_ALL=1: also run the cases listed as known differences (to see what a model change fixed). */
 export const RUN_KNOWN_DIFFERENCES = process.env.HEAPLAB_DIFF_ALL === "1";
+
+/**
+ * The fast-check seed: HEAPLAB_SEED when set; a fixed one under CI (a model change, not luck, should turn CI
+ * red); a fresh one otherwise, printed in the test titles so that a failure can be replayed.
+ */
+export const SEED = process.env.HEAPLAB_SEED
+  ? Number(process.env.HEAPLAB_SEED)
+  : process.env.CI ? 20_365 : Date.now() % 2 ** 31;
 
 /** Tunable configurations (GLIBC_TUNABLES syntax, `glibc.malloc.` implied). */
 export const CONFIGS: ReadonlyArray<{ name: string; tunables: string }> = [

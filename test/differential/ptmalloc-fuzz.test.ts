@@ -5,14 +5,14 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { oracleUnavailable, runNativeText } from "../oracle/native.js";
 import {
-  CONFIGS, firstDifference, glibcTunables, kernelPlacedByRegion, LONG, modelAddressLines, modelUnavailable,
+  CONFIGS, firstDifference, glibcTunables, kernelPlacedByRegion, LONG, modelAddressLines, modelUnavailable, SEED,
+  TIMEOUT,
 } from "./compare.js";
 import { traceText } from "./gen.js";
 import { enabled, record, title, writeStatus } from "./status.js";
 
 const RUNS = LONG ? 400 : 25;
 const MAX_STEPS = LONG ? 2000 : 250;
-const seed = process.env.HEAPLAB_SEED ? Number(process.env.HEAPLAB_SEED) : Date.now() % 2 ** 31;
 
 const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc");
 if (skip) console.warn(`skipping ptmalloc fuzz differential tests: ${skip}`);
@@ -26,7 +26,7 @@ async function departure(text: string, tunables: string): Promise<string | null>
   return firstDifference(kernelPlacedByRegion(native.lines), kernelPlacedByRegion(model));
 }
 
-describe.skipIf(skip)(`ptmalloc model vs glibc 2.36 on generated traces (seed ${seed})`, () => {
+describe.skipIf(skip)(`ptmalloc model vs glibc 2.36 on generated traces (seed ${SEED})`, () => {
   afterAll(() => writeStatus("ptmalloc-fuzz"));
   for (const config of LONG ? CONFIGS : CONFIGS.slice(0, 4)) {
     const id = `ptmalloc-fuzz/generated/${config.name}`;
@@ -34,7 +34,7 @@ describe.skipIf(skip)(`ptmalloc model vs glibc 2.36 on generated traces (seed ${
       const tunables = glibcTunables(config.tunables);
       const result = await fc.check(
         fc.asyncProperty(traceText(MAX_STEPS), async (text) => (await departure(text, tunables)) === null),
-        { numRuns: RUNS, seed },
+        { numRuns: RUNS, seed: SEED },
       );
       if (!result.failed) {
         record(id, null);
@@ -42,8 +42,8 @@ describe.skipIf(skip)(`ptmalloc model vs glibc 2.36 on generated traces (seed ${
       }
       const shrunk = (result.counterexample?.[0] as string | undefined) ?? "";
       const difference = await departure(shrunk, tunables);
-      record(id, `${difference} (seed ${seed})`);
-      expect.fail(`seed ${seed}: ${difference}\nshrunk trace (${shrunk.split("\n").length - 2} ops):\n${shrunk}`);
-    });
+      record(id, `${difference} (seed ${SEED})`);
+      expect.fail(`seed ${SEED}: ${difference}\nshrunk trace (${shrunk.split("\n").length - 2} ops):\n${shrunk}`);
+    }, TIMEOUT);
   }
 });

@@ -4,7 +4,9 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { oracleUnavailable, runNative, sharedTraces, sharedTracesMissing } from "../oracle/native.js";
-import { firstDifference, glibcTunables, kernelPlacedByRegion, modelAddressLines, modelUnavailable } from "./compare.js";
+import {
+  firstDifference, glibcTunables, kernelPlacedByRegion, modelAddressLines, modelUnavailable, TIMEOUT,
+} from "./compare.js";
 import { enabled, record, title, writeStatus } from "./status.js";
 
 const CONFIGS = [
@@ -31,7 +33,7 @@ describe.skipIf(skip)("ptmalloc model (arena per thread) vs glibc 2.36 on real t
         const difference = firstDifference(kernelPlacedByRegion(native.lines), kernelPlacedByRegion(model));
         record(id, difference);
         expect(difference).toBeNull();
-      });
+      }, TIMEOUT);
     }
   }
 });

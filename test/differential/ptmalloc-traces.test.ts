@@ -6,8 +6,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { oracleUnavailable, runNative, sharedTraces, sharedTracesMissing } from "../oracle/native.js";
 import {
-  BIG_TRACE_OPS, CONFIGS, firstDifference, glibcTunables, kernelPlacedByRegion, LONG, modelAddressLines, modelUnavailable,
-  SHORT_LIST,
+  BIG_TRACE_OPS, CONFIGS, firstDifference, glibcTunables, kernelPlacedByRegion, LONG, modelAddressLines,
+  modelUnavailable, SHORT_LIST, TIMEOUT,
 } from "./compare.js";
 import { enabled, record, title, writeStatus } from "./status.js";
 
@@ -29,7 +29,7 @@ describe.skipIf(skip)("ptmalloc model vs glibc 2.36 on recorded traces", () => {
         const difference = firstDifference(kernelPlacedByRegion(native.lines), kernelPlacedByRegion(model));
         record(id, difference);
         expect(difference).toBeNull();
-      });
+      }, TIMEOUT);
     }
   }
 });

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   runNative, runNativeText, sharedTraces, sharedTracesMissing, tcmallocNallocx, tcmallocUnavailable,
 } from "../oracle/native.js";
-import { firstDifference, kernelPlacedByRegion, LONG, modelAddressLines, modelUnavailable } from "./compare.js";
+import {
+  firstDifference, kernelPlacedByRegion, LONG, modelAddressLines, modelUnavailable, SEED, TIMEOUT,
+} from "./compare.js";
 import { traceText } from "./gen.js";
 import { enabled, record, title, writeStatus } from "./status.js";
 
@@ -15,7 +17,6 @@ const skip = tcmallocUnavailable() ?? modelUnavailable("tcmalloc");
 if (skip) console.warn(`skipping TCMalloc differential tests: ${skip}`);
 const noTraces = skip ?? sharedTracesMissing();
 
-const seed = process.env.HEAPLAB_SEED ? Number(process.env.HEAPLAB_SEED) : Date.now() % 2 ** 31;
 
 /** Sizes whose allocated size the size-map test checks: every size to 2 KiB, each class boundary ±1, and a
  * stride through the rest up to kMaxSize and beyond (whole pages). */
@@ -47,7 +48,7 @@ describe.skipIf(skip)("TCMalloc model vs gperftools 2.10", () => {
     }
     record(sizeMapId, wrong[0] ?? null);
     expect(wrong.slice(0, 10)).toEqual([]);
-  });
+  }, TIMEOUT);
 
   for (const trace of noTraces ? [] : sharedTraces()) {
     const modes: Array<["merge" | "real", "merge" | "arena"]> = trace.threads > 1
@@ -63,12 +64,12 @@ describe.skipIf(skip)("TCMalloc model vs gperftools 2.10", () => {
         const difference = firstDifference(kernelPlacedByRegion(native.lines), kernelPlacedByRegion(model));
         record(id, difference);
         expect(difference).toBeNull();
-      });
+      }, TIMEOUT);
     }
   }
 
   const fuzzId = "tcmalloc/generated/default";
-  it.skipIf(!enabled(fuzzId))(`${title(fuzzId)} (seed ${seed})`, async () => {
+  it.skipIf(!enabled(fuzzId))(`${title(fuzzId)} (seed ${SEED})`, async () => {
     const departure = async (text: string): Promise<string | null> => {
       const native = await runNativeText(text, { allocator: "tcmalloc", threads: "merge" });
       const model = await modelAddressLines(new TextEncoder().encode(text), {
@@ -78,7 +79,7 @@ describe.skipIf(skip)("TCMalloc model vs gperftools 2.10", () => {
     };
     const result = await fc.check(
       fc.asyncProperty(traceText(LONG ? 2000 : 250), async (text) => (await departure(text)) === null),
-      { numRuns: LONG ? 400 : 25, seed },
+      { numRuns: LONG ? 400 : 25, seed: SEED },
     );
     if (!result.failed) {
       record(fuzzId, null);
@@ -86,7 +87,7 @@ describe.skipIf(skip)("TCMalloc model vs gperftools 2.10", () => {
     }
     const shrunk = (result.counterexample?.[0] as string | undefined) ?? "";
     const difference = await departure(shrunk);
-    record(fuzzId, `${difference} (seed ${seed})`);
-    expect.fail(`seed ${seed}: ${difference}\nshrunk trace (${shrunk.split("\n").length - 2} ops):\n${shrunk}`);
-  });
+    record(fuzzId, `${difference} (seed ${SEED})`);
+    expect.fail(`seed ${SEED}: ${difference}\nshrunk trace (${shrunk.split("\n").length - 2} ops):\n${shrunk}`);
+  }, TIMEOUT);
 });

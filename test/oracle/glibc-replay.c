@@ -25,6 +25,7 @@
  * Usage: glibc-replay [options] <trace>
  *   --threads real|merge   one pthread per tid (default when the trace has several tids), or all on main
  *   --mallinfo             after every op: "# mi <arena> <hblkhd> <uordblks> <fordblks>" (mallinfo2, decimal)
+ *   --final-mallinfo       the same line once, after the last op
  *   --stats                at the end: malloc_stats() output, each line prefixed "# stats "
  *   --heap-base            first line: "# heap-base 0x<initial break>"
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
@@ -804,13 +805,14 @@ static void say_time(uint64_t ns) {
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
-    int want_tcmalloc = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int want_tcmalloc = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
             threads = arg_is(argv[++i], "real");
         else if (arg_is(a, "--threads")) threads = 1;
         else if (arg_is(a, "--mallinfo")) print_mallinfo = 1;
+        else if (arg_is(a, "--final-mallinfo")) final_mallinfo = 1;
         else if (arg_is(a, "--stats")) stats = 1;
         else if (arg_is(a, "--heap-base")) show_base = 1;
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
@@ -849,6 +851,10 @@ int main(int argc, char **argv) {
     if (threads) replay_threads();
     else replay_merged();
     uint64_t t1 = now_ns();
+    if (final_mallinfo) {
+        out_room();
+        put_mallinfo();
+    }
     if (stats) capture_stderr(malloc_stats, "# stats ");
     if (mallocstats) put_tcmalloc_stats();
     out_flush();

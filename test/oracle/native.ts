@@ -33,7 +33,8 @@ export function oracleUnavailable(): string | null {
 
 /** Why the TCMalloc oracle cannot run here, or null when it can. */
 export function tcmallocUnavailable(): string | null {
-  return oracleUnavailable() ?? (existsSync(TCMALLOC_LIBRARY) ? null : `missing ${TCMALLOC_LIBRARY} (apt-get install libtcmalloc-minimal4)`);
+  if (existsSync(TCMALLOC_LIBRARY)) return oracleUnavailable();
+  return oracleUnavailable() ?? `missing ${TCMALLOC_LIBRARY} (apt-get install libtcmalloc-minimal4)`;
 }
 
 let built: Promise<string> | undefined;
@@ -73,8 +74,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<O
     child.on("close", (code, signal) => {
       const stdout = Buffer.concat(out).toString("latin1");
       const stderr = Buffer.concat(err).toString("latin1");
+      const how = signal ?? `exit ${code}`;
       if (code === 0) resolvePromise({ stdout, stderr });
-      else reject(new Error(`${basename(command)} ${args.join(" ")} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+      else reject(new Error(`${basename(command)} ${args.join(" ")} failed (${how}): ${stderr.trim()}`));
     });
   });
 }
@@ -85,8 +87,8 @@ export interface NativeOptions {
   /** "real": one pthread per trace tid in lockstep; "merge": every op on the main thread. Default: by the trace. */
   threads?: "merge" | "real";
   allocator?: "glibc" | "tcmalloc";
-  /** Also collect mallinfo2() after every op. */
-  mallinfo?: boolean;
+  /** Also collect mallinfo2() after every op, or once after the last one ("final"). */
+  mallinfo?: boolean | "final";
   /** Also collect malloc_stats() (glibc) or the MallocExtension properties (TCMalloc) at the end. */
   stats?: boolean;
 }
@@ -104,7 +106,7 @@ export interface NativeRun {
   lines: string[];
   /** The initial program break (TCMalloc: rounded up to 8 KiB): what `heap+0x0` means. */
   heapBase: number;
-  /** With `mallinfo`: one entry after every op, in trace order (frees included). */
+  /** With `mallinfo`: one entry after every op, in trace order (frees included); with "final", one entry. */
   mallinfo: Mallinfo[];
   /** With `stats`: malloc_stats() lines (glibc) or property → value (TCMalloc, `# stat` lines). */
   stats: Record<string, number>;
@@ -127,7 +129,7 @@ function oracleArgs(options: NativeOptions): string[] {
   const args = ["--heap-base"];
   if (options.threads) args.push("--threads", options.threads);
   if (options.allocator === "tcmalloc") args.push("--tcmalloc");
-  if (options.mallinfo) args.push("--mallinfo");
+  if (options.mallinfo) args.push(options.mallinfo === "final" ? "--final-mallinfo" : "--mallinfo");
   if (options.stats) args.push(options.allocator === "tcmalloc" ? "--mallocstats" : "--stats");
   return args;
 }
@@ -229,7 +231,8 @@ export function sharedTraces(): SharedTrace[] {
 
 /** Why the shared traces are not available, or null. */
 export function sharedTracesMissing(): string | null {
-  return sharedTraces().length > 0 ? null : `no traces in ${sharedTraceDir} (the shared folder sits beside the repository)`;
+  if (sharedTraces().length > 0) return null;
+  return `no traces in ${sharedTraceDir} (the shared folder sits beside the repository)`;
 }
 
 function describeTrace(path: string): SharedTrace {
