@@ -93,6 +93,9 @@ function counting(source: TraceSource, onOps: (n: number) => void): TraceSource 
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
+/** A decimal integer; above 2^53 the exact value of the stored double, never an exponent or trailing zeros. */
+const dec = (v: number): string => (v <= Number.MAX_SAFE_INTEGER || !Number.isInteger(v) ? String(v) : BigInt(v).toString());
+
 /** The header line alloc-trace v1 files start with, from what a source's header knows. */
 export function allocTraceHeaderLine(header: TraceHeader, firstTid: number): string {
   return `# alloc-trace v1 pid=${header.pid ?? firstTid} ppid=${header.ppid ?? 0} exe=${header.exe ?? "unknown"}`;
@@ -102,11 +105,11 @@ export function allocTraceHeaderLine(header: TraceHeader, firstTid: number): str
 export function allocTraceLine(b: TraceBatch, i: number): string {
   const head = `${b.seq[i]} ${b.tid[i]} ${LETTER_OF_CODE[b.code[i]]}`;
   switch (b.code[i]) {
-    case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${b.a[i]} ${hex(b.res[i])}`;
+    case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${dec(b.a[i])} ${hex(b.res[i])}`;
     case OpCode.free: return `${head} ${hex(b.ptr[i])}`;
-    case OpCode.realloc: return `${head} ${hex(b.ptr[i])} ${b.a[i]} ${hex(b.res[i])}`;
-    case OpCode.trim: return `${head} ${b.a[i]} ${b.res[i]}`;
-    default: return `${head} ${b.a[i]} ${b.b[i]} ${hex(b.res[i])}`;
+    case OpCode.realloc: return `${head} ${hex(b.ptr[i])} ${dec(b.a[i])} ${hex(b.res[i])}`;
+    case OpCode.trim: return `${head} ${dec(b.a[i])} ${dec(b.res[i])}`;
+    default: return `${head} ${dec(b.a[i])} ${dec(b.b[i])} ${hex(b.res[i])}`;
   }
 }
 
