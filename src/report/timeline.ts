@@ -2,9 +2,9 @@
 
 import type { TimelineRow } from "./metrics.js";
 
-/** The CSV header for a model whose decomposition has `parts`. */
+/** The CSV header for a model whose decomposition has `parts` (their columns are named `part.<name>`). */
 export function timelineCsvHeader(parts: readonly string[]): string {
-  return ["op", "seq", "line", "kind", "live", "footprint", "resident", ...parts].join(",");
+  return ["op", "seq", "line", "kind", "live", "footprint", "resident", ...parts.map((p) => `part.${p}`)].join(",");
 }
 
 /** CSV lines of `rows` (kinds joined with `+`: `sample+peak-live`). */
