@@ -28,7 +28,7 @@ import {
   libcMalloc, libcFree, libcRealloc, libcCalloc, midMemalign, posixMemalign, pvalloc, usableSizeOf, mallocTrim,
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
-import { walkInto, WALK_FIELDS } from "./walk";
+import { walkInto, WALK_FIELDS, NOTES_WITHOUT_OBJECT } from "./walk";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
@@ -122,7 +122,7 @@ function writeNotes(mem: u64, requested: u64, object: i64): void {
     return;
   }
   st64(mem, requested);
-  st64(mem + 8, <u64>(object + 1));
+  st64(mem + 8, object < 0 ? NOTES_WITHOUT_OBJECT : <u64>(object + 1));
 }
 
 /** Marks the process multi-threaded the first time a second thread calls in, and backs its slot. */

@@ -18,6 +18,9 @@ import { mapCount, mapStart, mapKind, mapChunk, mapRequested, mapObject, MAP_CHU
 
 export const WALK_FIELDS: string = "address,chunk,size,requested,state,bin,region,object";
 
+/** The object word of the notes of a block allocated by an interactive call (no object id). */
+export const NOTES_WITHOUT_OBJECT: u64 = 0x8000_0000_0000_0001;
+
 export const STATE_ALLOCATED: i32 = 0;
 export const STATE_TCACHE: i32 = 1;
 export const STATE_FASTBIN: i32 = 2;
@@ -85,7 +88,7 @@ function walkChunk(av: u64, p: u64, size: u64, region: i32): void {
   } else if (size <= globalMaxFast && inFastbin(av, p, fastbinIndex(size))) {
     emit(p, size, 0, STATE_FASTBIN, <i64>fastbinIndex(size), region, -1);
   } else {
-    emit(p, size, 0, STATE_ALLOCATED, -1, region, -1);
+    emit(p, size, objectPlusOne == NOTES_WITHOUT_OBJECT ? ld64(mem) : 0, STATE_ALLOCATED, -1, region, -1);
   }
 }
 
