@@ -91,9 +91,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
     case OP_POSIX_MEMALIGN: address = tcPosixMemalign(thread, sizeArg(a), sizeArg(b), object); break;
     case OP_REALLOC: {
       const old = raw ? <u64>objectSlot : objectAddress(object);
-      address = tcRealloc(thread, old, sizeArg(a), object);
-      if (failed()) return false;
-      if (address == 0 && sizeArg(a) != 0) address = 0; // failed realloc keeps the old block
+      address = tcRealloc(thread, old, sizeArg(a), object); // NULL with a size: the old block stays
       break;
     }
     case OP_FREE: {
