@@ -1,0 +1,129 @@
+// The JS side of the report: histograms, the cost model, sweep combinations and ranking, compare's contestants,
+// the CLI's JSON contract keys, and J&W of a whole replay against the real glibc's mallinfo2 series.
+
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseContestant } from "../../src/report/compare.js";
+import { DEFAULT_COSTS, parseCosts } from "../../src/report/cost.js";
+import { HistogramBuilder } from "../../src/report/histograms.js";
+import { metricAt, replayReport } from "../../src/report/report.js";
+import { combinations, parseVariation, rank, sweep } from "../../src/report/sweep.js";
+import { timelineCsvHeader, timelineCsvLines } from "../../src/report/timeline.js";
+import { readAllocTrace } from "../../src/trace/alloc-trace.js";
+import { run as replayCli } from "../../src/cli/replay.js";
+import { oracleUnavailable, runNativeText, sharedTraces, sharedTracesMissing } from "../oracle/native.js";
+
+const text = (lines: string[]): Uint8Array => new TextEncoder().encode(["# alloc-trace v1 pid=7 ppid=1 exe=t", ...lines, ""].join("\n"));
+
+// 1 malloc(24)  2 calloc(4, 10)  3 realloc(a, 100)  4 free(b)  5 malloc(0)  6 free(c)  7 realloc(a, 0)
+const SMALL = [
+  "1 7 m 24 0x1000", "2 7 c 4 10 0x2000", "3 7 r 0x1000 100 0x3000", "4 7 f 0x2000", "5 7 m 0 0x4000",
+  "6 7 f 0x4000", "7 7 r 0x3000 0 0x0",
+];
+
+describe("trace histograms", () => {
+  it("buckets request sizes by powers of two and lifetimes in ops", async () => {
+    const h = new HistogramBuilder();
+    for await (const batch of readAllocTrace(text(SMALL)).batches()) h.observe(batch, 0, batch.length);
+    const r = h.result();
+    // sizes 24, 40, 100, 0 → buckets {0}, (16, 32], (32, 64], (64, 128]
+    expect(r.sizes.map((b) => [b.from, b.to, b.count, b.total])).toEqual([[0, 0, 1, 0], [16, 32, 1, 24],
+      [32, 64, 1, 40], [64, 128, 1, 100]]);
+    // b: ops 2 → 4 (2), the malloc(0): 5 → 6 (1), a (moved by realloc): 1 → 7 (6)
+    expect(r.lifetimes.map((b) => [b.from, b.to, b.count])).toEqual([[0, 1, 1], [1, 2, 1], [4, 8, 1]]);
+    expect(r.liveAtEnd).toBe(0);
+  });
+});
+
+describe("cost model and sweep plumbing", () => {
+  it("parses --cost overrides and rejects unknown names", () => {
+    expect(parseCosts(["syscall=250"])).toEqual({ ...DEFAULT_COSTS, syscall: 250 });
+    expect(() => parseCosts(["fault=1"])).toThrow(/name one of/);
+  });
+
+  it("builds every combination of --vary values, first variation slowest", () => {
+    const v = [parseVariation("a=1,2"), parseVariation("b=0,5,9")];
+    expect(combinations(v)).toEqual([
+      { a: 1, b: 0 }, { a: 1, b: 5 }, { a: 1, b: 9 }, { a: 2, b: 0 }, { a: 2, b: 5 }, { a: 2, b: 9 },
+    ]);
+    expect(() => parseVariation("a=x")).toThrow();
+  });
+
+  it("gives each model the tunables that belong to it", () => {
+    const shared = { "glibc.malloc.mxfast": 0, TCMALLOC_RELEASE_RATE: 0, heap_base: 4096 };
+    expect(parseContestant("tcmalloc", shared).options).toEqual({ TCMALLOC_RELEASE_RATE: 0, heap_base: 4096 });
+    expect(parseContestant("ptmalloc:glibc.malloc.tcache_count=0", shared).options)
+      .toEqual({ "glibc.malloc.mxfast": 0, heap_base: 4096, "glibc.malloc.tcache_count": 0 });
+  });
+});
+
+describe("a ptmalloc replay report", () => {
+  afterEach(() => { vi.restoreAllMocks(); });
+
+  it("tracks live bytes by hand on a small trace and writes consistent timeline rows", async () => {
+    const report = await replayReport(text(SMALL), { model: "ptmalloc", timeline: true, every: 1 });
+    // live: 24, 64, 140, 100, 100, 100, 0 → peak 140 first at op 3
+    expect(report.live).toMatchObject({ peak: 140, peakOp: 3, peakLine: 4, final: 0 });
+    expect(report.timeline!.map((r) => r.live)).toEqual([24, 64, 140, 100, 100, 100, 0]);
+    const parts = report.decomposition.parts;
+    const lines = timelineCsvLines(report.timeline!, parts);
+    expect(timelineCsvHeader(parts).split(",")).toHaveLength(7 + parts.length);
+    expect(lines[2].split(",").slice(0, 5)).toEqual(["3", "3", "4", "sample+peak-live", "140"]);
+    expect(metricAt(report, "fragmentation.johnstoneWilson.3")).toBe(report.fragmentation.johnstoneWilson[3]);
+  });
+
+  it("prints the contract keys with --json", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const path = join(mkdtempSync(join(tmpdir(), "heaplab-report-")), "small.trace");
+    writeFileSync(path, text(SMALL));
+    expect(await replayCli([path, "--model", "ptmalloc", "--json"])).toBe(0);
+    const r = JSON.parse(String(log.mock.calls[0][0]));
+    for (const key of ["footprint.peak", "footprint.final", "live.peak", "live.final", "mallinfo.arena",
+      "mallinfo.hblkhd", "mallinfo.uordblks", "mallinfo.fordblks", "syscalls.brk", "syscalls.mmap", "syscalls.munmap",
+      "syscalls.mremap", "syscalls.madvise"]) {
+      expect(typeof metricAt(r, key), key).toBe("number");
+    }
+    expect(r.fragmentation.johnstoneWilson).toHaveLength(4);
+    expect(r.loss).toBeDefined();
+  });
+});
+
+describe.skipIf(oracleUnavailable())("J&W of a whole replay vs glibc's mallinfo2", () => {
+  it("equals the four measures computed from the real allocator's footprint after every op", async () => {
+    // sizes chosen to cross the mmap threshold and to leave holes: live is computed by hand below
+    const sizes = [100, 200000, 5000, 300, 150000, 40];
+    const lines: string[] = [];
+    let seq = 0;
+    sizes.forEach((s, i) => lines.push(`${++seq} 7 m ${s} 0x${(0x1000 * (i + 1)).toString(16)}`));
+    for (const i of [1, 3, 0]) lines.push(`${++seq} 7 f 0x${(0x1000 * (i + 1)).toString(16)}`);
+    const live: number[] = [];
+    let sum = 0;
+    for (const s of sizes) live.push(sum += s);
+    for (const i of [1, 3, 0]) live.push(sum -= sizes[i]);
+    const trace = ["# alloc-trace v1 pid=7 ppid=1 exe=t", ...lines, ""].join("\n");
+    const native = await runNativeText(trace, { mallinfo: true });
+    const h = native.mallinfo.map((m) => m.arena + m.hblkhd);
+    const ratios = h.map((v, i) => v / live[i]);
+    const iL = live.indexOf(Math.max(...live));
+    const iH = h.indexOf(Math.max(...h));
+    const expected = [ratios.reduce((a, b) => a + b, 0) / ratios.length - 1, ratios[iL] - 1, ratios[iH] - 1,
+      Math.max(...h) / Math.max(...live) - 1];
+    const report = await replayReport(new TextEncoder().encode(trace), { model: "ptmalloc" });
+    report.fragmentation.johnstoneWilson.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 12));
+  });
+});
+
+describe.skipIf(sharedTracesMissing())("sweep", () => {
+  it("replays every combination and ranks them (in-process)", async () => {
+    const trace = sharedTraces().find((t) => t.name === "sort-S1M")!.path;
+    const results = await sweep(trace, [parseVariation("glibc.malloc.top_pad=0,131072")],
+      { model: "ptmalloc", workers: 0, every: 0 });
+    expect(results.map((r) => r.options["glibc.malloc.top_pad"])).toEqual([0, 131072]);
+    // without top padding the heap grows by exactly what it needs: never more than with 128 KiB of padding
+    const ranked = rank(results, "footprint.peak");
+    expect(ranked[0].options["glibc.malloc.top_pad"]).toBe(0);
+    expect(ranked[0].report.footprint.peak).toBeLessThanOrEqual(ranked[1].report.footprint.peak);
+  });
+});
