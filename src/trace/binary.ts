@@ -216,8 +216,15 @@ class ByteReader {
     this.it = source[Symbol.asyncIterator]();
   }
 
-  /** Exactly n bytes in a fresh buffer, or null when the stream ends first (`got` tells how many there were). */
+  /** Exactly n bytes in a fresh buffer, or null when the stream ends first. */
   async read(n: number): Promise<Uint8Array | null> {
+    const out = new Uint8Array(n);
+    return (await this.readInto(out, 0)) ? out : null;
+  }
+
+  /** Fills `out` from `offset` to its end; false when the stream ends first. */
+  async readInto(out: Uint8Array, offset: number): Promise<boolean> {
+    const n = out.length - offset;
     while (this.available < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
@@ -226,12 +233,11 @@ class ByteReader {
         this.available += r.value.length;
       }
     }
-    if (this.available < n) return null;
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
+    if (this.available < n) return false;
+    let filled = offset;
+    while (filled < out.length) {
       const chunk = this.chunks[0];
-      const take = Math.min(n - filled, chunk.length - this.offset);
+      const take = Math.min(out.length - filled, chunk.length - this.offset);
       out.set(chunk.subarray(this.offset, this.offset + take), filled);
       filled += take;
       this.offset += take;
@@ -241,7 +247,7 @@ class ByteReader {
       }
     }
     this.available -= n;
-    return out;
+    return true;
   }
 
   get remaining(): number {
@@ -291,11 +297,9 @@ async function* parseBinary(source: ByteSource, file: string, header: TraceHeade
     if (size % 8 || size < BLOCK_HEAD + DESCRIPTOR * COLUMNS.length || ops > size) {
       throw new ParseError(file, lineNo, "block", `corrupt block header (length ${size}, ${ops} ops)`);
     }
-    const rest = await reader.read(size - 8);
-    if (!rest) throw truncated("block");
     const block = new Uint8Array(size);
     block.set(blockHead);
-    block.set(rest, 8);
+    if (!(await reader.readInto(block, 8))) throw truncated("block");
     const decoded = decodeBlock(block, file, lineNo);
     lineNo = decoded.lastLine;
     yield decoded.batch;
