@@ -120,6 +120,22 @@ describe.skipIf(noTraces)("report vs glibc 2.36", () => {
   }
 });
 
+describe.skipIf(noTraces)("report vs glibc 2.36, threads in their own arenas", () => {
+  const multiThreaded = noTraces ? [] : sharedTraces().filter((t) => t.threads > 1);
+  for (const trace of multiThreaded) {
+    it(`${trace.name}: footprint after every op, mallinfo2 at the end, decomposition sums`, async () => {
+      const [native, report] = await Promise.all([
+        runNative(trace.path, { mallinfo: true, threads: "real" }),
+        replayReport(readAllocTrace(trace.path), { model: "ptmalloc", threads: "arena", timeline: true, every: 1 }),
+      ]);
+      const footprints = report.timeline!.filter((r) => r.kinds.includes("sample")).map((r) => r.footprint);
+      expect(footprints).toEqual(native.mallinfo.map((m) => m.arena + m.hblkhd));
+      expect(report.mallinfo).toMatchObject(native.mallinfo[native.mallinfo.length - 1]);
+      expect(decompositionErrors(report).slice(0, 3)).toEqual([]);
+    });
+  }
+});
+
 describe.skipIf(noTcmalloc)("report vs gperftools 2.10 TCMalloc", () => {
   for (const trace of singleThreaded) {
     describe(trace.name, () => {
