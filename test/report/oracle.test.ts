@@ -8,7 +8,9 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { type Report, replayReport } from "../../src/report/report.js";
 import { readAllocTrace } from "../../src/trace/alloc-trace.js";
-import { oracleUnavailable, runNative, sharedTraces, sharedTracesMissing, tcmallocUnavailable } from "../oracle/native.js";
+import {
+  oracleUnavailable, runNative, runNativeText, sharedTraces, sharedTracesMissing, tcmallocUnavailable,
+} from "../oracle/native.js";
 
 const noTraces = oracleUnavailable() ?? sharedTracesMissing();
 const noTcmalloc = noTraces ?? tcmallocUnavailable();
@@ -68,6 +70,21 @@ function liveAfterEachOp(gzPath: string): number[] {
     out.push(live);
   }
   return out;
+}
+
+/** The header and the first `ops` operation lines of an alloc-trace v1 file. */
+function tracePrefix(gzPath: string, ops: number): string {
+  const out: string[] = [];
+  let taken = 0;
+  for (const line of gunzipSync(readFileSync(gzPath)).toString("latin1").split("\n")) {
+    if (line === "") continue;
+    if (line[0] !== "#") {
+      if (taken === ops) break;
+      taken++;
+    }
+    out.push(line);
+  }
+  return out.join("\n") + "\n";
 }
 
 /** Every timeline row: parts are non-negative, add up to the footprint, and their live part is the live bytes. */
@@ -158,6 +175,16 @@ describe.skipIf(noTcmalloc)("report vs gperftools 2.10 TCMalloc", () => {
       it("live bytes: peak, its first op, final", async () => {
         const [, report] = await both;
         expect(report.live).toMatchObject(series(liveAfterEachOp(trace.path)));
+      });
+
+      it("peak footprint: the real library holds it after the peak op, and less one op before", async () => {
+        const [, report] = await both;
+        const footprintAfter = async (ops: number): Promise<number> => {
+          const s = (await runNativeText(tracePrefix(trace.path, ops), { allocator: "tcmalloc", stats: true })).stats;
+          return s["generic.heap_size"] - s["tcmalloc.pageheap_unmapped_bytes"];
+        };
+        expect(await footprintAfter(report.footprint.peakOp)).toBe(report.footprint.peak);
+        expect(await footprintAfter(report.footprint.peakOp - 1)).toBeLessThan(report.footprint.peak);
       });
 
       it("the decomposition adds up on every timeline row, and its free parts are MallocExtension's", async () => {
