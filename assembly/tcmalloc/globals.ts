@@ -42,12 +42,13 @@ export const G_UNCLAIMED: u64 = 160;         // i64 unclaimed_cache_space_
 export const G_THREAD_HEAPS: u64 = 168;      // thread_heaps_
 export const G_NEXT_STEAL: u64 = 176;        // next_memory_steal_
 export const G_HEAP_COUNT: u64 = 184;        // thread_heap_count_
-export const G_RELEASE_RATE_READY: u64 = 192; // 1 once FLAGS_tcmalloc_release_rate holds its value
-export const G_EXTRA_RELEASED: u64 = 208;    // extra_bytes_released_ of ReleaseToSystem
+export const G_SETNODE_READY: u64 = 192;     // the large sets' node allocator has run Init
 
 // PageHeapAllocator states
 export const ALLOC_SPAN: u64 = STATICS_BASE + 0x1000;
 export const ALLOC_STACKTRACE: u64 = STATICS_BASE + 0x1020;
+/** sizeof(StackTrace): size, depth and 31 program counters (RecordGrowth keeps one per heap growth). */
+export const STACKTRACE_BYTES: u64 = 264;
 export const ALLOC_THREADCACHE: u64 = STATICS_BASE + 0x1040;
 export const ALLOC_SETNODE: u64 = STATICS_BASE + 0x1060;
 
@@ -77,4 +78,3 @@ export function globalsInit(): void {
 @inline export function gadd(offset: u64, delta: u64): void {
   st64(STATICS_BASE + offset, ld64(STATICS_BASE + offset) + delta);
 }
-export const G_SETNODE_READY: u64 = 216;     // the large sets' node allocator has run Init

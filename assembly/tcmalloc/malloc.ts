@@ -4,19 +4,20 @@
 import { ld64, st64 } from "../common/vmem";
 import { count, LOCK_PAGEHEAP } from "../common/counters";
 import { raise } from "../common/ops";
-import { gst, THREAD_TABLE, MAX_THREADS, ALLOC_SPAN, ALLOC_STACKTRACE, ALLOC_THREADCACHE, G_BRK, G_HEAP_START, G_UNCLAIMED, globalsInit } from "./globals";
+import {
+  gst, globalsInit, THREAD_TABLE, ALLOC_SPAN, ALLOC_STACKTRACE, STACKTRACE_BYTES, ALLOC_THREADCACHE, G_BRK,
+  G_HEAP_START, G_UNCLAIMED,
+} from "./globals";
 import { PAGE_SHIFT, PAGE_SIZE, sizeMapInit, numClasses, sizeClass, classToSize, pagesFor } from "./sizemap";
-import { SPAN_BYTES, spanStart, spanLength, spanClass, spanLocation, IN_USE } from "./span";
+import { SPAN_BYTES, spanStart, spanLength, spanClass } from "./span";
 import { allocatorInit, allocatorNew } from "./system";
 import {
   pageHeapInit, pageHeapNew, pageHeapDelete, pageHeapSplit, getDescriptor, setFlagsLive,
 } from "./pageheap";
 import { centralInit, insertRange } from "./central";
 import { newHeap, cacheAllocate, cacheDeallocate, overallThreadCacheSize, THREAD_CACHE_BYTES } from "./threadcache";
-import { noteAllocated, noteFreed, isAllocated, noteRequested, noteObject } from "./notes";
+import { noteAllocated, noteFreed, isAllocated } from "./notes";
 
-// @ts-ignore: decorator
-@inline const STACKTRACE_BYTES: u64 = 264;
 // @ts-ignore: decorator
 @inline const OS_PAGE: u64 = 4096;
 /** The libstdc++ emergency exception pool, allocated by libstdc++'s constructor before main(). */
@@ -41,11 +42,6 @@ function cacheFor(thread: i32): u64 {
 // @ts-ignore: decorator
 @inline function cacheIfPresent(thread: i32): u64 {
   return ld64(threadSlot(thread));
-}
-
-/** The cache of thread index `thread` (0 when it has none). */
-export function threadCacheOf(thread: i32): u64 {
-  return thread >= 0 && thread < MAX_THREADS ? ld64(threadSlot(thread)) : 0;
 }
 
 /** do_malloc: small sizes through the thread cache, larger ones straight from the page heap. */
@@ -235,10 +231,3 @@ export function startUp(heapBase: u64): void {
   noteAllocated(cacheAllocate(main, sizeClass(16)), 16, -1);
   noteAllocated(cacheAllocate(main, sizeClass(8)), 8, -1);
 }
-
-/** Whether span `s` is in use (for walks). */
-export function spanInUse(s: u64): bool {
-  return spanLocation(s) == IN_USE;
-}
-
-export { noteRequested, noteObject };

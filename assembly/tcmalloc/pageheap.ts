@@ -12,8 +12,8 @@
 import { count, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
 import {
-  gld, gst, gadd, FREE_LISTS, ALLOC_SETNODE, ALLOC_STACKTRACE, G_SETNODE_READY, G_SYSTEM_BYTES, G_FREE_BYTES,
-  G_UNMAPPED_BYTES, G_COMMITTED_BYTES, G_SCAVENGE_COUNT, G_COMMIT_COUNT, G_TOTAL_COMMIT_BYTES, G_DECOMMIT_COUNT,
+  gld, gst, gadd, FREE_LISTS, ALLOC_SETNODE, ALLOC_STACKTRACE, STACKTRACE_BYTES, G_SETNODE_READY, G_SYSTEM_BYTES,
+  G_FREE_BYTES, G_UNMAPPED_BYTES, G_COMMITTED_BYTES, G_SCAVENGE_COUNT, G_COMMIT_COUNT, G_TOTAL_COMMIT_BYTES, G_DECOMMIT_COUNT,
   G_TOTAL_DECOMMIT_BYTES, G_RESERVE_COUNT, G_TOTAL_RESERVE_BYTES, G_SCAVENGE_COUNTER, G_RELEASE_INDEX,
   G_SYSTEM_TAKEN,
 } from "./globals";
@@ -34,8 +34,6 @@ import { systemAlloc, lastActualSize, allocatorNew, allocatorDelete, allocatorIn
 @inline const FORCED_COALESCE_INTERVAL: u64 = 128 << 20;
 // @ts-ignore: decorator
 @inline const MIN_SYSTEM_ALLOC: u64 = MAX_PAGES;
-// @ts-ignore: decorator
-@inline const STACKTRACE_BYTES: u64 = 264;
 // @ts-ignore: decorator
 @inline const SETNODE_BYTES: u64 = 48;
 // @ts-ignore: decorator
