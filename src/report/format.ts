@@ -13,9 +13,9 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** A fraction as a percentage with one decimal (`12.5 %`); null and non-finite values as `n/a`. */
-export function formatPercent(f: number | null): string {
-  return f === null || !Number.isFinite(f) ? "n/a" : `${(f * 100).toFixed(1)} %`;
+/** A fraction as a percentage (`12.5 %`); null and non-finite values as `n/a`. */
+export function formatPercent(f: number | null, decimals = 1): string {
+  return f === null || !Number.isFinite(f) ? "n/a" : `${(f * 100).toFixed(decimals)} %`;
 }
 
 /** An integer with thousands separators. */

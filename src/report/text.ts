@@ -79,7 +79,7 @@ function systemCalls(r: Report): string {
 function classes(r: Report): string {
   const c = r.operations.costs;
   const rows = r.operations.classes.filter((k) => k.calls > 0).map((k) => [k.class, formatCount(k.calls),
-    formatPercent(k.withoutKernel), formatCount(k.syscalls), formatCount(k.locks), formatNanoseconds(k.ns),
+    formatPercent(k.withoutKernel, 2), formatCount(k.syscalls), formatCount(k.locks), formatNanoseconds(k.ns),
     formatNanoseconds(k.ns / k.calls)]);
   return table([["operations", "calls", "no kernel", "syscalls", "locks", "est. cost", "per call"], ...rows]) +
     `\ncost model: call ${c.call} ns, syscall ${c.syscall} ns, lock ${c.lock} ns (override with --cost name=ns)`;
