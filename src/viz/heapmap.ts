@@ -107,10 +107,14 @@ export function rowsNeeded(segments: readonly Segment[], rowBytes: number): numb
   return segments.reduce((n, s) => n + Math.max(1, Math.ceil((s.end - s.start) / rowBytes)), 0);
 }
 
-/** The smallest power-of-two row size (at least a page) that draws the segments in `maxRows` rows. */
+/**
+ * The smallest power-of-two row size (at least a page) that draws the segments in `maxRows` rows beyond the
+ * first row of each segment (every segment takes a row however wide the rows are).
+ */
 export function autoRowBytes(segments: readonly Segment[], pageSize: number, maxRows: number): number {
+  const budget = maxRows + Math.max(0, segments.length - 1);
   let rowBytes = pageSize;
-  while (rowsNeeded(segments, rowBytes) > maxRows && rowBytes < 2 ** 52) rowBytes *= 2;
+  while (rowsNeeded(segments, rowBytes) > budget && rowBytes < 2 ** 52) rowBytes *= 2;
   return rowBytes;
 }
 

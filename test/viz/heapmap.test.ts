@@ -76,6 +76,8 @@ describe("heap map", () => {
     const rowBytes = autoRowBytes(segments, 4096, 48);
     expect(Math.ceil(100 * 4096 / rowBytes)).toBeLessThanOrEqual(48);
     expect(Math.ceil(100 * 4096 / (rowBytes / 2))).toBeGreaterThan(48);
+    const many = Array.from({ length: 60 }, (_, i) => ({ start: i * (1 << 24), end: i * (1 << 24) + 3 * 4096 }));
+    expect(autoRowBytes(many, 4096, 48)).toBe(4 * 4096);
   });
 
   it("keeps one rect.chunk for a chunk that wraps over several rows", () => {
