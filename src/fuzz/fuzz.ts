@@ -7,13 +7,15 @@ import { anyTraceArbitrary, MAIN_TID } from "./arbitraries.js";
 import { type CustomProperty, type Finding, type RunOptions, runTrace } from "./run.js";
 import { formatAllocTrace } from "./source.js";
 
-export interface FuzzOptions extends Omit<RunOptions, "property"> {
+export interface FuzzOptions extends Omit<RunOptions, "property" | "deterministic"> {
   /** Traces to generate (default 100). */
   runs?: number;
   /** fast-check seed (default: random); the same seed generates the same traces. */
   seed?: number;
   /** The traces (default: anyTraceArbitrary()). */
   traces?: fc.Arbitrary<TraceOp[]>;
+  /** Replay each trace twice and compare (true, the default), never (false), or every n-th trace (n). */
+  deterministic?: boolean | number;
   /** A further property run after each trace. */
   property?: CustomProperty;
   /** Where to write the minimal failing trace (default: none is written). */
@@ -57,9 +59,11 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   let ops = 0;
   let generated = 0;
   let shrinking = false;
+  const every = options.deterministic === false ? 0 : options.deterministic === true ? 1 : options.deterministic ?? 1;
   const property = fc.asyncProperty(traces, async (trace) => {
     ops += trace.length;
-    const finding = await runTrace(trace, options);
+    const deterministic = shrinking || (every > 0 && generated % every === 0);
+    const finding = await runTrace(trace, { ...options, deterministic });
     if (!shrinking) {
       generated++;
       options.progress?.(generated, ops);
