@@ -9,7 +9,7 @@ import {
   G_HEAP_START, G_UNCLAIMED,
 } from "./globals";
 import { PAGE_SHIFT, PAGE_SIZE, sizeMapInit, numClasses, sizeClass, classToSize, pagesFor } from "./sizemap";
-import { SPAN_BYTES, spanStart, spanLength, spanClass } from "./span";
+import { SPAN_BYTES, IN_USE, spanStart, spanLength, spanClass, spanLocation } from "./span";
 import { allocatorInit, allocatorNew } from "./system";
 import {
   pageHeapInit, pageHeapNew, pageHeapDelete, pageHeapSplit, getDescriptor, setFlagsLive,
@@ -64,13 +64,24 @@ export function usableSizeOf(address: u64): u64 {
   return cl != 0 ? classToSize(cl) : spanLength(s) << PAGE_SHIFT;
 }
 
+/** True when `address` starts an object of an in-use span (pagemap entries of freed spans go stale). */
+function isObjectStart(address: u64): bool {
+  const p = address >> PAGE_SHIFT;
+  const s = getDescriptor(p);
+  const start = spanStart(s);
+  if (spanLocation(s) != IN_USE || p < start || p >= start + spanLength(s)) return false;
+  const cl = spanClass(s);
+  const offset = address - (start << PAGE_SHIFT);
+  return cl == 0 ? offset == 0 : offset % classToSize(cl) == 0;
+}
+
 /** True when `address` is an object the model handed out and has not seen freed. */
 function checkLive(address: u64, verb: string): bool {
   if (getDescriptor(address >> PAGE_SHIFT) == 0) {
     raise(1, "Attempt to " + verb + " invalid pointer");
     return false;
   }
-  if (!isAllocated(address)) {
+  if (!isObjectStart(address) || !isAllocated(address)) {
     raise(2, verb + " of an address that is not an allocated object (TCMalloc 2.10 does not check this and would corrupt its free lists)");
     return false;
   }
