@@ -30,7 +30,7 @@ async function openPage(browser: Browser, server: StaticServer, query: string): 
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(`${server.url}/test/viz/browser/index.html?${query}`);
-  await page.waitForFunction(() => document.body.dataset.state !== "loading", undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body.dataset.state !== "loading", undefined, { timeout: 180_000 });
   const state = await page.evaluate(() => document.body.dataset.state);
   const result = await page.evaluate(() => (window as unknown as { heaplabResult: { error?: string } }).heaplabResult);
   expect(result.error ?? "", errors.join("\n")).toBe("");
@@ -54,7 +54,7 @@ describe.skipIf(!haveChromium)("heap views in Chromium", () => {
     await server?.close();
   });
 
-  it("draws the built views of synthetic rows as ESM", async () => {
+  it("draws the built views of synthetic rows as ESM", { timeout: 240_000 }, async () => {
     const page = await openPage(browser, server, "synthetic=1");
     const result = await page.evaluate(() => (window as unknown as { heaplabResult: { chunks: number } }).heaplabResult);
     expect(await page.locator("#map rect.chunk").count()).toBe(result.chunks);
@@ -65,7 +65,7 @@ describe.skipIf(!haveChromium)("heap views in Chromium", () => {
     await page.close();
   });
 
-  it.skipIf(!haveModel && !CI)("replays sort-S1M fetched over http and draws one rect.chunk per chunk", async () => {
+  it.skipIf(!haveModel && !CI)("replays sort-S1M fetched over http and draws one rect.chunk per chunk", { timeout: 240_000 }, async () => {
     const page = await openPage(browser, server, "trace=/shared/traces/sort-S1M.trace.gz&model=ptmalloc");
     const result = await page.evaluate(() =>
       (window as unknown as { heaplabResult: { chunks: number; ops: number; states: string[] } }).heaplabResult);
