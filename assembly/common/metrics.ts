@@ -141,11 +141,14 @@ function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address
     setCounted(object, 0);
     return;
   }
-  if (address == 0) return; // a failed allocation (or realloc) changes nothing
+  if (address == 0) return; // a failed allocation changes nothing
   const requested = requestOf(code, a, b);
+  touch(address - 16, requested + 16);
+  // An allocation without an object (an interactive call, or a call the recording saw fail) is never freed by
+  // id: it is not counted as live.
+  if (object < 0) return;
   live += requested - countedOf(object);
   setCounted(object, requested);
-  touch(address - 16, requested + 16);
 }
 
 // ── resident pages ───────────────────────────────────────────────────────────────────────────────────────
@@ -260,7 +263,7 @@ function appendRow(kinds: i32): void {
 
 /**
  * Records op `i` of the batch at `ops` (its result at `results`), completed with the model now holding
- * `bytes` from the system. Ops that name raw addresses (interactive calls) change no live bytes.
+ * `bytes` from the system. Interactive calls (raw addresses, no object ids) change no live bytes.
  */
 export function metricsAfterOp(ops: usize, i: i32, results: usize, bytes: u64): void {
   const at = ops + (<usize>(i * OP_SLOTS) << 3);

@@ -94,10 +94,11 @@ describe("replay metrics", () => {
     expect(run.metrics.read().resident).toBe(3 * 4096);
   });
 
-  it("leaves live bytes alone for raw-address (interactive) calls", async () => {
+  it("leaves live bytes alone for interactive calls (raw addresses, no object)", async () => {
     const h = await harness();
     const metrics = new ModelMetrics({ name: "ptmalloc", wasm: h as never });
     h.step(M, 7, 64, 0, 0x10010, 4096, 0, 0, 0, 1);
+    h.step(M, -1, 64, 0, 0x20010, 4096, 0, 0, 0, 0);
     expect(metrics.read().live).toBe(0);
   });
 });
