@@ -1,6 +1,6 @@
 // The public entry points (__libc_malloc, __libc_free, …): tcache fast paths, arena choice, mmapped chunks.
 
-import { st64 } from "../common/vmem";
+import { st64, vmIsMapped } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { count, LOCK_ARENA, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
@@ -20,7 +20,7 @@ import { intFree, mallocConsolidate } from "./free";
 import { intRealloc } from "./realloc";
 import { intMemalign } from "./memalign";
 import { munmapChunk, mremapChunk, systrim } from "./system";
-import { mainArena, arenaGet, arenaForChunk, arenaIndex, isMainArena } from "./arena";
+import { mainArena, arenaGet, arenaForChunk, arenaIndex, heapForPtr, isMainArena } from "./arena";
 
 /** The arena a call of the current thread works in (main while single-threaded, else arena_get, locked). */
 function callArena(size: u64): u64 {
@@ -41,15 +41,24 @@ function tcacheInit(): void {
   if (threadTcache() == 0) tcacheInit();
 }
 
-/** The arena that owns non-mmapped chunk `p`, or 0 (after raising) when its heap holds no arena. */
-function owningArena(p: u64): u64 {
+/**
+ * The arena that owns non-mmapped chunk `p` (arena_for_chunk), or 0 after raising. A NON_MAIN_ARENA bit on a
+ * pointer outside every arena heap makes glibc read heap_info in unmapped memory (a crash); inside mapped
+ * memory that holds no arena, glibc's pointer and size checks still come first.
+ */
+function owningArena(p: u64, forRealloc: bool): u64 {
   if (isMainArenaChunk(p)) return mainArena;
-  const av = arenaForChunk(p);
-  if (av == 0 || arenaIndex(av) < 0) {
+  if (!vmIsMapped(heapForPtr(p))) {
     raise(ABORT, SEGV_MESSAGE);
     return 0;
   }
-  return av;
+  const av = arenaForChunk(p);
+  if (arenaIndex(av) >= 0) return av;
+  const size = chunkSize(p);
+  if (p > 0 - size || misaligned(p)) raise(ABORT, forRealloc ? "realloc(): invalid pointer" : "free(): invalid pointer");
+  else if (!forRealloc && (size < MINSIZE || (size & 15) != 0)) raise(ABORT, "free(): invalid size");
+  else raise(ABORT, SEGV_MESSAGE);
+  return 0;
 }
 
 /** __libc_malloc */
@@ -79,7 +88,7 @@ export function libcFree(mem: u64): void {
   }
   maybeInitTcache();
   if (failed()) return;
-  const av = owningArena(p);
+  const av = owningArena(p, false);
   if (av == 0) return;
   intFree(av, p, false);
 }
@@ -97,7 +106,7 @@ export function libcRealloc(oldmem: u64, bytes: u64): u64 {
   if (!isMmapped(oldp)) {
     maybeInitTcache();
     if (failed()) return 0;
-    av = owningArena(oldp);
+    av = owningArena(oldp, true);
     if (av == 0) return 0;
   }
   if (oldp > 0 - oldsize || misaligned(oldp)) {
