@@ -160,35 +160,40 @@ function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: 
   }
 }
 
-/** Decodes one column into `out` (a Float64Array, or the Uint8Array of op codes). */
+/** Decodes one column into `out`. Each loop sees one array type only, so that it stays a tight typed-array loop. */
 function readColumn(
-  buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Float64Array | Uint8Array, n: number,
+  buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Float64Array, n: number,
   file: string,
 ): void {
-  if (encoding === Encoding.const) out.fill(base, 0, n);
-  else if (encoding === Encoding.arith) fillArithmetic(out, base, step, n);
-  else if (encoding === Encoding.f64) out.set(new Float64Array(buffer, at, n));
-  else if (encoding === Encoding.u48) addWide(out, base, new Uint32Array(buffer, at, n), new Uint16Array(buffer, at + pad(4 * n, 8), n), n);
-  else if (encoding === Encoding.u8) addOffsets(out, base, new Uint8Array(buffer, at, n), n);
-  else if (encoding === Encoding.u16) addOffsets(out, base, new Uint16Array(buffer, at, n), n);
-  else if (encoding === Encoding.u32) addOffsets(out, base, new Uint32Array(buffer, at, n), n);
-  else throw new ParseError(file, 0, "encoding", `unknown column encoding ${encoding}`);
-}
-
-function fillArithmetic(out: Float64Array | Uint8Array, base: number, step: number, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = base + step * i;
-}
-
-function addOffsets(out: Float64Array | Uint8Array, base: number, stored: Uint8Array | Uint16Array | Uint32Array, n: number): void {
-  if (base === 0) {
-    out.set(stored.subarray(0, n));
-    return;
+  switch (encoding) {
+    case Encoding.const: out.fill(base, 0, n); return;
+    case Encoding.arith: for (let i = 0; i < n; i++) out[i] = base + step * i; return;
+    case Encoding.f64: out.set(new Float64Array(buffer, at, n)); return;
+    case Encoding.u8: { const v = new Uint8Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
+    case Encoding.u16: { const v = new Uint16Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
+    case Encoding.u32: { const v = new Uint32Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
+    case Encoding.u48: {
+      const lo = new Uint32Array(buffer, at, n);
+      const hi = new Uint16Array(buffer, at + pad(4 * n, 8), n);
+      for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
+      return;
+    }
+    default: throw new ParseError(file, 0, "encoding", `unknown column encoding ${encoding}`);
   }
-  for (let i = 0; i < n; i++) out[i] = base + stored[i];
 }
 
-function addWide(out: Float64Array | Uint8Array, base: number, lo: Uint32Array, hi: Uint16Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
+/** The op-code column: almost always u8 or constant; anything else goes through a scratch column. */
+function readCodes(
+  buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Uint8Array, n: number,
+  file: string,
+): void {
+  if (encoding === Encoding.u8 && base === 0) out.set(new Uint8Array(buffer, at, n));
+  else if (encoding === Encoding.const) out.fill(base, 0, n);
+  else {
+    const scratch = new Float64Array(n);
+    readColumn(buffer, at, encoding, base, step, scratch, n, file);
+    out.set(scratch);
+  }
 }
 
 /** True when `head` starts with the binary trace magic. */
@@ -329,7 +334,11 @@ function decodeBlock(block: Uint8Array, file: string, firstLine: number): { batc
     const encoding = block[d] as Encoding;
     const bytes = dataBytes(encoding, n);
     if (at + bytes > size) throw new ParseError(file, firstLine, COLUMNS[k], "column data past the end of its block");
-    readColumn(block.buffer as ArrayBuffer, at, encoding, view.getFloat64(d + 8, true), view.getFloat64(d + 16, true), batch[COLUMNS[k]], n, file);
+    const column = COLUMNS[k];
+    const base = view.getFloat64(d + 8, true);
+    const step = view.getFloat64(d + 16, true);
+    if (column === "code") readCodes(block.buffer as ArrayBuffer, at, encoding, base, step, batch.code, n, file);
+    else readColumn(block.buffer as ArrayBuffer, at, encoding, base, step, batch[column], n, file);
     at += bytes;
   }
   const comments: TraceComment[] = [];
@@ -347,9 +356,10 @@ function decodeBlock(block: Uint8Array, file: string, firstLine: number): { batc
   // Line numbers as the alloc-trace rendering of the file would have them.
   let line = firstLine;
   let next = 0;
+  const lines = batch.line;
   for (let i = 0; i < n; i++) {
     while (next < comments.length && comments[next].before === i) { line++; next++; }
-    batch.line[i] = ++line;
+    lines[i] = ++line;
   }
   line += comments.length - next;
   for (let i = 0; i < n; i++) {
