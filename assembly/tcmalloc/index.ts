@@ -8,7 +8,7 @@ import {
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
   setObjectAddress, clearError, failed, raise,
 } from "../common/ops";
-import { gld, G_HEAP_START } from "./globals";
+import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
 import { setReleaseRate, setHeapLimitMb, setAggressiveDecommit } from "./pageheap";
 import { setOverallThreadCacheSize } from "./threadcache";
@@ -80,6 +80,10 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
+  if (thread < 0 || thread >= MAX_THREADS) {
+    raise(3, "thread index out of range (the model keeps caches for " + MAX_THREADS.toString() + " threads)");
+    return false;
+  }
   let address: u64 = 0;
   switch (code) {
     case OP_MALLOC: address = tcMalloc(thread, sizeArg(a), object); break;
@@ -105,7 +109,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     default:
-      raise(3, "unknown operation");
+      raise(4, "unknown operation");
       return false;
   }
   if (failed()) return false;
