@@ -38,11 +38,11 @@ export function encodeTrace(source: TraceSource, format: OutputFormat, loss: Los
   }
 }
 
-/** Writes a trace to a file (gzip-compressed when the name ends in `.gz`). Node only. */
+/** Writes a trace to a file (gzip-compressed when the name ends in `.gz`); no partial file is left on error. Node only. */
 export async function writeTrace(
   source: TraceSource, path: string, options: { format?: OutputFormat; gzip?: boolean } = {},
 ): Promise<WriteResult> {
-  const { createWriteStream } = await import("node:fs");
+  const { createWriteStream, rmSync } = await import("node:fs");
   const { createGzip } = await import("node:zlib");
   const { pipeline } = await import("node:stream/promises");
   const { Readable } = await import("node:stream");
@@ -54,8 +54,13 @@ export async function writeTrace(
   }
   const gzip = options.gzip ?? path.endsWith(".gz");
   const out = createWriteStream(path);
-  if (gzip) await pipeline(Readable.from(counted()), createGzip(), out);
-  else await pipeline(Readable.from(counted()), out);
+  try {
+    if (gzip) await pipeline(Readable.from(counted()), createGzip(), out);
+    else await pipeline(Readable.from(counted()), out);
+  } catch (e) {
+    rmSync(path, { force: true });
+    throw e;
+  }
   return { ops, loss };
 }
 
