@@ -98,6 +98,29 @@ describe("ptmalloc checker: each corruption is named", () => {
     expect(lab.check()).toContainEqual(expect.objectContaining({ message: "two adjacent free chunks", address: b - 16 }));
   });
 
+  it("a free chunk left before the top", async () => {
+    const lab = await createLab({ tunables: NO_TCACHE });
+    lab.malloc(200);
+    const b = lab.malloc(200);
+    const top = b - 16 + Number(load(lab, b - 8) & ~7n);
+    store(lab, top, load(lab, b - 8) & ~7n);
+    store(lab, top + 8, load(lab, top + 8) & ~1n);
+    expect(lab.check()).toContainEqual(expect.objectContaining({
+      message: "free chunk before the top (not merged into it)", address: b - 16,
+    }));
+  });
+
+  it("a fastbin that loops on itself", async () => {
+    const lab = await createLab({ tunables: NO_TCACHE });
+    const a = lab.malloc(24);
+    lab.malloc(24);
+    lab.free(a);
+    store(lab, a, BigInt(Math.floor(a / 4096)) ^ BigInt(a - 16)); // safe-linked fd pointing back at itself
+    expect(messages(lab)).toEqual(expect.arrayContaining([
+      "list longer than the heap has chunks (a cycle)", "chunk on two lists (or twice on one)",
+    ]));
+  });
+
   it("a chunk in the wrong small bin", async () => {
     const lab = await createLab({ tunables: NO_TCACHE });
     const a = lab.malloc(200);

@@ -148,6 +148,40 @@ describe("TCMalloc checker: each corruption is named", () => {
     expect(messages(lab)).toContain("page heap free list holds a span of the wrong state");
   });
 
+  it("two adjacent free spans left uncoalesced", async () => {
+    const lab = await createLab({ model: "tcmalloc" });
+    const first = lab.malloc(300000);
+    const second = lab.malloc(300000);
+    lab.malloc(300000);
+    lab.free(first);
+    const free = spanOf(lab, first);
+    const next = spanOf(lab, second);
+    expect(Number(load(lab, next))).toBe(Number(load(lab, free)) + Number(load(lab, free + 8)));
+    add(lab, next + 40, 1n << 24n); // the in-use neighbour now claims to be a normal free span
+    expect(lab.check()).toContainEqual(expect.objectContaining({
+      message: "two adjacent free spans of the same state", address: second,
+    }));
+  });
+
+  it("a large span set out of order", async () => {
+    const lab = await createLab({ model: "tcmalloc" });
+    const blocks = [3, 2, 3, 2].map((mib) => lab.malloc(mib << 20));
+    lab.free(blocks[0]);
+    lab.free(blocks[2]);
+    expect(lab.check()).toEqual([]);
+    const set = STATICS + 0x2000 + 256 * 48; // the large normal set's sentinel
+    const a = Number(load(lab, set + 16));
+    const b = Number(load(lab, a + 16));
+    expect(Number(load(lab, b + 16))).toBe(set);
+    store(lab, set + 16, BigInt(b));
+    store(lab, b + 24, BigInt(set));
+    store(lab, b + 16, BigInt(a));
+    store(lab, a + 24, BigInt(b));
+    store(lab, a + 16, BigInt(set));
+    store(lab, set + 24, BigInt(a));
+    expect(messages(lab)).toContain("large span set not sorted by (length, start)");
+  });
+
   it("a large span that no allocation owns", async () => {
     const lab = await createLab({ model: "tcmalloc" });
     const big = lab.malloc(300000);
