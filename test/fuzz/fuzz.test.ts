@@ -106,6 +106,16 @@ describe("runTrace", () => {
   });
 });
 
+describe("heaplab fuzz", () => {
+  it("exits 0 with a last line of runs, ops and violations", () => {
+    const out = execFileSync(process.execPath, [
+      "dist/cli/main.js", "fuzz", "--model", "tcmalloc", "--runs", "3", "--seed", "5", "--ops", "100",
+    ], { encoding: "utf8" });
+    const last = out.trim().split("\n").at(-1);
+    expect(last).toMatch(/^fuzz tcmalloc: runs 3, ops \d+, violations 0 \(seed 5, /);
+  });
+});
+
 describe("fuzz()", () => {
   it("finds nothing wrong in a short campaign and counts its operations", async () => {
     const result = await fuzz({ model: "ptmalloc", runs: 5, seed: 9, traces: anyTraceArbitrary({ maxOps: 200 }) });
