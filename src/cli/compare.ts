@@ -38,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   const reports = await compareReplays(positionals[0], contestants, {
     threads: values.threads, lenient: values.lenient, costs: values.cost ?? [], every: 0,
   });
-  console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, contestants.map(contestantName)));
+  const names = contestants.map(contestantName);
+  console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, names, process.stdout.isTTY));
   return 0;
 }

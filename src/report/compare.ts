@@ -86,10 +86,11 @@ const ROWS: Row[] = [
 ];
 
 /**
- * The side-by-side table. In each row with a direction the best value is marked `◀`; the last column gives the
- * spread (largest / smallest − 1) when the values differ.
+ * The side-by-side table. In each row with a direction the best value is marked `◀` (and green with `color`);
+ * the last column gives the spread (largest / smallest − 1) when the values differ.
  */
-export function formatComparison(reports: readonly Report[], names: readonly string[]): string {
+export function formatComparison(reports: readonly Report[], names: readonly string[], color = false): string {
+  const mark = (text: string): string => (color ? `\x1b[1;32m${text} ◀\x1b[0m` : `${text} ◀`);
   const header = ["", ...names, "spread"];
   const rows = ROWS.map((row) => {
     const values = reports.map((r) => row.value(r));
@@ -99,7 +100,7 @@ export function formatComparison(reports: readonly Report[], names: readonly str
     const differs = known.length > 1 && new Set(known).size > 1;
     const cells = values.map((v) => {
       if (v === null || !Number.isFinite(v)) return "n/a";
-      return row.format(v) + (differs && v === best ? " ◀" : "  ");
+      return differs && v === best ? mark(row.format(v)) : `${row.format(v)}  `;
     });
     const low = Math.min(...known);
     const spread = differs && low > 0 ? `${((Math.max(...known) / low - 1) * 100).toFixed(1)} %` : "";

@@ -33,16 +33,21 @@ export function formatNanoseconds(ns: number): string {
 
 export type Align = "left" | "right";
 
+/** Characters a terminal shows for `text` (ANSI colour codes take no room). */
+function visibleLength(text: string): number {
+  return [...text.replace(/\x1b\[[0-9;]*m/g, "")].length;
+}
+
 /**
  * An aligned text table: the first row is the header, underlined; columns are right-aligned unless `align`
  * says otherwise (by default the first column is left-aligned).
  */
 export function table(rows: string[][], align?: Align[]): string {
   const columns = Math.max(...rows.map((r) => r.length));
-  const widths = Array.from({ length: columns }, (_, c) => Math.max(...rows.map((r) => [...(r[c] ?? "")].length)));
+  const widths = Array.from({ length: columns }, (_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ""))));
   const side = (c: number): Align => align?.[c] ?? (c === 0 ? "left" : "right");
   const pad = (text: string, c: number): string => {
-    const fill = " ".repeat(widths[c] - [...text].length);
+    const fill = " ".repeat(widths[c] - visibleLength(text));
     return side(c) === "left" ? text + fill : fill + text;
   };
   const lines = rows.map((r) => Array.from({ length: columns }, (_, c) => pad(r[c] ?? "", c)).join("  ").trimEnd());

@@ -2,7 +2,7 @@
 // the CLI's JSON contract keys, and J&W of a whole replay against the real glibc's mallinfo2 series.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { parseContestant } from "../../src/report/compare.js";
+import { compareReplays, formatComparison, parseContestant } from "../../src/report/compare.js";
 import { DEFAULT_COSTS, parseCosts } from "../../src/report/cost.js";
 import { HistogramBuilder } from "../../src/report/histograms.js";
 import { metricAt, replayReport } from "../../src/report/report.js";
@@ -87,6 +87,19 @@ describe("a ptmalloc replay report", () => {
     }
     expect(r.fragmentation.johnstoneWilson).toHaveLength(4);
     expect(r.loss).toBeDefined();
+  });
+});
+
+describe("compare", () => {
+  it("puts both models in one table and marks the smaller footprint", async () => {
+    const reports = await compareReplays(text(SMALL), [{ model: "ptmalloc" }, { model: "tcmalloc" }]);
+    expect(reports.map((r) => r.live.peak)).toEqual([140, 140]);
+    const table = formatComparison(reports, ["ptmalloc", "tcmalloc"]);
+    const row = table.split("\n").find((l) => l.startsWith("footprint peak"))!;
+    const [pt, tc] = reports.map((r) => r.footprint.peak);
+    expect(pt).not.toBe(tc);
+    const [, ptCell, tcCell] = row.split(/ {2,}/);
+    expect([ptCell.includes("◀"), tcCell.includes("◀")]).toEqual([pt < tc, tc < pt]);
   });
 });
 
