@@ -9,6 +9,11 @@ import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { type TraceBatch, type TraceSource, newBatch } from "../trace/types.js";
 import type { ChunkRow, HeapSnapshot, TimelineRow } from "./types.js";
+import { type Displayable, displayable } from "./display.js";
+import { heapMapSVG } from "./heapmap.js";
+import { reportHTML } from "./report.js";
+import { stackSVG } from "./svg.js";
+import { timelineSVG } from "./timeline.js";
 
 export interface RecordOptions {
   /** Heap snapshots to keep, evenly spaced, the last at the end of the trace (default 12). */
@@ -88,6 +93,21 @@ export async function countOps(source: TraceSource): Promise<number> {
   return total;
 }
 
+/**
+ * A recording that notebooks display: the timeline over the last heap map as SVG, the scrubbing report as HTML.
+ */
+export function displayRecording(recording: Recording): Recording & Displayable {
+  const last = recording.snapshots[recording.snapshots.length - 1];
+  const title = `${recording.model}, ${recording.ops} operations`;
+  return displayable(recording, {
+    svg: () => stackSVG([
+      timelineSVG(recording.timeline, { title: `${title}: footprint over time` }),
+      heapMapSVG(last?.chunks ?? [], { pageSize: last?.pageSize, title: `${title}: the heap at the end` }),
+    ]),
+    html: () => reportHTML({ title, timeline: recording.timeline, snapshots: recording.snapshots }),
+  });
+}
+
 /** Evenly spaced sample and snapshot steps for a trace of `total` ops (snapshots land on samples). */
 function steps(total: number, options: RecordOptions): { sampleEvery: number; snapshotEvery: number } {
   const sampleEvery = Math.max(1, Math.ceil(total / (options.samples ?? 400)));
@@ -97,17 +117,17 @@ function steps(total: number, options: RecordOptions): { sampleEvery: number; sn
 
 /**
  * Replays a trace into a fresh `lab`, keeping heap snapshots and the footprint over time. Uses the model's replay
- * metrics when it exports them, heap walks otherwise.
+ * metrics when it exports them, heap walks otherwise. The result displays itself in notebooks.
  */
 export async function recordReplay(lab: Lab, trace: TraceSource | ByteSource, options: RecordOptions = {}):
-  Promise<Recording> {
+  Promise<Recording & Displayable> {
   const source = typeof trace === "object" && "batches" in trace ? trace : readAllocTrace(trace);
   const total = options.total ?? (await countOps(source));
   try {
-    return await recordWithMetrics(lab, source, total, options);
+    return displayRecording(await recordWithMetrics(lab, source, total, options));
   } catch (error) {
     if (!(error instanceof MetricsUnavailable)) throw error;
-    return recordWithWalks(lab, source, total, options);
+    return displayRecording(await recordWithWalks(lab, source, total, options));
   }
 }
 

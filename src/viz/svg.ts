@@ -86,3 +86,17 @@ export function svgSize(svg: string): { width: number; height: number } {
   return { width, height };
 }
 
+
+/** Standalone SVG documents stacked top to bottom in one document. */
+export function stackSVG(parts: readonly string[]): string {
+  let y = 0;
+  let width = 0;
+  let body = "";
+  for (const part of parts) {
+    const size = svgSize(part);
+    body += part.replace(/^<svg\b/, `<svg x="0" y="${num(y)}"`);
+    y += size.height;
+    width = Math.max(width, size.width);
+  }
+  return svgRoot(width, y, body, "heaplab stack");
+}

@@ -59,7 +59,7 @@ describe.skipIf(missing.length > 0)("examples/heap-tour.ipynb", () => {
     expect(outputs.filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`)).toEqual([]);
 
     const svgs = outputs.filter((o) => o.data?.["image/svg+xml"]).map((o) => joined(o.data!["image/svg+xml"]));
-    expect(svgs.length).toBe(8);
+    expect(svgs.length).toBe(9);
     for (const o of outputs.filter((o) => o.data?.["image/svg+xml"])) {
       expect(joined(o.data!["text/html"])).toContain("<svg");
     }
@@ -72,5 +72,8 @@ describe.skipIf(missing.length > 0)("examples/heap-tour.ipynb", () => {
     expect(select(drawings[2], "rect", "member").length).toBeGreaterThan(0);
     expect(select(drawings[3], "g", "peak").length).toBe(2);
     expect(printed).toContain('"model":"ptmalloc"');
+    const recording = outputs.filter((o) => o.data?.["image/svg+xml"]).pop()!;
+    expect(select(drawings[8], "rect", "chunk").length).toBe(chunks);
+    expect(joined(recording.data!["text/html"])).toContain('id="heaplab-scrubber"');
   });
 });

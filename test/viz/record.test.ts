@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Lab } from "../../src/lab/lab.js";
 import { type ChunkRow, countOps, cutEvery, recordReplay, timelineRowOf } from "../../src/viz/index.js";
 import { type TraceSource, emptyLoss, newBatch, pushOp } from "../../src/trace/types.js";
+import { parseXml, select } from "./xml.js";
 
 /** A trace of `total` mallocs in batches of `batchSize`. */
 function mallocs(total: number, batchSize: number): TraceSource {
@@ -65,6 +66,11 @@ describe("recording a replay", () => {
     }
     expect(rec.snapshots.map((s) => s.op)).toEqual([250, 500, 750, 1000]);
     expect(rec.snapshots.map((s) => s.chunks.length)).toEqual([250, 500, 750, 1000]);
+    const drawing = parseXml(rec.toSVG());
+    expect(select(drawing, "svg").map((e) => e.attrs.class)).toEqual(["heaplab stack", "heaplab timeline", "heaplab heap-map"]);
+    expect(select(drawing, "rect", "chunk").length).toBe(1000);
+    expect(rec.toHTML()).toContain('id="heaplab-scrubber"');
+    expect(Object.keys(JSON.parse(JSON.stringify(rec)))).toEqual(["model", "ops", "timeline", "snapshots", "timelineSource"]);
   });
 
   it("decomposes the footprint by state", () => {
