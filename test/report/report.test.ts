@@ -71,6 +71,13 @@ describe("a ptmalloc replay report", () => {
     expect(metricAt(report, "fragmentation.johnstoneWilson.3")).toBe(report.fragmentation.johnstoneWilson[3]);
   });
 
+  it("models resident pages: a mmapped block's pages come and go with it", async () => {
+    const report = await replayReport(text(["1 7 m 1048576 0x7000010", "2 7 f 0x7000010"]), { model: "ptmalloc" });
+    // the chunk header and 1 MiB of payload from a page boundary (+16): 256 pages and one more; munmap drops them
+    expect(report.syscalls).toMatchObject({ mmap: 1, munmap: 1 });
+    expect(report.resident).toEqual({ peak: 257 * 4096, final: 0 });
+  });
+
   it("prints the contract keys with --json", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const { writeFileSync, mkdtempSync } = await import("node:fs");
