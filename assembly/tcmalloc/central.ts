@@ -19,6 +19,7 @@ import {
   dllInit, dllIsEmpty, dllRemove, dllPrepend,
 } from "./span";
 import { pageHeapNew, pageHeapDelete, registerSizeClass, getDescriptor } from "./pageheap";
+import { setCachedClass } from "./pagemap";
 import {
   transferInit, transferPush, transferPop, transferUsed, removedTransferStart, removedTransferEnd,
 } from "./transfer";
@@ -128,6 +129,7 @@ function populate(cl: i32): void {
   count(LOCK_CENTRAL, 0);
   if (s == 0) return;
   registerSizeClass(s, cl);
+  for (let i: u64 = 0; i < pages; i++) setCachedClass(spanStart(s) + i, cl);
   const size = classToSize(cl);
   let ptr = spanStart(s) << PAGE_SHIFT;
   const limit = ptr + (pages << PAGE_SHIFT);

@@ -22,10 +22,10 @@ import {
   checkFailureMessage, marksBegin, markable, mark, marked,
 } from "../common/debug";
 import {
-  gld, CENTRAL_BASE, G_BRK, G_HEAP_START, G_THREAD_HEAPS, G_HEAP_COUNT, G_FREE_BYTES, G_UNMAPPED_BYTES,
+  gld, G_BRK, G_HEAP_START, G_THREAD_HEAPS, G_HEAP_COUNT, G_FREE_BYTES, G_UNMAPPED_BYTES,
   G_SYSTEM_BYTES,
 } from "./globals";
-import { PAGE_SHIFT, MAX_PAGES, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
+import { PAGE_SHIFT, MAX_PAGES, numClasses, classToSize, batchSize } from "./sizemap";
 import {
   IN_USE, ON_NORMAL_FREELIST, ON_RETURNED_FREELIST, spanStart, spanLength, spanNext, spanPrev, spanObjects,
   spanRefcount, spanClass, spanLocation,

@@ -9,13 +9,14 @@
 //   ├──────────────────────────────────────────┤ + 0x10000  central free lists, CENTRAL_STRIDE per class
 //   ├──────────────────────────────────────────┤ + 0x60000  thread index → ThreadCache address
 //   └──────────────────────────────────────────┘ + 0x80000
-//   PAGEMAP_ROOT: the 2^17 root pointers of the pagemap (1 MiB)
+//   PAGEMAP_ROOT: the 2^17 root pointers of the pagemap (1 MiB), then CLASS_CACHE: the size-class cache (512 KiB)
 
 import { vmMap, ld64, st64 } from "../common/vmem";
 
 export const STATICS_BASE: u64 = 0xfff2_0000_0000;
 export const STATICS_SIZE: u64 = 0x80000;
 export const PAGEMAP_ROOT: u64 = 0xfff3_0000_0000;
+export const CLASS_CACHE: u64 = 0xfff3_0010_0000;
 
 // scalar globals
 export const G_BRK: u64 = 0;                 // current program break
@@ -62,6 +63,7 @@ export const MAX_THREADS: i32 = 0x4000;
 export function globalsInit(): void {
   vmMap(STATICS_BASE, STATICS_SIZE);
   vmMap(PAGEMAP_ROOT, <u64>1 << 20);
+  vmMap(CLASS_CACHE, <u64>1 << 19);
 }
 
 // @ts-ignore: decorator

@@ -15,6 +15,7 @@ import {
   pageHeapInit, pageHeapNew, pageHeapDelete, pageHeapSplit, getDescriptor, setFlagsLive,
 } from "./pageheap";
 import { centralInit, insertRange } from "./central";
+import { classCacheInit, cachedClass, setCachedClass, invalidateCachedClass } from "./pagemap";
 import { newHeap, cacheAllocate, cacheDeallocate, overallThreadCacheSize, THREAD_CACHE_BYTES } from "./threadcache";
 import { noteAllocated, noteFreed, isAllocated } from "./notes";
 
@@ -44,6 +45,12 @@ function cacheFor(thread: i32): u64 {
   return ld64(threadSlot(thread));
 }
 
+/** SpanToMallocResult: a large object's address; its first page leaves the size-class cache. */
+function largeResult(s: u64): u64 {
+  invalidateCachedClass(spanStart(s));
+  return spanStart(s) << PAGE_SHIFT;
+}
+
 /** do_malloc: small sizes through the thread cache, larger ones straight from the page heap. */
 function doMalloc(thread: i32, size: u64): u64 {
   const tc = cacheFor(thread);
@@ -51,13 +58,15 @@ function doMalloc(thread: i32, size: u64): u64 {
   if (cl == 0) {
     count(LOCK_PAGEHEAP, 0);
     const s = pageHeapNew(pagesFor(size));
-    return s == 0 ? 0 : spanStart(s) << PAGE_SHIFT;
+    return s == 0 ? 0 : largeResult(s);
   }
   return cacheAllocate(tc, cl);
 }
 
 /** Usable size of the object at `address` (GetSizeWithCallback); 0 when TCMalloc does not own it. */
 export function usableSizeOf(address: u64): u64 {
+  const cached = cachedClass(address >> PAGE_SHIFT);
+  if (cached > 0) return classToSize(cached);
   const s = getDescriptor(address >> PAGE_SHIFT);
   if (s == 0) return 0;
   const cl = spanClass(s);
@@ -91,12 +100,17 @@ function checkLive(address: u64, verb: string): bool {
 /** do_free: to the thread cache, to the central list for a thread without cache, or back to the page heap. */
 function doFree(thread: i32, address: u64): void {
   noteFreed(address);
-  const s = getDescriptor(address >> PAGE_SHIFT);
-  const cl = spanClass(s);
-  if (cl == 0) {
-    count(LOCK_PAGEHEAP, 0);
-    pageHeapDelete(s);
-    return;
+  const p = address >> PAGE_SHIFT;
+  let cl = cachedClass(p);
+  if (cl < 0) {
+    const s = getDescriptor(p);
+    cl = spanClass(s);
+    if (cl == 0) {
+      count(LOCK_PAGEHEAP, 0);
+      pageHeapDelete(s);
+      return;
+    }
+    setCachedClass(p, cl);
   }
   const tc = cacheIfPresent(thread);
   if (tc != 0) {
@@ -173,7 +187,7 @@ function memalignPages(align: u64, size: u64): u64 {
   }
   const needed = pagesFor(size);
   if (spanLength(s) > needed) pageHeapDelete(pageHeapSplit(s, needed));
-  return spanStart(s) << PAGE_SHIFT;
+  return largeResult(s);
 }
 
 /** tc_memalign: alignments up to a page round the size up and take the normal path. */
@@ -226,6 +240,7 @@ export function startUp(heapBase: u64): void {
   const n = numClasses();
   for (let cl = 0; cl < n; cl++) centralInit(cl);
   pageHeapInit();
+  classCacheInit();
   allocatorInit(ALLOC_THREADCACHE, THREAD_CACHE_BYTES);
   const orphan = newHeap(-1);
   const pool = cacheAllocate(orphan, sizeClass(EMERGENCY_POOL_BYTES));

@@ -10,9 +10,17 @@
 //   PAGEMAP_ROOT[i1] ──► leaf (2^18 × Span*) [i2]
 //
 // Small-object spans are recorded at every page, free and large spans at their first and last page only.
+//
+// The size-class cache (packed-cache-inl.h › PackedCache): 2^16 direct-mapped words in front of the pagemap,
+// indexed by the low 16 bits of the page id. A free that hits it never reads the span.
+//
+//   entry (u64)
+//   ╒═════════════════════════════════╤══════════╤══════════════════╕
+//   │ page id with its low 16 bits 0  │ 0 … 0    │ class (7 bits)   │   0x80 in the low byte: invalid
+//   ╘═════════════════════════════════╧══════════╧══════════════════╛
 
 import { ld64, st64 } from "../common/vmem";
-import { PAGEMAP_ROOT } from "./globals";
+import { PAGEMAP_ROOT, CLASS_CACHE } from "./globals";
 import { metaDataAlloc } from "./system";
 
 // @ts-ignore: decorator
@@ -52,4 +60,33 @@ export function pagemapEnsure(start: u64, n: u64): bool {
     key = (i1 + 1) << LEAF_BITS;
   }
   return true;
+}
+
+// @ts-ignore: decorator
+@inline const CACHE_HASH_MASK: u64 = 0xffff;
+// @ts-ignore: decorator
+@inline const CACHE_INVALID: u64 = 0x80;
+
+/** PackedCache::Clear: every byte 0x80. */
+export function classCacheInit(): void {
+  for (let i: u64 = 0; i <= CACHE_HASH_MASK; i++) st64(CLASS_CACHE + (i << 3), 0x8080808080808080);
+}
+
+/** The cached class of page `p`, or -1 on a miss. */
+// @ts-ignore: decorator
+@inline export function cachedClass(p: u64): i32 {
+  const entry = ld64(CLASS_CACHE + ((p & CACHE_HASH_MASK) << 3)) ^ (p & ~CACHE_HASH_MASK);
+  return entry >= 128 ? -1 : <i32>entry;
+}
+
+/** Remembers that page `p` holds objects of class `cl`. */
+// @ts-ignore: decorator
+@inline export function setCachedClass(p: u64, cl: i32): void {
+  st64(CLASS_CACHE + ((p & CACHE_HASH_MASK) << 3), (p & ~CACHE_HASH_MASK) | <u64>cl);
+}
+
+/** Forgets page `p` (it starts a large object now). */
+// @ts-ignore: decorator
+@inline export function invalidateCachedClass(p: u64): void {
+  st64(CLASS_CACHE + ((p & CACHE_HASH_MASK) << 3), (p & ~CACHE_HASH_MASK) | CACHE_INVALID);
 }
