@@ -3,7 +3,7 @@
 //   [<pid> |[pid <pid>] ][<timestamp> ][lib->]malloc(24)          = 0x55555555a2a0 [<0.000123>]
 //   calloc(1, 24) = 0x…   realloc(0x…, 48) = 0x…   free(0x…) = <void>   memalign(16, 100) = 0x…
 //   malloc(4096 <unfinished ...>           … later, from the same pid …   <... malloc resumed> ) = 0x…
-//   free(0x…) <no return ...>              the program died inside the call
+//   free(0x… <no return ...>               no result yet: resumed later, or the program died inside the call
 //   +++ exited (status 0) +++   --- SIGCHLD … ---   @villoc(…)
 //
 // Calls of other functions are skipped silently; allocator calls whose result ltrace cannot show
@@ -33,7 +33,6 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
   const pending = new Map<number, { text: string; line: number }>();
   let seq = 0;
   let unresolved = 0;
-  let noReturn = 0;
 
   const value = (text: string | undefined, line: number, name: string): number => {
     if (text === undefined) throw new ParseError(file, line, name, "missing");
@@ -131,21 +130,18 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
       const c = CALL.exec(body);
       if (!c) return;
       if (!ALLOCATOR.has(c[1])) return;
-      if (UNFINISHED.test(body)) {
-        pending.set(tid, { text: body.replace(UNFINISHED, ""), line });
-        return;
-      }
-      if (NO_RETURN.test(body)) {
-        noReturn++;
+      // "<no return ...>" is followed by "<... resumed>" when the call does return after all (another thread
+      // hit a breakpoint meanwhile); only a call never resumed is dropped.
+      if (UNFINISHED.test(body) || NO_RETURN.test(body)) {
+        pending.set(tid, { text: body.replace(UNFINISHED, "").replace(NO_RETURN, ""), line });
         return;
       }
       call(c[1], c[2], line, tid, sink);
     },
     end() {
       if (unresolved) loss.notes.push(`${unresolved} posix_memalign calls skipped: ltrace does not show their result`);
-      if (noReturn) loss.notes.push(`${noReturn} calls that never returned skipped`);
-      if (pending.size) loss.notes.push(`${pending.size} calls still unfinished at the end of the log`);
-      loss.linesSkipped += unresolved + noReturn + pending.size;
+      if (pending.size) loss.notes.push(`${pending.size} calls that never returned skipped`);
+      loss.linesSkipped += unresolved + pending.size;
     },
   };
   return parser;

@@ -1,10 +1,14 @@
 // Importers of the trace formats people already have, format detection, and the loss reports.
 
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { detectFormat, openTrace } from "../../src/trace/detect.js";
 import { SYNTHETIC_BASE } from "../../src/trace/rep.js";
-import { OpCode, ParseError } from "../../src/trace/types.js";
+import { LETTER_OF_CODE, OpCode, ParseError } from "../../src/trace/types.js";
 import { collect, show } from "./helpers.js";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -157,7 +161,7 @@ describe("heaptrack", () => {
 });
 
 describe("ltrace", () => {
-  it("re-joins unfinished/resumed calls by pid and reads every prefix form", async () => {
+  it("re-joins unfinished (and no-return) calls with their resumption by pid, and reads every prefix form", async () => {
     const log = [
       "1234 malloc(24)                                    = 0x55555555a2a0",
       "[pid 1235] calloc(1, 24) = 0x55555555a2c0",
@@ -170,7 +174,9 @@ describe("ltrace", () => {
       "1234 posix_memalign(0x7ffc0000, 16, 100) = 0",
       "1234 free(0) = <void>",
       "1234 malloc(10) = nil",
-      "1235 free(0x55555555b000) <no return ...>",
+      "1236 malloc(32 <no return ...>",
+      "1235 free(0x55555555b000 <no return ...>",
+      "1236 <... malloc resumed> ) = 0x55555555d000",
       "1234 +++ exited (status 0) +++",
     ].join("\n");
     const { source, lines } = await read(log);
@@ -184,6 +190,7 @@ describe("ltrace", () => {
       "6 1234 a 64 100 0x55555555c000",
       "7 1234 f 0x0",
       "8 1234 m 10 0x0",
+      "9 1236 m 32 0x55555555d000",
     ]);
     expect(source.loss.failedCalls).toBe(1);
     expect(source.loss.linesSkipped).toBe(2);
@@ -227,5 +234,29 @@ describe("format detection", () => {
     }
     const source = await openTrace(chunks());
     expect(show(await collect(source))).toEqual(["1 1 m 8 0x10", "2 1 f 0x10"]);
+  });
+});
+
+const ltraceAvailable = spawnSync("ltrace", ["-V"], { stdio: "ignore" }).status === 0 && spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
+
+describe.skipIf(!ltraceAvailable)("ltrace's own output", () => {
+  it("imports a real `ltrace -f -e malloc+free+calloc+realloc` log of a program", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "heaplab-ltrace-"));
+    writeFileSync(join(dir, "p.c"), [
+      "#include <stdlib.h>",
+      "int main(void) { void *volatile a = malloc(100); void *volatile b = calloc(3, 40);",
+      "  a = realloc(a, 5000); free(b); free(a); return 0; }",
+    ].join("\n"));
+    expect(spawnSync("cc", ["-O0", "-o", join(dir, "p"), join(dir, "p.c")]).status).toBe(0);
+    const log = join(dir, "p.ltrace");
+    spawnSync("ltrace", ["-f", "-e", "malloc+free+calloc+realloc", "-o", log, join(dir, "p")]);
+    const source = await openTrace(log);
+    expect(source.header.format).toBe("ltrace");
+    const ops = await collect(source);
+    expect(ops.map((o) => LETTER_OF_CODE[o.code])).toEqual(["m", "c", "r", "f", "f"]);
+    const [a, b, a2] = ops.map((o) => o.res);
+    expect(ops.map((o) => o.ptr)).toEqual([0, 0, a, b, a2]);
+    expect(ops.map((o) => o.a).slice(0, 3)).toEqual([100, 3, 5000]);
+    expect(source.loss).toMatchObject({ unknownFrees: 0, linesSkipped: 0 });
   });
 });
