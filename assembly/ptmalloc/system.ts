@@ -32,7 +32,11 @@ const MORECORE_FAILURE: u64 = u64.MAX_VALUE;
 
 const SYSMALLOC_ASSERT: string = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)";
 
-/** sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping]. */
+/**
+ * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping].
+ * SYS_BRK counts only the calls that move the break: glibc's sbrk(0) queries are answered from its cached break
+ * without a system call.
+ */
 export function sbrk(increment: i64): u64 {
   const old = param(P_BRK);
   if (increment == 0) return old;
