@@ -62,6 +62,7 @@ static char exec_env[64];          /* HEAPLAB_RECORD_EXEC=… handed to the next
 static TLS int busy;               /* inside the recorder on this thread: forward without recording */
 static TLS pid_t cached_tid;
 
+#define HIGH_FD 1000
 #define BUFFER_BYTES (1 << 16)
 #define RECORD_MAX 160
 static char buffer[BUFFER_BYTES];
@@ -183,8 +184,12 @@ static void start_file(pid_t parent) {
         append(path, sizeof path, ".exec");
         append_number(path, sizeof path, (unsigned long)generation);
     }
-    out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out_fd < 0) { state = FORWARDING; return; }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { state = FORWARDING; return; }
+    /* Out of the way of programs that dup2 onto, or close, the low descriptors they think are theirs. */
+    out_fd = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+    if (out_fd < 0) out_fd = fd;
+    else close(fd);
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;

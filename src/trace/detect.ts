@@ -114,6 +114,9 @@ const PATTERNS: Readonly<Record<Exclude<InputFormat, "binary" | "rep">, RegExp>>
 export function detectFormat(head: Uint8Array, name = "<memory>"): InputFormat {
   if (head.length === 0) throw new ParseError(name, 0, "file", "empty trace");
   if (isBinaryTrace(head)) return "binary";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    throw new ParseError(name, 0, "file", "zstd-compressed input is not supported: decompress it first (zstd -d)");
+  }
   const text = new TextDecoder().decode(head);
   const all = text.split("\n");
   if (head.length >= SNIFF_BYTES && all.length > 1) all.pop();
