@@ -47,9 +47,10 @@ export function createProgress(
   const start = now();
   let last = -Infinity;
   let done = 0;
+  const width = (): number => Math.max(20, (stream.columns || 80) - 1);
   const draw = (): void => {
-    const width = (stream.columns ?? 80) - 1;
-    stream.write(`\r${progressLine(label, done, (now() - start) / 1000, options.total, width).padEnd(width)}`);
+    const w = width();
+    stream.write(`\r${progressLine(label, done, (now() - start) / 1000, options.total, w).padEnd(w)}`);
   };
   return {
     tick(ops) {
@@ -60,8 +61,7 @@ export function createProgress(
       draw();
     },
     done() {
-      const width = (stream.columns ?? 80) - 1;
-      stream.write(`\r${" ".repeat(width)}\r`);
+      stream.write(`\r${" ".repeat(width())}\r`);
     },
   };
 }
