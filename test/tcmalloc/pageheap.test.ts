@@ -1,6 +1,6 @@
 // The page heap's slow machinery against the real library: release to the OS paced by Delete volume (after
 // the 2^18-page start-up delay), returned spans reused and merged, the forced coalescing when the heap grows
-// past a 128 MiB boundary, aggressive decommit, and the heap limit.
+// past a 128 MiB boundary, aggressive decommit, and the heap limit. HEAPLAB_LONG=1 runs longer campaigns.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { traces } from "./gen.js";
 import { firstDifference, runModel, runReal, statDifferences, traceFile } from "./real.js";
 
 const skip = tcmallocUnavailable() ?? modelUnavailable("tcmalloc");
+const LONG = process.env.HEAPLAB_LONG === "1";
 const seed = process.env.HEAPLAB_SEED ? Number(process.env.HEAPLAB_SEED) : Date.now() % 2 ** 31;
 const PID = 777;
 
@@ -71,12 +72,14 @@ describe.skipIf(skip)("TCMalloc page heap against the real library", () => {
         const r = await compare(traceFile(text), env, options);
         return r.lines ?? (r.stats.length ? r.stats.join("; ") : null);
       };
-      const result = await fc.check(fc.asyncProperty(traces(1, 150), async (t) => (await departure(t)) === null),
-        { numRuns: 10, seed });
+      const result = await fc.check(
+        fc.asyncProperty(traces(1, LONG ? 600 : 150), async (t) => (await departure(t)) === null),
+        { numRuns: LONG ? 200 : 10, seed },
+      );
       if (result.failed) {
         const shrunk = (result.counterexample?.[0] as string | undefined) ?? "";
         expect.fail(`seed ${seed}: ${await departure(shrunk)}\n${shrunk}`);
       }
-    }, 120_000);
+    }, LONG ? 3_600_000 : 120_000);
   }
 });
