@@ -25,3 +25,34 @@ export function johnstoneWilson(m: RawMetrics): [number | null, number | null, n
 export function peakUtilization(m: RawMetrics): number | null {
   return m.maxFootprint > 0 ? m.maxLive / m.maxFootprint : null;
 }
+
+/** The footprint at one point split into what the program asked for and three kinds of overhead (fractions). */
+export interface Explained {
+  /** Requested bytes. */
+  live: number;
+  /** Inside allocated blocks: headers, rounding to chunk sizes or size classes, page rounding of mmapped chunks. */
+  internal: number;
+  /** Free memory the allocator holds: caches, bins and lists, top chunk, free spans. */
+  external: number;
+  /** The allocator's own structures (ptmalloc `metadata`, TCMalloc `other`). */
+  metadata: number;
+}
+
+const INTERNAL = new Set(["headers", "rounding", "mmapSlack"]);
+const METADATA = new Set(["metadata", "other"]);
+
+/** Splits a decomposition (part → bytes) into the fractions of `Explained`; null for an empty footprint. */
+export function explain(parts: Record<string, number>): Explained | null {
+  const out: Explained = { live: 0, internal: 0, external: 0, metadata: 0 };
+  let total = 0;
+  for (const [name, bytes] of Object.entries(parts)) {
+    total += bytes;
+    if (name === "live") out.live += bytes;
+    else if (INTERNAL.has(name)) out.internal += bytes;
+    else if (METADATA.has(name)) out.metadata += bytes;
+    else out.external += bytes;
+  }
+  if (total <= 0) return null;
+  return { live: out.live / total, internal: out.internal / total, external: out.external / total,
+    metadata: out.metadata / total };
+}

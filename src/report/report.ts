@@ -6,7 +6,7 @@ import type { LabOptions, ModelName, Stats } from "../lab/types.js";
 import type { ByteSource } from "../trace/input.js";
 import type { LossReport, TraceSource } from "../trace/types.js";
 import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
-import { johnstoneWilson, peakUtilization } from "./fragmentation.js";
+import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
 import { HistogramBuilder, type Histograms } from "./histograms.js";
 import { ModelMetrics, type TimelineRow } from "./metrics.js";
 
@@ -65,6 +65,8 @@ export interface Report {
     johnstoneWilson: (number | null)[];
     /** CS:APP peak utilization, max live / max footprint. */
     peakUtilization: number | null;
+    /** The footprint at its peak and at the end as fractions: live, internal, external, metadata. */
+    explained: { atPeakFootprint: Explained | null; final: Explained | null };
   };
   decomposition: Decomposition;
   syscalls: { brk: number; mmap: number; munmap: number; mremap: number; madvise: number;
@@ -146,7 +148,11 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
       peakSeq: footprintRow?.seq ?? 0, peakLine: footprintRow?.line ?? 0,
     },
     resident: { peak: m.maxResident, final: m.resident },
-    fragmentation: { johnstoneWilson: johnstoneWilson(m), peakUtilization: peakUtilization(m) },
+    fragmentation: {
+      johnstoneWilson: johnstoneWilson(m),
+      peakUtilization: peakUtilization(m),
+      explained: { atPeakFootprint: explain(m.partsAtPeakFootprint), final: explain(m.partsFinal) },
+    },
     decomposition: {
       parts: m.partNames, final: m.partsFinal, atPeakLive: m.partsAtPeakLive, atPeakFootprint: m.partsAtPeakFootprint,
     },

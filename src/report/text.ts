@@ -49,6 +49,12 @@ function memory(r: Report): string {
 function fragmentation(r: Report): string {
   const rows = r.fragmentation.johnstoneWilson.map((f, i) => [`J&W #${i + 1}`, formatPercent(f), JW_MEANINGS[i]]);
   rows.push(["peak utilization", formatPercent(r.fragmentation.peakUtilization), "CS:APP: peak live / peak footprint"]);
+  const e = r.fragmentation.explained.atPeakFootprint;
+  if (e) {
+    rows.push(["internal", formatPercent(e.internal), "of the peak footprint: headers and rounding in allocated blocks"]);
+    rows.push(["external", formatPercent(e.external), "of the peak footprint: free memory in caches, bins, top, spans"]);
+    rows.push(["metadata", formatPercent(e.metadata), "of the peak footprint: the allocator's own structures"]);
+  }
   return table([["measure", "value", "meaning"], ...rows], ["left", "right", "left"]);
 }
 

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { compareReplays, formatComparison, parseContestant } from "../../src/report/compare.js";
 import { DEFAULT_COSTS, parseCosts } from "../../src/report/cost.js";
+import { explain } from "../../src/report/fragmentation.js";
 import { HistogramBuilder } from "../../src/report/histograms.js";
 import { metricAt, replayReport } from "../../src/report/report.js";
 import { combinations, parseVariation, rank, sweep } from "../../src/report/sweep.js";
@@ -31,6 +32,14 @@ describe("trace histograms", () => {
     // b: ops 2 → 4 (2), the malloc(0): 5 → 6 (1), a (moved by realloc): 1 → 7 (6)
     expect(r.lifetimes.map((b) => [b.from, b.to, b.count])).toEqual([[0, 1, 1], [1, 2, 1], [4, 8, 1]]);
     expect(r.liveAtEnd).toBe(0);
+  });
+});
+
+describe("fragmentation explained", () => {
+  it("splits parts into live, internal, external and metadata fractions", () => {
+    expect(explain({ live: 50, headers: 10, rounding: 15, tcache: 12, top: 8, metadata: 5 }))
+      .toEqual({ live: 0.5, internal: 0.25, external: 0.2, metadata: 0.05 });
+    expect(explain({ live: 0, other: 0 })).toBeNull();
   });
 });
 
