@@ -1,15 +1,15 @@
 // `heaplab replay <trace> --model M [--tunables T] [--addresses] [--threads merge|arena] [--strict|--lenient]`
 
+import { createWriteStream, type WriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { AddressFormatter } from "../lab/addresses.js";
 import { createLab } from "../lab/lab.js";
 import type { BatchObserver } from "../lab/replay.js";
-import type { ModelName, ReplaySummary } from "../lab/types.js";
+import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineWriter } from "./output.js";
-import { createWriteStream, type WriteStream } from "node:fs";
-import { MetricsUnavailable, type TimelineRow } from "../report/metrics.js";
+import type { TimelineRow } from "../report/metrics.js";
 import { reportReplay } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { timelineCsvHeader, timelineCsvLines } from "../report/timeline.js";
@@ -59,36 +59,6 @@ export function parseReplayArgs(argv: string[]) {
   return { values, positionals, options, threads: values.threads as "merge" | "arena" };
 }
 
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let u = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
-/** The human summary of a replay. */
-export function formatSummary(s: ReplaySummary): string {
-  const ops = Object.entries(s.byOp).map(([k, v]) => `${k}:${v}`).join(" ");
-  const lines = [
-    `trace      ${s.trace}`,
-    `model      ${s.model}`,
-    `ops        ${s.ops} (${ops})  threads ${s.threads}`,
-    `replayed   in ${s.seconds.toFixed(3)} s (${Math.round(s.ops / Math.max(s.seconds, 1e-9)).toLocaleString("en-US")} ops/s)`,
-  ];
-  if (s.unknownFrees) lines.push(`skipped    ${s.unknownFrees} frees of addresses allocated before the trace began`);
-  if (s.doubleFreesSkipped) lines.push(`skipped    ${s.doubleFreesSkipped} double frees (--lenient)`);
-  if (s.pointerReuse) lines.push(`resolved   ${s.pointerReuse} allocations at a still-live address (missed frees)`);
-  if (s.loss.linesSkipped) lines.push(`skipped    ${s.loss.linesSkipped} malformed lines (--lenient)`);
-  lines.push("", "final statistics");
-  const width = Math.max(...Object.keys(s.stats).map((k) => k.length));
-  for (const [k, v] of Object.entries(s.stats)) {
-    const shown = /bytes|mem|arena$|hblkhd|blks$|keepcost|size|threshold/.test(k) && v >= 1024 ? `${v}  (${bytes(v)})` : `${v}`;
-    lines.push(`  ${k.padEnd(width)}  ${shown}`);
-  }
-  return lines.join("\n");
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, options, threads } = parseReplayArgs(argv);
   if (values.help || positionals.length !== 1) {
@@ -116,14 +86,9 @@ export async function run(argv: string[]): Promise<number> {
   const report = await reportReplay(lab, trace, {
     ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
     timeline: csv ? (rows) => csv.write(rows) : false,
-  }).catch(async (e: Error) => {
-    if (!(e instanceof MetricsUnavailable)) throw e;
-    console.error(`heaplab: ${e.message}; printing the replay summary only`);
-    console.log(formatSummary(await lab.replay(trace, control)));
-    return null;
   });
   await csv?.end();
-  if (report) console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
 }
 
