@@ -87,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
     timeline: csv ? (rows) => csv.write(rows) : false,
   });
-  await csv?.end();
+  await csv?.end(report.decomposition.parts);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
 }
@@ -111,7 +111,9 @@ class TimelineFile {
     return this.out.drain();
   }
 
-  async end(): Promise<void> {
+  /** Flushes the rows (the header alone when there were none) and closes the file. */
+  async end(parts: string[]): Promise<void> {
+    if (!this.header) this.out.push([timelineCsvHeader(parts)]);
     await this.out.end();
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
   }
