@@ -37,10 +37,11 @@ export function snapshotLabel(snapshot: HeapSnapshot): string {
   return `op ${snapshot.op}: ${snapshot.chunks.length} chunks, ${bytes(allocated)} allocated, ${bytes(free)} free`;
 }
 
-/** JSON that is safe inside a `<script>` element: no `<`, no line separators. */
+/** JSON that is safe inside a `<script>` element: no `</` and no `<!--` (which could end it), no line separators. */
 export function scriptJSON(value: unknown): string {
   return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
+    .replace(/<\//g, "<\\/")
+    .replace(/<!--/g, "\\u003c!--")
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
 }

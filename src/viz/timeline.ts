@@ -175,7 +175,7 @@ export function timelineSVG(rows: readonly TimelineRow[], options: TimelineOptio
   const width = options.width ?? 960;
   const scale = timelineScale(rows, options);
   const yMax = options.yMax ?? axisTop(rows);
-  const drawn = thin(rows, Math.max(2, Math.floor(scale.plotWidth * 2)));
+  const drawn = thin(rows, Math.max(2, Math.floor(scale.plotWidth)));
   const names = partNames(rows, options.parts);
   const hasParts = names.length > 0;
   const stacked = hasParts ? drawn : drawn.map((r) => ({ ...r, parts: { footprint: r.footprint } }));

@@ -1,12 +1,14 @@
 // The views in a real browser: headless Chromium loads the built package as ESM from a local http server,
 // replays a shared trace fetched over http, draws the heap map, and the DOM is checked against the lab's rows.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { type StaticServer, serveStatic } from "./browser/server.js";
+import { reportHTML } from "../../src/viz/index.js";
+import { syntheticHeap, syntheticTimeline } from "./synthetic.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SHARED = resolve(ROOT, "../shared");
@@ -62,6 +64,37 @@ describe.skipIf(!haveChromium)("heap views in Chromium", () => {
     const box = await page.locator("#map svg").boundingBox();
     expect(box!.width).toBeGreaterThan(500);
     await page.screenshot({ path: join(OUTPUT, "browser-synthetic.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("steps the report's scrubber: the heap map and the timeline cursor follow", { timeout: 240_000 }, async () => {
+    const heap = syntheticHeap(60);
+    const snapshots = [10, 25, 40, 63].map((n, i) => ({ op: (i + 1) * 200, chunks: heap.slice(0, n) }));
+    writeFileSync(join(OUTPUT, "report.html"), reportHTML({ title: "scrubber", timeline: syntheticTimeline(), snapshots }));
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const firstRequest = server.requests.length;
+    await page.goto(`${server.url}/test-output/report.html`);
+    const chunksShown = () => page.locator("#heaplab-map rect.chunk").count();
+    const cursorX = () => page.locator("#heaplab-timeline line.cursor").getAttribute("x1");
+    expect(await chunksShown()).toBe(63);
+    const atEnd = Number(await cursorX());
+    await page.keyboard.press("ArrowLeft");
+    expect(await chunksShown()).toBe(40);
+    await page.click("#heaplab-prev");
+    expect(await chunksShown()).toBe(25);
+    expect(Number(await cursorX())).toBeLessThan(atEnd);
+    await page.locator("#heaplab-scrubber").evaluate((input: HTMLInputElement) => {
+      input.value = "0";
+      input.dispatchEvent(new Event("input"));
+    });
+    expect(await chunksShown()).toBe(10);
+    expect(await page.locator("#heaplab-frame-label").textContent()).toContain("1/4");
+    await page.click("#heaplab-next");
+    expect(await chunksShown()).toBe(25);
+    expect(errors).toEqual([]);
+    expect(server.requests.slice(firstRequest), "the report fetches nothing").toEqual(["/test-output/report.html"]);
     await page.close();
   });
 

@@ -146,7 +146,8 @@ describe("report", () => {
 
   it("embeds one prerendered, well-formed heap map per snapshot", () => {
     const json = /<script type="application\/json" id="heaplab-frames">([\s\S]*?)<\/script>/.exec(html)![1];
-    expect(json).not.toContain("<");
+    expect(json).not.toContain("</");
+    expect(json).not.toContain("<!--");
     const frames = JSON.parse(json) as { op: number; svg: string; cursor: number }[];
     expect(frames.map((f) => f.op)).toEqual([100, 500, 900]);
     expect(frames.map((f) => select(parseXml(f.svg), "rect", "chunk").length)).toEqual([8, 20, heap.length]);
@@ -154,7 +155,8 @@ describe("report", () => {
   });
 
   it("keeps script-breaking text out of embedded JSON", () => {
-    expect(scriptJSON({ s: "</script><!--\u2028" })).toBe('{"s":"\\u003c/script>\\u003c!--\\u2028"}');
+    expect(scriptJSON({ s: "</script><!--\u2028" })).toBe('{"s":"<\\/script>\\u003c!--\\u2028"}');
+    expect(JSON.parse(scriptJSON({ s: "</script><!--<a>\u2028" })).s).toBe("</script><!--<a>\u2028");
   });
 });
 
