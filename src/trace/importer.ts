@@ -50,11 +50,96 @@ export class OpSink {
 }
 
 /**
+ * Addresses → numbers in an open-addressing table of two Float64Arrays (no per-entry objects: a trace's millions
+ * of short-lived blocks cost no garbage). Key 0 marks an empty slot, -1 a deleted one; address 0 is never stored.
+ */
+export class AddressMap {
+  private keys: Float64Array;
+  private values: Float64Array;
+  private mask: number;
+  private used = 0;
+  size = 0;
+
+  constructor(capacity = 1024) {
+    this.keys = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  private slot(key: number): number {
+    const lo = key % 4294967296;
+    const hi = (key - lo) / 4294967296;
+    let h = Math.imul((lo >>> 4) ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    let i = h & this.mask;
+    for (;;) {
+      const k = this.keys[i];
+      if (k === key || k === 0) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  get(key: number): number | undefined {
+    const i = this.slot(key);
+    return this.keys[i] === key ? this.values[i] : undefined;
+  }
+
+  set(key: number, value: number): void {
+    let i = this.slot(key);
+    if (this.keys[i] !== key) {
+      // Reuse the first deleted slot on the way, if any.
+      const free = this.firstDeleted(key, i);
+      if (free >= 0) i = free;
+      else this.used++;
+      this.keys[i] = key;
+      this.size++;
+    }
+    this.values[i] = value;
+    if (this.used > this.mask * 0.6) this.rehash();
+  }
+
+  delete(key: number): boolean {
+    const i = this.slot(key);
+    if (this.keys[i] !== key) return false;
+    this.keys[i] = -1;
+    this.size--;
+    return true;
+  }
+
+  private firstDeleted(key: number, empty: number): number {
+    const lo = key % 4294967296;
+    const hi = (key - lo) / 4294967296;
+    let h = Math.imul((lo >>> 4) ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    for (let i = h & this.mask; i !== empty; i = (i + 1) & this.mask) if (this.keys[i] === -1) return i;
+    return -1;
+  }
+
+  private rehash(): void {
+    const keys = this.keys;
+    const values = this.values;
+    const capacity = this.size * 4 > keys.length ? keys.length * 2 : keys.length;
+    this.keys = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.mask = capacity - 1;
+    this.used = this.size;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k > 0) {
+        const j = this.slot(k);
+        this.keys[j] = k;
+        this.values[j] = values[i];
+      }
+    }
+  }
+}
+
+/**
  * Live blocks by address with their requested size, for formats whose frees carry no size or whose records may
  * start mid-run. Every repair it makes is counted in the loss report.
  */
 export class LiveSet {
-  private readonly sizes = new Map<number, number>();
+  private readonly sizes = new AddressMap();
   private readonly loss: LossReport;
 
   constructor(loss: LossReport) {
@@ -64,7 +149,7 @@ export class LiveSet {
   /** A block was returned at `address`; an address still live means its free was never recorded. */
   allocated(address: number, size: number): void {
     if (address === 0) return;
-    if (this.sizes.has(address)) this.loss.pointerReuseResolved++;
+    if (this.sizes.get(address) !== undefined) this.loss.pointerReuseResolved++;
     this.sizes.set(address, size);
   }
 
@@ -78,7 +163,7 @@ export class LiveSet {
   }
 
   has(address: number): boolean {
-    return this.sizes.has(address);
+    return this.sizes.get(address) !== undefined;
   }
 }
 

@@ -30,15 +30,17 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
   let pendingOld: { ptr: number; line: number } | null = null;
 
   const pointer = (text: string | undefined, line: number, name: string): number => {
-    if (text === "(nil)" || text === "0" || text === "0x0") return 0;
-    if (text && /^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
-    throw new ParseError(file, line, name, text ? `not a pointer: '${text.slice(0, 40)}'` : "missing");
+    if (text === "(nil)" || text === "0") return 0;
+    const v = text === undefined ? NaN : hexValue(text);
+    if (Number.isNaN(v)) throw new ParseError(file, line, name, text ? `not a pointer: '${text.slice(0, 40)}'` : "missing");
+    return v;
   };
   const size = (text: string | undefined, line: number): number => {
     if (text === "0") return 0;
-    if (text && /^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
-    if (text && /^[0-9]+$/.test(text)) return Number(text);
-    throw new ParseError(file, line, "size", text ? `not a size: '${text.slice(0, 40)}'` : "missing");
+    let v = text === undefined ? NaN : hexValue(text);
+    if (Number.isNaN(v) && text && /^[0-9]+$/.test(text)) v = Number(text);
+    if (Number.isNaN(v)) throw new ParseError(file, line, "size", text ? `not a size: '${text.slice(0, 40)}'` : "missing");
+    return v;
   };
   const unpairedRealloc = (line: number): void => {
     if (!pendingOld) return;
@@ -54,26 +56,37 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
         unpairedRealloc(line);
         return;
       }
-      const tokens = text.split(" ");
-      if (tokens[tokens.length - 1] === "") tokens.pop();
-      // The op is the last token but one (one argument) or but two (two arguments).
-      let at = tokens.length - 2;
-      if (!(at >= 0 && isOneArgOp(tokens[at]))) at = tokens.length - 3;
-      if (at < 0 || !(isOneArgOp(tokens[at]) || isTwoArgOp(tokens[at]))) {
+      // The record is read from the right: "<op> <arg>" or "<op> <arg> <arg>", after an optional caller.
+      let end = text.length;
+      while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+      const s1 = text.lastIndexOf(" ", end - 1);
+      const s2 = s1 > 0 ? text.lastIndexOf(" ", s1 - 1) : -1;
+      const s3 = s2 > 0 ? text.lastIndexOf(" ", s2 - 1) : -1;
+      const last = text.slice(s1 + 1, end);
+      const middle = s1 >= 0 ? text.slice(s2 + 1, s1) : "";
+      const first = s2 >= 0 ? text.slice(s3 + 1, s2) : "";
+      let op: string;
+      let opStart: number;
+      let args: [string, string | undefined];
+      if (s1 >= 0 && isOneArgOp(middle)) {
+        op = middle;
+        opStart = s2 + 1;
+        args = [last, undefined];
+      } else if (s2 >= 0 && isTwoArgOp(first)) {
+        op = first;
+        opStart = s3 + 1;
+        args = [middle, last];
+      } else {
         throw new ParseError(file, line, "op", `no mtrace record (+ - < > !) in '${text.slice(0, 60)}'`);
       }
-      if (at > 0 && tokens[0] !== "@") {
-        throw new ParseError(file, line, "caller", `expected '@ <caller>' before the record, got '${tokens[0]}'`);
+      if (opStart > 0 && !text.startsWith("@ ")) {
+        throw new ParseError(file, line, "caller", `expected '@ <caller>' before the record, got '${text.slice(0, 20)}'`);
       }
-      const op = tokens[at];
-      if (isOneArgOp(op) !== (at === tokens.length - 2)) {
-        throw new ParseError(file, line, "op", `'${op}' takes ${isOneArgOp(op) ? 1 : 2} argument(s)`);
-      }
-      const ptr = pointer(tokens[at + 1], line, "ptr");
+      const ptr = pointer(args[0], line, "ptr");
       if (op !== ">") unpairedRealloc(line);
       switch (op) {
         case "+": {
-          const n = size(tokens[at + 2], line);
+          const n = size(args[1], line);
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.malloc, 0, n, 0, ptr, line);
@@ -88,7 +101,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           break;
         case ">": {
           if (!pendingOld) throw new ParseError(file, line, "op", "realloc '>' line without the '<' line before it");
-          const n = size(tokens[at + 2], line);
+          const n = size(args[1], line);
           live.freed(pendingOld.ptr);
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.realloc, pendingOld.ptr, n, 0, ptr, line);
@@ -96,7 +109,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           break;
         }
         case "!": {
-          const n = size(tokens[at + 2], line);
+          const n = size(args[1], line);
           loss.failedCalls++;
           sink.push(++seq, TID, OpCode.realloc, ptr, n, 0, 0, line);
           break;
@@ -109,6 +122,19 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
   };
   return parser;
 };
+
+/** The value of a 0x-hex token, NaN when it is not one. */
+function hexValue(text: string): number {
+  if (text.length < 3 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 32) !== 120) return NaN;
+  let v = 0;
+  for (let i = 2; i < text.length; i++) {
+    const c = text.charCodeAt(i) | 32;
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return NaN;
+    v = v * 16 + d;
+  }
+  return v;
+}
 
 function isOneArgOp(t: string): boolean {
   return t === "-" || t === "<";
