@@ -38,6 +38,24 @@ function churnTrace(rounds: number): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** A trace whose heap passes the end of the first pagemap leaf (2 GiB-aligned), so a second leaf is made. */
+function farTrace(): string {
+  const lines = [`# alloc-trace v1 pid=${PID} ppid=1 exe=far`];
+  let seq = 0;
+  let key = 0x10000;
+  const op = (text: string) => lines.push(`${++seq} ${PID} ${text}`);
+  const big: string[] = [];
+  for (let i = 0; i < 14; i++) {
+    const a = `0x${(key += 16).toString(16)}`;
+    big.push(a);
+    op(`m ${60 << 20} ${a}`);
+    for (let j = 0; j < 50; j++) op(`m ${(j * 97) % 3000} 0x${(key += 16).toString(16)}`);
+  }
+  for (let i = 0; i < big.length; i += 3) op(`f ${big[i]}`);
+  for (let i = 0; i < 20; i++) op(`m ${(i + 1) * 3_000_000} 0x${(key += 16).toString(16)}`);
+  return `${lines.join("\n")}\n`;
+}
+
 async function compare(path: string, env: Record<string, string>, options: Record<string, number>) {
   const real = await runReal(path, env);
   const model = await runModel(path, real.heapBase, options);
@@ -55,6 +73,13 @@ describe.skipIf(skip)("TCMalloc page heap against the real library", () => {
       else expect(r.real.stats["tcmalloc.pageheap_scavenge_count"]).toBe(0);
     }, 60_000);
   }
+
+  it("grows past the first pagemap leaf", async () => {
+    const r = await compare(traceFile(farTrace()), {}, {});
+    expect(r.lines).toBeNull();
+    expect(r.stats).toEqual([]);
+    expect(r.real.stats["generic.heap_size"]).toBeGreaterThan(1 << 30);
+  }, 60_000);
 
   it("decommits every free span with TCMALLOC_AGGRESSIVE_DECOMMIT", async () => {
     const r = await compare(traceFile(churnTrace(300)), { TCMALLOC_AGGRESSIVE_DECOMMIT: "true" }, { TCMALLOC_AGGRESSIVE_DECOMMIT: 1 });
