@@ -1,9 +1,14 @@
 // The heap map: the address range drawn as rows of bytes, one rectangle per chunk, coloured by state.
 //
 //   0x55d0c000 │▓▓▓░░▓▓▓▓▓▓░▓▓│▓▓▓▓▓▓▓▓▓▓▓▓▓▓│   ← one row = `rowBytes` of address space, page lines every 4 KiB
-//   0x55d10000 │▓▓▓▓░░░░░░░░░░│              │
-//              ⋯ 1.9 GiB gap ⋯                   ← compact mode collapses gaps wider than `collapseGap`
+//   0x55d10000 │▓▓▓▓░░░░░░░░░░│░░░░░░░░░░░░░░│
+//              ⋯ 112 KiB of a top chunk ⋯       ← the inside of a chunk wider than `collapseGap` is left out
+//   0x55d2e000 │░░░░░░░░░░░░░░│░░░░░░░░      │
+//              ⋯ 42.7 TiB not drawn ⋯           ← compact mode collapses gaps wider than `collapseGap`
 //   0x7f3a0000 │▓▓▓▓▓▓▓▓▓▓▓▓▓▓│▓▓▓▓▓▓▓▓▓▓▓▓▓▓│
+//
+// At zoom (16 bytes ≥ 2 px) each chunk also shows its header (dark) and the bytes past the requested size
+// (hatched).
 
 import type { ChunkRow } from "./types.js";
 import { bytes, el, hex, num, svgRoot, textEl, translate } from "./svg.js";
@@ -17,9 +22,9 @@ export interface HeapMapOptions {
   pageSize?: number;
   /** "compact" wraps the range into rows and collapses big gaps (default); "linear" draws one row. */
   mode?: "compact" | "linear";
-  /** Bytes per row in compact mode (default: the smallest power of two that fits `maxRows`). */
+  /** Bytes per row in compact mode (default: the smallest power of two that fits the row budget). */
   rowBytes?: number;
-  /** Most rows that the automatic `rowBytes` allows (default 48). */
+  /** Row budget of the automatic `rowBytes`, beyond the first row of each segment (default 48). */
   maxRows?: number;
   /** Gaps wider than this are collapsed in compact mode (default 16 pages). */
   collapseGap?: number;

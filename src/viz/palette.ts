@@ -23,11 +23,6 @@ export function stateColor(state: string): string {
   return STATE_COLORS[state] ?? "#868e96";
 }
 
-/** States drawn as free memory (everything but allocated and mmapped). */
-export function isFreeState(state: string): boolean {
-  return state !== "allocated" && state !== "mmapped";
-}
-
 /** A stable, well-spread colour per size class (golden-angle hues); class 0 (large / none) is grey. */
 export function sizeClassColor(sizeClass: number): string {
   if (sizeClass <= 0) return "#adb5bd";
