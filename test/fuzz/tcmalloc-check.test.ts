@@ -124,6 +124,18 @@ describe("TCMalloc checker: each corruption is named", () => {
     expect(messages(lab)).toContain("thread cache size differs from the bytes on its lists");
   });
 
+  it("a transfer cache slot that is not one full batch", async () => {
+    const lab = await createLab({ model: "tcmalloc" });
+    const blocks = Array.from({ length: 2000 }, () => lab.malloc(24));
+    for (const b of blocks) lab.free(b);
+    const cl = spanClass(lab, spanOf(lab, blocks[0]));
+    const central = CENTRAL + cl * CENTRAL_STRIDE;
+    expect(Number(load(lab, central + 112))).toBeGreaterThan(0); // slots in use
+    expect(lab.check()).toEqual([]);
+    store(lab, central + 136 + 8, 0n); // slot 0's tail
+    expect(messages(lab)).toContain("transfer cache slot is not one full batch from head to tail");
+  });
+
   it("a central free-object counter", async () => {
     const lab = await createLab({ model: "tcmalloc" });
     const cl = spanClass(lab, spanOf(lab, lab.malloc(24)));
