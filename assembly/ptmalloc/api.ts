@@ -20,17 +20,24 @@ import { intFree, mallocConsolidate } from "./free";
 import { intRealloc } from "./realloc";
 import { intMemalign } from "./memalign";
 import { munmapChunk, mremapChunk, systrim } from "./system";
-import { mainArena, arenaGet, arenaForChunk, arenaIndex, heapForPtr, isMainArena } from "./arena";
+import { mainArena, arenaGet, arenaGetRetry, arenaForChunk, arenaIndex, heapForPtr, isMainArena } from "./arena";
 
-/** The arena a call of the current thread works in (main while single-threaded, else arena_get, locked). */
-function callArena(size: u64): u64 {
-  return singleThread() ? mainArena : arenaGet(size);
+/** _int_malloc in `av`, then once more in arena_get_retry's arena when `av` could not serve the request. */
+function intMallocRetrying(av: u64, bytes: u64): u64 {
+  const victim = intMalloc(av, bytes);
+  if (victim != 0 || failed()) return victim;
+  return intMalloc(arenaGetRetry(av, bytes), bytes);
+}
+
+/** The allocation path of malloc and calloc: the main arena while single-threaded, else arena_get and retry. */
+function intMallocInCallArena(bytes: u64): u64 {
+  if (singleThread()) return intMalloc(mainArena, bytes);
+  return intMallocRetrying(arenaGet(bytes), bytes);
 }
 
 /** tcache_init: the thread's tcache_perthread_struct, allocated from its arena. */
 function tcacheInit(): void {
-  const av = arenaGet(TCACHE_STRUCT_SIZE);
-  const victim = intMalloc(av, TCACHE_STRUCT_SIZE);
+  const victim = intMallocRetrying(arenaGet(TCACHE_STRUCT_SIZE), TCACHE_STRUCT_SIZE);
   if (victim == 0) return;
   for (let o: u64 = 0; o < TCACHE_STRUCT_SIZE; o += 8) st64(victim + o, 0);
   setThreadTcache(victim);
@@ -70,7 +77,7 @@ export function libcMalloc(bytes: u64): u64 {
   if (failed()) return 0;
   const tc = threadTcache();
   if (tcIdx < tcacheBins && tc != 0 && tcacheCountOf(tc, tcIdx) > 0) return tcacheGet(tc, tcIdx);
-  return intMalloc(callArena(bytes), bytes);
+  return intMallocInCallArena(bytes);
 }
 
 /** __libc_free */
@@ -124,15 +131,21 @@ export function libcRealloc(oldmem: u64, bytes: u64): u64 {
     munmapChunk(oldp);
     return newmem;
   }
-  if (!singleThread()) count(LOCK_ARENA, 0);
-  return intRealloc(av, oldp, oldsize, nb);
+  if (singleThread()) return intRealloc(av, oldp, oldsize, nb);
+  count(LOCK_ARENA, 0);
+  const newmem = intRealloc(av, oldp, oldsize, nb);
+  if (newmem != 0 || failed()) return newmem;
+  // Try harder in other arenas: malloc anew, then free the old block into its own arena.
+  const moved = libcMalloc(bytes);
+  if (moved != 0 && !failed()) intFree(av, oldp, false);
+  return failed() ? 0 : moved;
 }
 
 /** __libc_calloc; the product has been checked against PTRDIFF_MAX by the caller. */
 export function libcCalloc(bytes: u64): u64 {
   maybeInitTcache();
   if (failed()) return 0;
-  return intMalloc(callArena(bytes), bytes);
+  return intMallocInCallArena(bytes);
 }
 
 /** _mid_memalign */
@@ -145,7 +158,11 @@ export function midMemalign(alignment: u64, bytes: u64): u64 {
     while (a < alignment) a <<= 1;
     alignment = a;
   }
-  return intMemalign(callArena(bytes + alignment + MINSIZE), alignment, bytes);
+  if (singleThread()) return intMemalign(mainArena, alignment, bytes);
+  const av = arenaGet(bytes + alignment + MINSIZE);
+  const p = intMemalign(av, alignment, bytes);
+  if (p != 0 || failed()) return p;
+  return intMemalign(arenaGetRetry(av, bytes), alignment, bytes);
 }
 
 /** posix_memalign: 0 (EINVAL) unless the alignment is a power-of-two multiple of sizeof (void *). */

@@ -254,7 +254,7 @@ function reusedArena(): u64 {
 }
 
 /** arena_get2: a new arena while under the limit, else a reused one. */
-function arenaGet2(size: u64): u64 {
+export function arenaGet2(size: u64): u64 {
   let limit = param(P_NARENAS_LIMIT);
   if (limit == 0) {
     if (arenaMax != 0) limit = arenaMax;
@@ -269,6 +269,15 @@ function arenaGet2(size: u64): u64 {
     setParam(P_NARENAS, n);
   }
   return reusedArena();
+}
+
+/** arena_get_retry: after `av` failed a request, the main arena, or from the main arena arena_get2's choice. */
+export function arenaGetRetry(av: u64, size: u64): u64 {
+  if (av != mainArena) {
+    count(LOCK_ARENA, 0);
+    return mainArena;
+  }
+  return arenaGet2(size);
 }
 
 /** arena_get: the thread's arena (locked), or a new/reused one for a thread without an arena. */
