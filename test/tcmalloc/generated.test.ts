@@ -29,6 +29,12 @@ const settings: Setting[] = [
     env: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: "524288" },
     options: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: 524288 },
   },
+  {
+    name: "forty threads (thread caches in several metadata blocks), 512 KiB budget",
+    threads: 40,
+    env: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: "524288" },
+    options: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: 524288 },
+  },
 ];
 
 /** Where the model departs from the real library on `text`, or null. */
