@@ -36,7 +36,36 @@ function manyThreads(threads: number, rounds: number): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The main thread grows its budget with a long run of frees; then other threads must steal budget from it. */
+function stealing(threads: number): string {
+  const lines = [`# alloc-trace v1 pid=${PID} ppid=1 exe=steal`];
+  let seq = 0;
+  let key = 0x10000;
+  const burst = (tid: number, count: number, size: number) => {
+    const run: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const a = `0x${(key += 16).toString(16)}`;
+      run.push(a);
+      lines.push(`${++seq} ${tid} m ${size} ${a}`);
+    }
+    for (const a of run) lines.push(`${++seq} ${tid} f ${a}`);
+  };
+  burst(PID, 3000, 1000);
+  for (let t = 1; t < threads; t++) burst(PID + t, 400 + 10 * t, 900 + t);
+  burst(PID, 2000, 2000);
+  return `${lines.join("\n")}\n`;
+}
+
 describe.skipIf(skip)("TCMalloc model with many threads", () => {
+  it("steals thread-cache budget from a thread that grew it", async () => {
+    const trace = traceFile(stealing(12));
+    const env = { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: "1048576" };
+    const real = await runReal(trace, env, "real");
+    const model = await runModel(trace, real.heapBase, { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: 1048576 }, "arena");
+    expect(firstDifference(real.lines, model.lines)).toBeNull();
+    expect(statDifferences(real.stats, model.stats)).toEqual([]);
+  }, 120_000);
+
   const path = () => traceFile(manyThreads(200, 8));
   for (const [name, env, options] of [
     ["the default 32 MiB pool", {}, {}],
