@@ -23,6 +23,11 @@ const CALL = /^(?:[\w.+-]+->)?([A-Za-z_]\w*)\((.*)$/;
 const RESUMED = /^<\.\.\. ([A-Za-z_]\w*) resumed> ?(.*)$/;
 const UNFINISHED = / ?<unfinished \.\.\.>$/;
 const NO_RETURN = / ?<no return \.\.\.>$/;
+/** Arguments of each allocator call. */
+const ARITY: Readonly<Record<string, number>> = {
+  malloc: 1, calloc: 2, realloc: 2, reallocarray: 3, free: 1, memalign: 2, aligned_alloc: 2, posix_memalign: 3,
+  valloc: 1, pvalloc: 1, malloc_trim: 1,
+};
 const ALLOCATOR = new Set([
   "malloc", "calloc", "realloc", "reallocarray", "free", "memalign", "aligned_alloc", "posix_memalign", "valloc",
   "pvalloc", "malloc_trim",
@@ -51,12 +56,8 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
     let after = rest.slice(close + 1).trim().replace(/ *<[0-9.]+>$/, "");
     if (!after.startsWith("=")) throw new ParseError(file, line, "result", `no '= <result>' after ${name}(…)`);
     after = after.slice(1).trim();
-    const want: Readonly<Record<string, number>> = {
-      malloc: 1, calloc: 2, realloc: 2, reallocarray: 3, free: 1, memalign: 2, aligned_alloc: 2, posix_memalign: 3,
-      valloc: 1, pvalloc: 1, malloc_trim: 1,
-    };
-    if (args.length !== want[name]) {
-      throw new ParseError(file, line, "args", `${name} takes ${want[name]} argument(s), got ${args.length}`);
+    if (args.length !== ARITY[name]) {
+      throw new ParseError(file, line, "args", `${name} takes ${ARITY[name]} argument(s), got ${args.length}`);
     }
     const arg = (k: number, field: string): number => value(args[k], line, field);
     const res = name === "free" ? 0 : value(after, line, "result");
@@ -116,7 +117,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
       const tid = Number(m[1] ?? m[2] ?? 1);
       let body = text.slice(m[0].length).trim();
       if (body === "" || body.startsWith("+++") || body.startsWith("---") || body.startsWith("@villoc")) return;
-      const resumed = RESUMED.exec(body);
+      const resumed = body.charCodeAt(0) === 60 /* < */ ? RESUMED.exec(body) : null;
       if (resumed) {
         const start = pending.get(tid);
         if (!start) {
@@ -132,7 +133,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
       if (!ALLOCATOR.has(c[1])) return;
       // "<no return ...>" is followed by "<... resumed>" when the call does return after all (another thread
       // hit a breakpoint meanwhile); only a call never resumed is dropped.
-      if (UNFINISHED.test(body) || NO_RETURN.test(body)) {
+      if (body.charCodeAt(body.length - 1) === 62 /* > */ && (UNFINISHED.test(body) || NO_RETURN.test(body))) {
         pending.set(tid, { text: body.replace(UNFINISHED, "").replace(NO_RETURN, ""), line });
         return;
       }
