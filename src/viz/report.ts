@@ -62,9 +62,41 @@ export function scrubberFrames(input: ReportInput): ScrubberFrame[] {
   }));
 }
 
+/**
+ * Frames as the page embeds them: each frame's SVG cut before every `<rect `, the distinct pieces kept once in
+ * `pool` and each frame listing its pieces by index (chunks that stay put are shared between frames).
+ */
+export interface PackedFrames {
+  pool: string[];
+  frames: (Omit<ScrubberFrame, "svg"> & { pieces: number[] })[];
+}
+
+/** Packs frames for embedding (see PackedFrames). */
+export function packFrames(frames: readonly ScrubberFrame[]): PackedFrames {
+  const index = new Map<string, number>();
+  const pool: string[] = [];
+  const packed = frames.map(({ svg, ...rest }) => ({
+    ...rest,
+    pieces: svg.split(/(?=<rect )/).map((piece) => {
+      let i = index.get(piece);
+      if (i === undefined) {
+        i = pool.push(piece) - 1;
+        index.set(piece, i);
+      }
+      return i;
+    }),
+  }));
+  return { pool, frames: packed };
+}
+
+/** The SVG of frame `i` of packed frames. */
+export function unpackFrame(packed: PackedFrames, i: number): string {
+  return packed.frames[i].pieces.map((piece) => packed.pool[piece]).join("");
+}
+
 // Runs in the page: swaps the heap map and moves the timeline cursor as the scrubber moves.
 const SCRUBBER_SCRIPT = `(() => {
-  const frames = JSON.parse(document.getElementById("heaplab-frames").textContent);
+  const { pool, frames } = JSON.parse(document.getElementById("heaplab-frames").textContent);
   const range = document.getElementById("heaplab-scrubber");
   const map = document.getElementById("heaplab-map");
   const label = document.getElementById("heaplab-frame-label");
@@ -72,7 +104,7 @@ const SCRUBBER_SCRIPT = `(() => {
   function show(i) {
     const frame = frames[i];
     range.value = String(i);
-    map.innerHTML = frame.svg;
+    map.innerHTML = frame.pieces.map((piece) => pool[piece]).join("");
     label.textContent = (i + 1) + "/" + frames.length + " — " + frame.label;
     if (cursor && frame.cursor !== null) {
       cursor.setAttribute("x1", frame.cursor);
@@ -126,7 +158,7 @@ ${timeline}
 ${scrubber}
 <div id="heaplab-frame-label">${escapeXml(frames[last]?.label ?? "no snapshots")}</div>
 <section id="heaplab-map">${frames[last]?.svg ?? ""}</section>
-<script type="application/json" id="heaplab-frames">${scriptJSON(frames)}</script>
+<script type="application/json" id="heaplab-frames">${scriptJSON(packFrames(frames))}</script>
 <script>${SCRUBBER_SCRIPT}</script>
 </body></html>
 `;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  JUPYTER_DISPLAY, type TimelineRow, binsSVG, chunkChanges, displayable, freeListsFromChunks, heapDiffSVG, hex,
+  JUPYTER_DISPLAY, type PackedFrames, type TimelineRow, scrubberFrames, unpackFrame, binsSVG, chunkChanges, displayable, freeListsFromChunks, heapDiffSVG, hex,
   peakOf, reportHTML, scriptJSON, sideBySideSVG, sizeClassColor, spansSVG, thin, timelineDiffSVG, timelineSVG, view,
 } from "../../src/viz/index.js";
 import { parseXml, select } from "./xml.js";
@@ -129,12 +129,13 @@ describe("diff", () => {
 
 describe("report", () => {
   const heap = syntheticHeap();
-  const html = reportHTML({
+  const input = {
     title: "sort <S1M>",
     timeline: syntheticTimeline(),
     snapshots: [{ op: 100, chunks: heap.slice(0, 8) }, { op: 500, chunks: heap.slice(0, 20) }, { op: 900, chunks: heap }],
     summary: { trace: "x & y" },
-  });
+  };
+  const html = reportHTML(input);
 
   it("is self-contained: no external scripts, styles, images or fetches", () => {
     expect(html).not.toMatch(/\s(src|href)=/);
@@ -144,14 +145,18 @@ describe("report", () => {
     expect(html).toContain("x &amp; y");
   });
 
-  it("embeds one prerendered, well-formed heap map per snapshot", () => {
+  it("embeds one prerendered, well-formed heap map per snapshot, sharing unchanged pieces", () => {
     const json = /<script type="application\/json" id="heaplab-frames">([\s\S]*?)<\/script>/.exec(html)![1];
     expect(json).not.toContain("</");
     expect(json).not.toContain("<!--");
-    const frames = JSON.parse(json) as { op: number; svg: string; cursor: number }[];
-    expect(frames.map((f) => f.op)).toEqual([100, 500, 900]);
-    expect(frames.map((f) => select(parseXml(f.svg), "rect", "chunk").length)).toEqual([8, 20, heap.length]);
-    expect(frames[0].cursor).toBeLessThan(frames[2].cursor);
+    const packed = JSON.parse(json) as PackedFrames;
+    expect(packed.frames.map((f) => f.op)).toEqual([100, 500, 900]);
+    const svgs = packed.frames.map((_, i) => unpackFrame(packed, i));
+    expect(svgs).toEqual(scrubberFrames(input).map((f) => f.svg));
+    expect(svgs.map((svg) => select(parseXml(svg), "rect", "chunk").length)).toEqual([8, 20, heap.length]);
+    expect(packed.frames[0].cursor).toBeLessThan(packed.frames[2].cursor!);
+    const pieces = packed.frames.reduce((n, f) => n + f.pieces.length, 0);
+    expect(packed.pool.length).toBeLessThan(pieces);
   });
 
   it("keeps script-breaking text out of embedded JSON", () => {
