@@ -69,6 +69,9 @@ export async function run(argv: string[]): Promise<number> {
     checkEvery: number("check-every", values["check-every"]),
     traces: anyTraceArbitrary({ maxOps: number("ops", values.ops), maxThreads: number("threads", values.threads) }),
     output,
+    progress: (runs, ops) => {
+      if (runs % 100 === 0) console.error(`… runs ${runs}, ops ${ops}`);
+    },
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const failure = result.failure;
