@@ -30,6 +30,12 @@ const settings: Setting[] = [
     options: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: 524288 },
   },
   {
+    name: "one thread, batches of at most 8 objects",
+    threads: 1,
+    env: { TCMALLOC_TRANSFER_NUM_OBJ: "8" },
+    options: { TCMALLOC_TRANSFER_NUM_OBJ: 8 },
+  },
+  {
     name: "forty threads (thread caches in several metadata blocks), 512 KiB budget",
     threads: 40,
     env: { TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: "524288" },
