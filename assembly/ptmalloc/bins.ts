@@ -6,7 +6,6 @@
 //            ▲  nextsize ring     ▲            ▲
 //            └────────────────────┴────────────┘
 
-import { ld64 } from "../common/vmem";
 import { raise } from "../common/ops";
 import { ABORT } from "./check";
 import {
@@ -122,11 +121,4 @@ export function placeInBin(av: u64, victim: u64, size: u64): bool {
   setBk(fwd, victim);
   setFd(bck, victim);
   return true;
-}
-
-/** True when bin `i` holds no chunk. */
-// @ts-ignore: decorator
-@inline export function binEmpty(av: u64, i: u64): bool {
-  const bin = binAt(av, i);
-  return ld64(bin + 24) == bin;
 }

@@ -110,6 +110,3 @@ export function largebinIndex(sz: u64): u64 {
   if ((sz >> 18) <= 2) return 124 + (sz >> 18);
   return 126;
 }
-
-// @ts-ignore: decorator
-@inline export function binIndex(sz: u64): u64 { return inSmallbinRange(sz) ? sz >> 4 : largebinIndex(sz); }

@@ -59,20 +59,6 @@ export function mapIndexOf(start: u64): i64 {
   return -1;
 }
 
-/** Index of the mapping containing `va`, or -1. */
-export function mapContaining(va: u64): i64 {
-  let lo: i64 = 0;
-  let hi: i64 = <i64>mapCount() - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = mapStart(<u64>mid);
-    if (va < s) hi = mid - 1;
-    else if (va - s >= mapLength(<u64>mid)) lo = mid + 1;
-    else return mid;
-  }
-  return -1;
-}
-
 /** get_unmapped_area, top-down: the highest `len`-byte gap; 0 when none fits. */
 export function findGap(len: u64): u64 {
   if (len == 0) return 0;

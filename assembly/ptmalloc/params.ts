@@ -5,7 +5,7 @@
 //
 //   PARAMS_BASE
 //   ╒══════╤══════════════════╤═══════════════════════════════════════════════════════════════╕
-//   │ +0   │ mmap_threshold   │ rises on free of a mmapped chunk unless no_dyn_threshold     │
+//   │ +0   │ mmap_threshold   │ rises on free of a mmapped chunk unless no_dyn_threshold      │
 //   │ +8   │ trim_threshold   │                                                               │
 //   │ +16  │ n_mmaps          │ +24 max_n_mmaps · +32 mmapped_mem · +40 max_mmapped_mem       │
 //   │ +48  │ sbrk_base        │ first break the heap obtained                                 │
@@ -15,7 +15,7 @@
 //   │ +80  │ consolidations   │ +88 trims (statistics)                                        │
 //   │ +96  │ next_to_use      │ reused_arena's round-robin cursor                             │
 //   │ +104 │ multi_threaded   │ set for good once a second thread ran (SINGLE_THREAD_P false) │
-//   │ +112 │ free_list        │ arenas without attached threads                               │
+//   │ +112 │ (unused)         │ free_list: arenas of exited threads (traces never exit one)   │
 //   │ +120 │ mappings         │ records in the mmap area table                                │
 //   │ +128 │ narenas_limit    │ arena_get2's limit, fixed once narenas exceeds arena_test     │
 //   ╘══════╧══════════════════╧═══════════════════════════════════════════════════════════════╛
@@ -115,8 +115,6 @@ export function setMxfast(v: u64): void {
 @inline export const P_NEXT_TO_USE: u64 = 96;
 // @ts-ignore: decorator
 @inline export const P_MULTI_THREADED: u64 = 104;
-// @ts-ignore: decorator
-@inline export const P_FREE_LIST: u64 = 112;
 // @ts-ignore: decorator
 @inline export const P_MAPPINGS: u64 = 120;
 // @ts-ignore: decorator
