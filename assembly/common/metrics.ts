@@ -85,6 +85,8 @@ let locksSeen: f64 = 0;
 let rows: u64 = 0;
 let rowsMapped: u64 = 0;
 let countedMapped: u64 = 0;
+let liveObjects: u64 = 0;
+let walkSpent: f64 = 0;
 
 /** Registers the model's decomposer: `fn(buffer)` writes `count` f64 parts adding up to the footprint. */
 export function metricsUseDecomposer(fn: (buffer: usize) => i32, count: i32): void {
@@ -115,30 +117,31 @@ function classOf(code: i32, a: f64, b: f64): i32 {
   return requestOf(code, a, b) >= largeThreshold ? CLASS_LARGE_ALLOC : CLASS_SMALL_ALLOC;
 }
 
-/** Bytes object `id` counts for in `live` (0 when none). */
-function countedOf(id: i64): u64 {
-  if (id < 0) return 0;
+/** The counted-table word of object `id`: the bytes it counts for in `live` plus 1 while live, else 0. */
+function countedWord(id: i64): u64 {
   const at = <u64>id << 3;
   return at < countedMapped ? load<u64>(lin(COUNTED_BASE + at)) : 0;
 }
 
-function setCounted(id: i64, bytes: u64): void {
-  if (id < 0) return;
+function setCountedWord(id: i64, word: u64): void {
   const at = <u64>id << 3;
   if (at >= countedMapped) {
     const grown = (at + 0x10000) & ~(<u64>0xffff);
     vmMap(COUNTED_BASE + countedMapped, grown - countedMapped);
     countedMapped = grown;
   }
-  store<u64>(lin(COUNTED_BASE + at), bytes);
+  store<u64>(lin(COUNTED_BASE + at), word);
 }
 
 /** Updates live bytes (and resident pages) for one completed op of class `opClass` on `object`. */
 function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address: u64): void {
   if (opClass == CLASS_OTHER) return;
   if (opClass == CLASS_FREE) {
-    live -= countedOf(object);
-    setCounted(object, 0);
+    const word = object < 0 ? 0 : countedWord(object);
+    if (word == 0) return;
+    live -= word - 1;
+    liveObjects--;
+    setCountedWord(object, 0);
     return;
   }
   if (address == 0) return; // a failed allocation changes nothing
@@ -147,8 +150,11 @@ function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address
   // An allocation without an object (an interactive call, or a call the recording saw fail) is never freed by
   // id: it is not counted as live.
   if (object < 0) return;
-  live += requested - countedOf(object);
-  setCounted(object, requested);
+  const word = countedWord(object);
+  if (word == 0) liveObjects++;
+  else live -= word - 1;
+  live += requested;
+  setCountedWord(object, requested + 1);
 }
 
 // ── resident pages ───────────────────────────────────────────────────────────────────────────────────────
@@ -234,6 +240,28 @@ function chargeClass(c: i32): void {
   return ROW_FIXED + partCount;
 }
 
+/**
+ * Walk records the peak decompositions may cost per op on average, beyond WALK_SLACK: a trace whose every op is
+ * a new peak (a program that only allocates) would otherwise walk the whole heap once per op.
+ */
+const WALK_BUDGET_PER_OP: f64 = 256;
+const WALK_SLACK: f64 = 4194304;
+
+/**
+ * Decomposes the footprint into `parts` when the walk (about one record per live object) fits the budget, and
+ * always for a sample; otherwise the parts are NaN: JS recovers the decomposition of the final peaks by
+ * replaying up to them.
+ */
+function decomposeWithinBudget(sample: bool): void {
+  const cost = <f64>liveObjects + 64;
+  if (!sample && walkSpent + cost > WALK_BUDGET_PER_OP * <f64>opIndex + WALK_SLACK) {
+    for (let k = 0; k < partCount; k++) store<f64>(parts + (<usize>k << 3), NaN);
+    return;
+  }
+  walkSpent += cost;
+  decomposeNow();
+}
+
 /** Fills `parts` with the decomposition of the current footprint (zeros without a decomposer). */
 function decomposeNow(): void {
   if (decomposer) decomposer!(parts);
@@ -292,7 +320,7 @@ function recordPeaksAndSamples(): void {
   if (residentPages > maxResidentPages) kinds |= ROW_PEAK_RESIDENT;
   if (every != 0 && opIndex % every == 0) kinds |= ROW_SAMPLE;
   if (kinds == 0) return;
-  if (kinds != ROW_PEAK_RESIDENT) decomposeNow();
+  if (kinds != ROW_PEAK_RESIDENT) decomposeWithinBudget((kinds & ROW_SAMPLE) != 0);
   if (kinds & ROW_PEAK_LIVE) {
     maxLive = live;
     maxLiveOp = opIndex;

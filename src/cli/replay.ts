@@ -9,7 +9,7 @@ import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineWriter } from "./output.js";
-import type { TimelineRow } from "../report/metrics.js";
+import { partNames, type TimelineRow } from "../report/metrics.js";
 import { reportReplay } from "../report/report.js";
 import { formatReport } from "../report/text.js";
 import { timelineCsvHeader, timelineCsvLines } from "../report/timeline.js";
@@ -82,12 +82,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const every = Number(values.every);
   if (!Number.isInteger(every) || every < 0) throw new Error(`--every ${values.every}: expected a whole number`);
-  const csv = values.timeline ? new TimelineFile(values.timeline) : undefined;
+  const csv = values.timeline ? new TimelineFile(values.timeline, partNames(lab.handle)) : undefined;
   const report = await reportReplay(lab, trace, {
     ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
     timeline: csv ? (rows) => csv.write(rows) : false,
+    reopen: () => openTrace(positionals[0], { lenient: values.lenient }),
   });
-  await csv?.end(report.decomposition.parts);
+  await csv?.end();
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
 }
@@ -96,24 +97,22 @@ export async function run(argv: string[]): Promise<number> {
 class TimelineFile {
   private readonly stream: WriteStream;
   private readonly out: LineWriter;
-  private header = false;
+  private readonly parts: string[];
 
-  constructor(path: string) {
+  constructor(path: string, parts: string[]) {
     this.stream = createWriteStream(path);
     this.out = new LineWriter(this.stream);
+    this.parts = parts;
+    this.out.push([timelineCsvHeader(parts)]);
   }
 
   write(rows: TimelineRow[]): Promise<void> {
-    const parts = Object.keys(rows[0].parts);
-    if (!this.header) this.out.push([timelineCsvHeader(parts)]);
-    this.header = true;
-    this.out.push(timelineCsvLines(rows, parts));
+    this.out.push(timelineCsvLines(rows, this.parts));
     return this.out.drain();
   }
 
-  /** Flushes the rows (the header alone when there were none) and closes the file. */
-  async end(parts: string[]): Promise<void> {
-    if (!this.header) this.out.push([timelineCsvHeader(parts)]);
+  /** Flushes the rows and closes the file. */
+  async end(): Promise<void> {
     await this.out.end();
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
   }

@@ -60,8 +60,8 @@ interface Row {
   better?: "lower" | "higher";
 }
 
-const sum = (parts: Record<string, number>, names: string[]): number =>
-  names.reduce((s, n) => s + (parts[n] ?? 0), 0);
+const sum = (parts: Record<string, number> | null, names: string[]): number | null =>
+  parts && names.reduce((s, n) => s + (parts[n] ?? 0), 0);
 
 const ROWS: Row[] = [
   { title: "live peak", value: (r) => r.live.peak, format: formatBytes },

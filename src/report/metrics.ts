@@ -28,7 +28,7 @@ export interface TimelineRow {
   live: number;
   footprint: number;
   resident: number;
-  /** The footprint decomposed; the parts add up to `footprint`. */
+  /** The footprint decomposed; the parts add up to `footprint`. Empty at a peak the walk budget skipped. */
   parts: Record<string, number>;
 }
 
@@ -58,10 +58,19 @@ export interface RawMetrics {
   ratioCount: number;
   classes: Record<OpClass, ClassCost>;
   partNames: string[];
-  partsAtPeakLive: Record<string, number>;
-  partsAtPeakFootprint: Record<string, number>;
+  /** null when the walk budget skipped the peak (a replay up to it recovers the decomposition). */
+  partsAtPeakLive: Record<string, number> | null;
+  partsAtPeakFootprint: Record<string, number> | null;
   partsFinal: Record<string, number>;
   counters: Record<string, { count: number; bytes: number }>;
+}
+
+/** The names of a model's decomposition parts (none when it does not decompose its footprint). */
+export function partNames(model: Pick<Model, "wasm">): string[] {
+  const wasm = model.wasm as unknown as Record<string, unknown>;
+  if (typeof wasm.decomposeParts !== "function") return [];
+  const text = model.wasm.__getString((wasm.decomposeParts as () => number)());
+  return text ? text.split(",").map((s) => s.trim()) : [];
 }
 
 const REQUIRED_EXPORTS = ["metricsConfigure", "metricNames", "metricsInto", "metricsDecompose", "countersInto",
@@ -96,7 +105,7 @@ export class ModelMetrics {
     if (missing.length) throw new MetricsUnavailable(model.name, missing);
     this.exports = wasm as Record<string, (...args: number[]) => number>;
     this.scalarNames = this.strings("metricNames");
-    this.partNames = typeof wasm.decomposeParts === "function" ? this.strings("decomposeParts") : [];
+    this.partNames = partNames(model);
     this.bufferSlots = 256;
     this.buffer = model.wasm.allocBuffer(this.bufferSlots * 8);
   }
@@ -149,7 +158,8 @@ export class ModelMetrics {
     if (k & ROW_PEAK_LIVE) kinds.push("peak-live");
     if (k & ROW_PEAK_FOOTPRINT) kinds.push("peak-footprint");
     const parts: Record<string, number> = {};
-    this.partNames.forEach((name, p) => { parts[name] = v[at + 5 + p]; });
+    // NaN parts: the walk did not fit the budget at this peak (see metrics.ts); the row has no decomposition
+    if (!Number.isNaN(v[at + 5])) this.partNames.forEach((name, p) => { parts[name] = v[at + 5 + p]; });
     return {
       op,
       seq: inBatch ? batch.seq[index] : 0,
@@ -162,7 +172,9 @@ export class ModelMetrics {
     };
   }
 
-  private named(values: Float64Array, from: number): Record<string, number> {
+  /** Parts by name; null when they are NaN (a peak the walk budget skipped). */
+  private named(values: Float64Array, from: number): Record<string, number> | null {
+    if (this.partNames.length && Number.isNaN(values[from])) return null;
     const out: Record<string, number> = {};
     this.partNames.forEach((name, p) => { out[name] = values[from + p]; });
     return out;
@@ -171,7 +183,7 @@ export class ModelMetrics {
   /** The decomposition of the footprint as it is now. */
   decomposeNow(): Record<string, number> {
     const n = this.exports.metricsDecompose(this.buffer);
-    return this.named(this.view(n), 0);
+    return this.named(this.view(n), 0)!;
   }
 
   /** Everything accumulated so far. */

@@ -5,6 +5,7 @@ import { createLab, type Lab, modelOptions, type ReplayOptions } from "../lab/la
 import type { LabOptions, ModelName, Stats } from "../lab/types.js";
 import type { ByteSource } from "../trace/input.js";
 import type { LossReport, TraceSource } from "../trace/types.js";
+import { readAllocTrace } from "../trace/alloc-trace.js";
 import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
 import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
 import { HistogramBuilder, type Histograms } from "./histograms.js";
@@ -26,6 +27,11 @@ export interface ReportOptions extends LabOptions, ReplayOptions {
   timeline?: boolean | ((rows: TimelineRow[]) => void | Promise<void>);
   /** The cost model (or `name=ns` overrides of the defaults). */
   costs?: Partial<CostModel> | string[];
+  /**
+   * Opens the trace again from its start (given a file or bytes, replayReport knows how). Used to recover the
+   * decomposition at a peak the in-replay walk budget skipped, by replaying up to it.
+   */
+  reopen?: () => TraceSource | Promise<TraceSource>;
 }
 
 /** Where a peak happened: the first operation reaching it. */
@@ -42,8 +48,9 @@ export interface Decomposition {
   /** Part names, in order; each decomposition below has one value per part, adding up to the footprint. */
   parts: string[];
   final: Record<string, number>;
-  atPeakLive: Record<string, number>;
-  atPeakFootprint: Record<string, number>;
+  /** null only for a streamed trace without `reopen` whose peak the in-replay walk budget skipped. */
+  atPeakLive: Record<string, number> | null;
+  atPeakFootprint: Record<string, number> | null;
 }
 
 export interface Report {
@@ -97,7 +104,22 @@ function pick(stats: Stats, names: readonly string[]): Record<string, number> {
 
 /** Replays `trace` through a fresh lab and reports on it. */
 export async function replayReport(trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
-  return reportReplay(await createLab(options), trace, options);
+  const reopen = options.reopen ?? (isTraceSource(trace) ? undefined : () => readAllocTrace(trace, options));
+  return reportReplay(await createLab(options), trace, { ...options, reopen });
+}
+
+function isTraceSource(x: unknown): x is TraceSource {
+  return typeof x === "object" && x !== null && "batches" in x;
+}
+
+/** The decomposition after op `op`, from a fresh lab replaying the trace up to it; null without `reopen`. */
+async function decompositionAfter(op: number, options: ReportOptions): Promise<Record<string, number> | null> {
+  if (!options.reopen) return null;
+  const lab = await createLab(options);
+  const metrics = new ModelMetrics(lab.handle);
+  metrics.configure(0, LARGE_REQUEST[lab.model]);
+  await lab.replay(await options.reopen(), { ...options, observe: undefined, until: op });
+  return metrics.decomposeNow();
 }
 
 /** Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it. */
@@ -124,6 +146,8 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     },
   });
   const m = metrics.read();
+  const atPeakLive = m.partsAtPeakLive ?? await decompositionAfter(m.maxLiveOp, options);
+  const atPeakFootprint = m.partsAtPeakFootprint ?? await decompositionAfter(m.maxFootprintOp, options);
   const counters = m.counters;
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -151,10 +175,10 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     fragmentation: {
       johnstoneWilson: johnstoneWilson(m),
       peakUtilization: peakUtilization(m),
-      explained: { atPeakFootprint: explain(m.partsAtPeakFootprint), final: explain(m.partsFinal) },
+      explained: { atPeakFootprint: atPeakFootprint && explain(atPeakFootprint), final: explain(m.partsFinal) },
     },
     decomposition: {
-      parts: m.partNames, final: m.partsFinal, atPeakLive: m.partsAtPeakLive, atPeakFootprint: m.partsAtPeakFootprint,
+      parts: m.partNames, final: m.partsFinal, atPeakLive, atPeakFootprint,
     },
     syscalls: {
       brk: counters.brk.count, mmap: counters.mmap.count, munmap: counters.munmap.count,

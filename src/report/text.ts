@@ -61,14 +61,16 @@ function fragmentation(r: Report): string {
 function decomposition(r: Report): string {
   const d = r.decomposition;
   if (!d.parts.length) return "(this model does not decompose its footprint yet)";
-  const cell = (parts: Record<string, number>, name: string, total: number): string[] => {
+  const cell = (parts: Record<string, number> | null, name: string, total: number): string[] => {
+    if (!parts) return ["n/a", ""];
     const v = parts[name] ?? 0;
     return [formatBytes(v), total > 0 ? formatPercent(v / total) : ""];
   };
-  const totals = [d.atPeakLive, d.atPeakFootprint, d.final].map((p) => Object.values(p).reduce((a, b) => a + b, 0));
+  const totals = [d.atPeakLive, d.atPeakFootprint, d.final]
+    .map((p) => (p ? Object.values(p).reduce((a, b) => a + b, 0) : NaN));
   const rows = d.parts.map((name) => [name,
     ...cell(d.atPeakLive, name, totals[0]), ...cell(d.atPeakFootprint, name, totals[1]), ...cell(d.final, name, totals[2])]);
-  rows.push(["total", formatBytes(totals[0]), "", formatBytes(totals[1]), "", formatBytes(totals[2]), ""]);
+  rows.push(["total", ...totals.flatMap((t) => [Number.isNaN(t) ? "n/a" : formatBytes(t), ""])]);
   return table([["part", "at peak live", "", "at peak footprint", "", "final", ""], ...rows]);
 }
 

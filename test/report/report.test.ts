@@ -87,6 +87,21 @@ describe("a ptmalloc replay report", () => {
     expect(report.resident).toEqual({ peak: 257 * 4096, final: 0 });
   });
 
+  it("recovers the decomposition at peaks the in-replay walk budget skipped", async () => {
+    // 30 000 mallocs of 24 bytes, never freed: the live peak is the last op, the footprint peak the last brk,
+    // both long after the budget ran out
+    const lines = Array.from({ length: 30000 }, (_, k) => `${k + 1} 7 m 24 0x${(0x10000 + 32 * k).toString(16)}`);
+    const report = await replayReport(text(lines), { model: "ptmalloc", every: 0 });
+    expect(report.live).toMatchObject({ peak: 24 * 30000, peakOp: 30000 });
+    const atLive = report.decomposition.atPeakLive!;
+    expect([atLive.live, atLive.headers, atLive.rounding]).toEqual([24 * 30000, 8 * 30000, 0]);
+    const op = report.footprint.peakOp;
+    expect(op).toBeGreaterThan(20000);
+    const atFootprint = report.decomposition.atPeakFootprint!;
+    expect([atFootprint.live, atFootprint.headers]).toEqual([24 * op, 8 * op]);
+    expect(Object.values(atFootprint).reduce((a, b) => a + b, 0)).toBe(report.footprint.peak);
+  });
+
   it("prints the contract keys with --json", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const { writeFileSync, mkdtempSync } = await import("node:fs");
