@@ -11,6 +11,15 @@ export const BUDGET = Number(process.env.HEAPLAB_FUZZ_OPS ?? 200_000);
 const FIRST_SEED = Number(process.env.HEAPLAB_FUZZ_SEED ?? 20261127);
 const RUNS_PER_SEED = 20;
 
+/** Tunables the seeds take in turn: the defaults, then settings that route frees through other paths. */
+const TUNABLES: Readonly<Record<ModelName, readonly string[]>> = {
+  ptmalloc: [
+    "", "glibc.malloc.tcache_count=0", "glibc.malloc.mxfast=0:glibc.malloc.tcache_count=0",
+    "glibc.malloc.mmap_threshold=65536",
+  ],
+  tcmalloc: ["", "TCMALLOC_TRANSFER_NUM_OBJ=2", "TCMALLOC_AGGRESSIVE_DECOMMIT=1"],
+};
+
 /** Fuzzes `model` with fresh seeds until BUDGET operations have been replayed; fails on the first finding. */
 export async function campaign(model: ModelName): Promise<void> {
   const started = performance.now();
@@ -18,12 +27,13 @@ export async function campaign(model: ModelName): Promise<void> {
   let runs = 0;
   for (let seed = FIRST_SEED; ops < BUDGET; seed++) {
     const traces = anyTraceArbitrary({ maxOps: 2000 });
-    const result = await fuzz({ model, runs: RUNS_PER_SEED, seed, traces, deterministic: 4 });
+    const tunables = TUNABLES[model][(seed - FIRST_SEED) % TUNABLES[model].length];
+    const result = await fuzz({ model, tunables, runs: RUNS_PER_SEED, seed, traces, deterministic: 4 });
     ops += result.ops;
     runs += result.runs;
     if (result.failure) {
       const { finding, text } = result.failure;
-      expect.fail(`${model}, seed ${seed}: ${finding.property}: ${finding.message}\n` +
+      expect.fail(`${model}, seed ${seed}, tunables '${tunables}': ${finding.property}: ${finding.message}\n` +
         `violations: ${JSON.stringify(finding.violations.slice(0, 5))}\nminimal trace:\n${text}`);
     }
   }
