@@ -128,7 +128,8 @@ async function checkedReplay(ops: readonly TraceOp[], options: RunOptions, trail
       const op = ops[index];
       const address = results[i * 2];
       trail.push(address, results[i * 2 + 1]);
-      if (op.code === OpCode.free || op.code === OpCode.realloc) blocks.remove(op.ptr);
+      const keepsOld = op.code === OpCode.realloc && address === 0 && op.a !== 0; // a failed realloc
+      if ((op.code === OpCode.free || op.code === OpCode.realloc) && !keepsOld) blocks.remove(op.ptr);
       if (op.code === OpCode.free || op.code === OpCode.trim || address === 0) continue;
       const request = requestedBytes(batch, i);
       const asked = alignmentAsked(batch, i, request);
