@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   record: { summary: "record a program's allocator calls (LD_PRELOAD) as alloc-trace", load: () => import("./record.js") },
   fuzz: { summary: "fuzz a model with random traces, checking its heap after every op", load: () => import("./fuzz.js") },
   compare: { summary: "replay a trace through several models and compare them side by side", load: () => import("./compare.js") },
+  render: { summary: "draw the heap (SVG) at any point of a trace, or an HTML report with a scrubber", load: () => import("./render.js") },
   sweep: { summary: "replay a trace for every combination of tunables, in parallel, ranked", load: () => import("./sweep.js") },
 };
 

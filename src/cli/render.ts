@@ -1,0 +1,75 @@
+// `heaplab render <trace> --model M [--at N] [--view heap|bins|spans] -o heap.svg`
+// `heaplab render <trace> --model M --html -o report.html`: one self-contained page with the timeline, the heap
+// map and a scrubber through the trace.
+
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createLab } from "../lab/lab.js";
+import type { ModelName } from "../lab/types.js";
+import { openTrace } from "../trace/detect.js";
+import { binsSVG, freeListsFromChunks } from "../viz/bins.js";
+import { heapMapSVG } from "../viz/heapmap.js";
+import { recordReplay } from "../viz/record.js";
+import { reportHTML } from "../viz/report.js";
+import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
+import { spansSVG } from "../viz/spans.js";
+
+export const HELP = `usage: heaplab render <trace> [options]
+
+  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --tunables T                GLIBC_TUNABLES syntax
+  --at N                      draw the heap after the first N operations (default: the end of the trace)
+  --view heap|bins|spans      what to draw (default heap; spans: TCMalloc only)
+  --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
+  --snapshots K               scrubber stops in the HTML report (default 12)
+  -o, --output FILE           where to write (default heap.svg, or report.html with --html)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string", default: "ptmalloc" },
+      tunables: { type: "string" },
+      at: { type: "string" },
+      view: { type: "string", default: "heap" },
+      html: { type: "boolean" },
+      snapshots: { type: "string" },
+      output: { type: "string", short: "o" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help || positionals.length !== 1) {
+    console.log(HELP);
+    return values.help ? 0 : 2;
+  }
+  const model = values.model as ModelName;
+  const lab = await createLab({ model, tunables: values.tunables });
+  const trace = await openTrace(positionals[0]);
+  const name = positionals[0].split("/").pop();
+  if (values.html) {
+    const recording = await recordReplay(lab, trace, { snapshots: values.snapshots ? Number(values.snapshots) : undefined });
+    const output = values.output ?? "report.html";
+    writeFileSync(output, reportHTML({
+      title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
+    }));
+    console.log(`${output}: ${recording.ops} operations, ${recording.snapshots.length} snapshots`);
+    return 0;
+  }
+  const at = values.at === undefined ? undefined : Number(values.at);
+  if (at !== undefined && !(Number.isInteger(at) && at >= 0)) throw new Error(`--at ${values.at}: expected an operation count`);
+  const summary = await lab.replay(trace, { until: at });
+  const title = `${name} on ${model}, after ${summary.ops} operations`;
+  const chunks = lab.chunks();
+  let svg: string;
+  if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
+  else if (values.view === "spans") {
+    if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (tcmalloc)`);
+    svg = spansSVG(spanRows(lab), { title, classSizes: classSizes(lab) });
+  } else if (values.view === "heap") svg = heapMapSVG(chunks, { pageSize: model === "tcmalloc" ? 8192 : 4096, title });
+  else throw new Error(`--view ${values.view}: expected heap, bins or spans`);
+  const output = values.output ?? "heap.svg";
+  writeFileSync(output, svg);
+  console.log(`${output}: ${chunks.length} chunks after ${summary.ops} operations`);
+  return 0;
+}
