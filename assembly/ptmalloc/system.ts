@@ -164,16 +164,19 @@ export function systrim(pad: u64, av: u64): bool {
   return ((block | total) & (PAGE - 1)) == 0 && (mem & (mem - 1)) == 0;
 }
 
-/** Removes the mapping [block, block + total) from the area and releases its simulated memory. */
+/**
+ * Removes the mapping [block, block + total) from the area and releases its simulated memory. A forged chunk
+ * header that names no mapped chunk costs the munmap call but releases nothing: the model never gives up memory
+ * it still uses for a heap.
+ */
 function unmapRange(block: u64, total: u64): void {
-  const i = mapIndexOf(block);
-  if (i >= 0 && mapKind(<u64>i) == MAP_CHUNK) {
-    const p = mapChunk(<u64>i);
-    st64(p, 0);
-    st64(p + 8, 0);
-    mapRemove(<u64>i);
-  }
   count(SYS_MUNMAP, total);
+  const i = mapIndexOf(block);
+  if (i < 0 || mapKind(<u64>i) != MAP_CHUNK) return;
+  const p = mapChunk(<u64>i);
+  st64(p, 0);
+  st64(p + 8, 0);
+  mapRemove(<u64>i);
   metricsRelease(block, total);
   vmUnmap(block, total);
 }
