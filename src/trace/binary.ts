@@ -160,26 +160,41 @@ function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: 
   }
 }
 
-/** Decodes one column into `out`. Each loop sees one array type only, so that it stays a tight typed-array loop. */
+/** Decodes one column into `out`; each encoding has its own small loop over one array type. */
 function readColumn(
   buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Float64Array, n: number,
   file: string,
 ): void {
   switch (encoding) {
     case Encoding.const: out.fill(base, 0, n); return;
-    case Encoding.arith: for (let i = 0; i < n; i++) out[i] = base + step * i; return;
+    case Encoding.arith: decodeArithmetic(out, base, step, n); return;
     case Encoding.f64: out.set(new Float64Array(buffer, at, n)); return;
-    case Encoding.u8: { const v = new Uint8Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
-    case Encoding.u16: { const v = new Uint16Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
-    case Encoding.u32: { const v = new Uint32Array(buffer, at, n); for (let i = 0; i < n; i++) out[i] = base + v[i]; return; }
-    case Encoding.u48: {
-      const lo = new Uint32Array(buffer, at, n);
-      const hi = new Uint16Array(buffer, at + pad(4 * n, 8), n);
-      for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
-      return;
-    }
+    case Encoding.u8: decodeU8(out, base, new Uint8Array(buffer, at, n), n); return;
+    case Encoding.u16: decodeU16(out, base, new Uint16Array(buffer, at, n), n); return;
+    case Encoding.u32: decodeU32(out, base, new Uint32Array(buffer, at, n), n); return;
+    case Encoding.u48: decodeU48(out, base, new Uint32Array(buffer, at, n), new Uint16Array(buffer, at + pad(4 * n, 8), n), n); return;
     default: throw new ParseError(file, 0, "encoding", `unknown column encoding ${encoding}`);
   }
+}
+
+function decodeArithmetic(out: Float64Array, base: number, step: number, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + step * i;
+}
+
+function decodeU8(out: Float64Array, base: number, v: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + v[i];
+}
+
+function decodeU16(out: Float64Array, base: number, v: Uint16Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + v[i];
+}
+
+function decodeU32(out: Float64Array, base: number, v: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + v[i];
+}
+
+function decodeU48(out: Float64Array, base: number, lo: Uint32Array, hi: Uint16Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
 }
 
 /** The op-code column: almost always u8 or constant; anything else goes through a scratch column. */
@@ -209,8 +224,19 @@ export function readBinary(source: ByteSource): TraceSource {
   return { name, header, loss, batches: () => parseBinary(source, name, header, loss) };
 }
 
-/** Pulls exact byte counts out of a chunk stream. */
-class ByteReader {
+/** Exact byte counts from a trace's bytes. */
+interface BlockSource {
+  /** Exactly n bytes in a fresh buffer, or null when the input ends first. */
+  read(n: number): Promise<Uint8Array | null>;
+  /** Fills `out` from `offset` to its end; false when the input ends first. */
+  readInto(out: Uint8Array, offset: number): Promise<boolean>;
+  /** Bytes seen but not yet consumed (0 at the end of an empty input). */
+  readonly remaining: number;
+  close(): Promise<void>;
+}
+
+/** Pulls exact byte counts out of a chunk stream (gzip, URLs, memory). */
+class ByteReader implements BlockSource {
   private chunks: Uint8Array[] = [];
   private offset = 0;
   private available = 0;
@@ -258,11 +284,76 @@ class ByteReader {
   get remaining(): number {
     return this.available;
   }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+/** Reads an uncompressed file straight into each block's buffer: no stream, no intermediate copy. */
+class FileReader implements BlockSource {
+  private position = 0;
+  remaining = 0;
+  private constructor(private readonly handle: import("node:fs/promises").FileHandle) {}
+
+  /** A reader for a plain (not gzip) file, or null when the file is compressed. */
+  static async open(path: string): Promise<FileReader | null> {
+    const { open } = await import("node:fs/promises");
+    const handle = await open(path, "r");
+    const magic = new Uint8Array(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    if (bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+      await handle.close();
+      return null;
+    }
+    return new FileReader(handle);
+  }
+
+  async read(n: number): Promise<Uint8Array | null> {
+    const out = new Uint8Array(n);
+    return (await this.readInto(out, 0)) ? out : null;
+  }
+
+  async readInto(out: Uint8Array, offset: number): Promise<boolean> {
+    let at = offset;
+    while (at < out.length) {
+      const { bytesRead } = await this.handle.read(out, at, out.length - at, this.position);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      this.position += bytesRead;
+    }
+    this.remaining = at - offset;
+    return at === out.length;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+function isNodeFilePath(source: ByteSource): source is string {
+  return typeof source === "string" && typeof process !== "undefined" && !!process.versions?.node && !/^https?:/.test(source);
 }
 
 async function* parseBinary(source: ByteSource, file: string, header: TraceHeader, loss: LossReport): AsyncIterable<TraceBatch> {
   if (!littleEndian) throw new Error("binary traces need a little-endian host");
-  const reader = new ByteReader(openBytes(source));
+  let reader: BlockSource | null = null;
+  if (isNodeFilePath(source)) {
+    try {
+      reader = await FileReader.open(source);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
+  }
+  reader ??= new ByteReader(openBytes(source));
+  try {
+    yield* readBlocks(reader, file, header, loss);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function* readBlocks(reader: BlockSource, file: string, header: TraceHeader, loss: LossReport): AsyncIterable<TraceBatch> {
   const truncated = (what: string): ParseError => new ParseError(file, 0, what, "truncated binary trace");
   const head = await reader.read(12);
   if (!head) {

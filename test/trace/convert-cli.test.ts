@@ -1,6 +1,6 @@
 // `heaplab convert`: formats from the extension or --to, gzip by name, the loss report on stderr, usage errors.
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -36,6 +36,16 @@ describe("heaplab convert", () => {
     expect(await run([join(dir, "out.hlb.gz"), "-o", join(dir, "back.trace")])).toBe(0);
     expect(readFileSync(join(dir, "back.trace"), "utf8")).toBe(TRACE);
     expect(stderr.join("\n")).toMatch(/out\.hlb\.gz \(binary\) → .*back\.trace \(alloc-trace\): 7 ops/);
+  });
+
+  it("reads a plain binary file from disk, and names a truncated one", async () => {
+    expect(await run([join(dir, "in.trace"), "-o", join(dir, "plain.hlb")])).toBe(0);
+    expect(await run([join(dir, "plain.hlb"), "-o", join(dir, "again.trace")])).toBe(0);
+    expect(readFileSync(join(dir, "again.trace"), "utf8")).toBe(TRACE);
+    const bytes = readFileSync(join(dir, "plain.hlb"));
+    writeFileSync(join(dir, "cut.hlb"), bytes.subarray(0, bytes.length - 20));
+    await expect(run([join(dir, "cut.hlb"), "-o", join(dir, "cut.trace")])).rejects.toThrow(/cut\.hlb:\d+: \w+: truncated binary trace$/);
+    expect(existsSync(join(dir, "cut.trace"))).toBe(false);
   });
 
   it("reports what the target format drops", async () => {
