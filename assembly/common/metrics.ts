@@ -64,6 +64,8 @@ const partsAtPeakFootprint = memory.data(PARTS_MAX * 8);
 let decomposer: ((buffer: usize) => i32) | null = null;
 let partCount: i32 = 0;
 
+/** Timeline rows and decompositions are taken only once JS asked for them (`metricsConfigure`). */
+let recording: bool = false;
 let every: u64 = 1000;
 let largeThreshold: u64 = 131072;
 
@@ -94,8 +96,13 @@ export function metricsUseDecomposer(fn: (buffer: usize) => i32, count: i32): vo
   partCount = min(count, PARTS_MAX);
 }
 
-/** Sets the sampling period (a timeline row every `k` ops; 0 = peaks only) and the small/large boundary. */
+/**
+ * Starts recording timeline rows and decompositions, a row every `k` ops (0 = peaks only), and sets the
+ * small/large boundary of the operation classes. Until then only the accumulators run, so a lab that never asks
+ * for a report pays no heap walks.
+ */
 export function metricsConfigure(k: f64, large: f64): void {
+  recording = true;
   every = <u64>k;
   largeThreshold = <u64>large;
 }
@@ -248,13 +255,13 @@ const WALK_BUDGET_PER_OP: f64 = 256;
 const WALK_SLACK: f64 = 4194304;
 
 /**
- * Decomposes the footprint into `parts` when the walk (about one record per live object) fits the budget, and
- * always for a sample; otherwise the parts are NaN: JS recovers the decomposition of the final peaks by
- * replaying up to them.
+ * Decomposes the footprint into `parts` when recording and the walk (about one record per live object) fits
+ * the budget, and always for a sample; otherwise the parts are NaN: JS recovers the decomposition of the final
+ * peaks by replaying up to them.
  */
 function decomposeWithinBudget(sample: bool): void {
   const cost = <f64>liveObjects + 64;
-  if (!sample && walkSpent + cost > WALK_BUDGET_PER_OP * <f64>opIndex + WALK_SLACK) {
+  if (!recording || !sample && walkSpent + cost > WALK_BUDGET_PER_OP * <f64>opIndex + WALK_SLACK) {
     for (let k = 0; k < partCount; k++) store<f64>(parts + (<usize>k << 3), NaN);
     return;
   }
@@ -319,8 +326,10 @@ function recordPeaksAndSamples(): void {
   if (footprint > maxFootprint) kinds |= ROW_PEAK_FOOTPRINT;
   if (residentPages > maxResidentPages) kinds |= ROW_PEAK_RESIDENT;
   if (every != 0 && opIndex % every == 0) kinds |= ROW_SAMPLE;
+  if (!recording) kinds &= ~ROW_SAMPLE;
   if (kinds == 0) return;
-  if (kinds != ROW_PEAK_RESIDENT) decomposeWithinBudget((kinds & ROW_SAMPLE) != 0);
+  const rowKinds = kinds & ~ROW_PEAK_RESIDENT; // a resident peak alone is summarised, not sampled
+  if (rowKinds != 0) decomposeWithinBudget((kinds & ROW_SAMPLE) != 0);
   if (kinds & ROW_PEAK_LIVE) {
     maxLive = live;
     maxLiveOp = opIndex;
@@ -333,11 +342,8 @@ function recordPeaksAndSamples(): void {
     liveAtMaxFootprint = live;
     memory.copy(partsAtPeakFootprint, parts, <usize>partCount << 3);
   }
-  if (kinds & ROW_PEAK_RESIDENT) {
-    maxResidentPages = residentPages;
-    if (kinds == ROW_PEAK_RESIDENT) return; // a resident peak alone is summarised, not sampled
-  }
-  appendRow(kinds);
+  if (kinds & ROW_PEAK_RESIDENT) maxResidentPages = residentPages;
+  if (recording && rowKinds != 0) appendRow(kinds);
 }
 
 // ── reading the metrics from JS ──────────────────────────────────────────────────────────────────────────
