@@ -122,7 +122,10 @@ async function decompositionAfter(op: number, options: ReportOptions): Promise<R
   return metrics.decomposeNow();
 }
 
-/** Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it. */
+/**
+ * Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it. `options`
+ * should name the lab's tunables and options: a peak's decomposition may be recovered in a new lab made from them.
+ */
 export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
   const metrics = new ModelMetrics(lab.handle);
   metrics.configure(options.every ?? 1000, LARGE_REQUEST[lab.model]);
@@ -146,8 +149,9 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     },
   });
   const m = metrics.read();
-  const atPeakLive = m.partsAtPeakLive ?? await decompositionAfter(m.maxLiveOp, options);
-  const atPeakFootprint = m.partsAtPeakFootprint ?? await decompositionAfter(m.maxFootprintOp, options);
+  const again = { ...options, model: lab.model };
+  const atPeakLive = m.partsAtPeakLive ?? await decompositionAfter(m.maxLiveOp, again);
+  const atPeakFootprint = m.partsAtPeakFootprint ?? await decompositionAfter(m.maxFootprintOp, again);
   const counters = m.counters;
   const report: Report = {
     schema: REPORT_SCHEMA,
