@@ -44,6 +44,8 @@ export const G_THREAD_HEAPS: u64 = 168;      // thread_heaps_
 export const G_NEXT_STEAL: u64 = 176;        // next_memory_steal_
 export const G_HEAP_COUNT: u64 = 184;        // thread_heap_count_
 export const G_SETNODE_READY: u64 = 192;     // the large sets' node allocator has run Init
+export const G_LIVE_REQUESTED: u64 = 200;    // the model's: bytes requested by the allocated objects of the trace
+export const G_LIVE_USABLE: u64 = 208;       // the model's: their usable bytes
 
 // PageHeapAllocator states
 export const ALLOC_SPAN: u64 = STATICS_BASE + 0x1000;

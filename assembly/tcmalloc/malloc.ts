@@ -99,19 +99,20 @@ function checkLive(address: u64, verb: string): bool {
 
 /** do_free: to the thread cache, to the central list for a thread without cache, or back to the page heap. */
 function doFree(thread: i32, address: u64): void {
-  noteFreed(address);
   const p = address >> PAGE_SHIFT;
   let cl = cachedClass(p);
   if (cl < 0) {
     const s = getDescriptor(p);
     cl = spanClass(s);
     if (cl == 0) {
+      noteFreed(address, spanLength(s) << PAGE_SHIFT);
       count(LOCK_PAGEHEAP, 0);
       pageHeapDelete(s);
       return;
     }
     setCachedClass(p, cl);
   }
+  noteFreed(address, classToSize(cl));
   const tc = cacheIfPresent(thread);
   if (tc != 0) {
     cacheDeallocate(tc, address, cl);
@@ -124,7 +125,7 @@ function doFree(thread: i32, address: u64): void {
 /** malloc(size) for object `object`; returns the address (0 = NULL). */
 export function tcMalloc(thread: i32, size: u64, object: i64): u64 {
   const p = doMalloc(thread, size);
-  if (p != 0) noteAllocated(p, size, object);
+  if (p != 0) noteAllocated(p, size, object, usableSizeOf(p));
   return p;
 }
 
@@ -159,11 +160,12 @@ export function tcRealloc(thread: i32, address: u64, size: u64, object: i64): u6
     if (size > oldSize && size < lowerBoundToGrow) fresh = doMalloc(thread, lowerBoundToGrow);
     if (fresh == 0) fresh = doMalloc(thread, size);
     if (fresh == 0) return 0;
-    noteAllocated(fresh, size, object);
+    noteFreed(address, oldSize); // before the object's note moves to its new address
+    noteAllocated(fresh, size, object, usableSizeOf(fresh));
     doFree(thread, address);
     return fresh;
   }
-  noteAllocated(address, size, object);
+  noteAllocated(address, size, object, oldSize);
   return address;
 }
 
@@ -200,7 +202,7 @@ export function tcMemalign(thread: i32, align: u64, size: u64, object: i64): u64
     if (rounded == 0) rounded = size == 0 ? align : size;
     p = doMalloc(thread, rounded);
   }
-  if (p != 0) noteAllocated(p, size, object);
+  if (p != 0) noteAllocated(p, size, object, usableSizeOf(p));
   return p;
 }
 
@@ -218,7 +220,7 @@ export function tcPvalloc(thread: i32, size: u64, object: i64): u64 {
   let rounded = size == 0 ? OS_PAGE : size;
   rounded = (rounded + OS_PAGE - 1) & ~(OS_PAGE - 1);
   const p = tcMemalign(thread, OS_PAGE, rounded, object);
-  if (p != 0) noteAllocated(p, size, object);
+  if (p != 0) noteAllocated(p, size, object, usableSizeOf(p));
   return p;
 }
 
@@ -244,7 +246,7 @@ export function startUp(heapBase: u64): void {
   allocatorInit(ALLOC_THREADCACHE, THREAD_CACHE_BYTES);
   const orphan = newHeap(-1);
   const pool = cacheAllocate(orphan, sizeClass(EMERGENCY_POOL_BYTES));
-  noteAllocated(pool, EMERGENCY_POOL_BYTES, -1);
+  noteAllocated(pool, EMERGENCY_POOL_BYTES, -1, 0);
   setFlagsLive();
   // TCMallocGuard: tc_free(tc_malloc(1)) before thread-specific data exists: the free bypasses the cache.
   const first = cacheAllocate(orphan, sizeClass(1));
@@ -254,6 +256,6 @@ export function startUp(heapBase: u64): void {
   const main = cacheFor(0);
   cacheDeallocate(main, cacheAllocate(main, sizeClass(1)), sizeClass(1));
   // MallocExtension::Register(new TCMallocImplementation), which first makes its default MallocExtension.
-  noteAllocated(cacheAllocate(main, sizeClass(16)), 16, -1);
-  noteAllocated(cacheAllocate(main, sizeClass(8)), 8, -1);
+  noteAllocated(cacheAllocate(main, sizeClass(16)), 16, -1, 0);
+  noteAllocated(cacheAllocate(main, sizeClass(8)), 8, -1, 0);
 }

@@ -8,9 +8,13 @@
 //   │ tag │ raw │ object id + 1            (the object table holds its request) │
 //   │ 63  │ 62  │ requested bytes          (raw: an allocation without object)  │
 //   ╘═════╧═════╧══════════════════════════════════════════════════════════════╛
+//
+// The notes also keep running totals of the requested and usable bytes of the objects of the trace (raw
+// allocations excluded), so that the footprint decomposes without a heap walk.
 
 import { vmMap, vmIsMapped, ld64, st64 } from "../common/vmem";
 import { objectRequested, setObjectRequested } from "../common/ops";
+import { gadd, G_LIVE_REQUESTED, G_LIVE_USABLE } from "./globals";
 
 // @ts-ignore: decorator
 @inline const TAG: u64 = <u64>1 << 63;
@@ -19,20 +23,31 @@ import { objectRequested, setObjectRequested } from "../common/ops";
 // @ts-ignore: decorator
 @inline const VALUE: u64 = RAW - 1;
 
-/** Marks `address` allocated for `requested` bytes by object `object` (-1: none). */
-export function noteAllocated(address: u64, requested: u64, object: i64): void {
+/** Takes the object whose note is `word` (`usable` bytes) out of the running totals. */
+// @ts-ignore: decorator
+@inline function uncount(word: u64, usable: u64): void {
+  if ((word & (TAG | RAW)) != TAG) return;
+  gadd(G_LIVE_REQUESTED, 0 - objectRequested(<i64>(word & VALUE) - 1));
+  gadd(G_LIVE_USABLE, 0 - usable);
+}
+
+/** Marks `address` (`usable` bytes) allocated for `requested` bytes by object `object` (-1: none). */
+export function noteAllocated(address: u64, requested: u64, object: i64, usable: u64): void {
   if (!vmIsMapped(address)) vmMap(address, 8); // the first page of a large span
+  uncount(ld64(address), usable); // realloc in place: the object's previous request
   if (object >= 0) {
     st64(address, TAG | <u64>(object + 1));
     setObjectRequested(object, requested);
+    gadd(G_LIVE_REQUESTED, requested);
+    gadd(G_LIVE_USABLE, usable);
   } else {
     st64(address, TAG | RAW | (requested & VALUE));
   }
 }
 
-/** Marks `address` free (a small object's link overwrites the word anyway; a large span keeps the 0). */
-// @ts-ignore: decorator
-@inline export function noteFreed(address: u64): void {
+/** Marks `address` (`usable` bytes) free; a small object's link then overwrites the word, a large span keeps 0. */
+export function noteFreed(address: u64, usable: u64): void {
+  uncount(ld64(address), usable);
   st64(address, 0);
 }
 

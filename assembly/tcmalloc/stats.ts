@@ -28,12 +28,25 @@ export const STAT_NAMES = "generic.current_allocated_bytes,generic.heap_size,gen
   + "syscalls.brk,syscalls.brk_bytes,syscalls.mmap,syscalls.mmap_bytes,syscalls.munmap,syscalls.munmap_bytes,"
   + "syscalls.mremap,syscalls.madvise,syscalls.madvise_bytes,locks.central,locks.pageheap";
 
-/** Bytes in central free lists: free objects in spans plus the unusable tails of spans. */
-export function centralBytes(): u64 {
+/** Bytes of the free objects inside the spans of the central lists. */
+export function centralObjectBytes(): u64 {
   let total: u64 = 0;
   const n = numClasses();
-  for (let cl = 1; cl < n; cl++) total += classToSize(cl) * centralFreeObjects(cl) + centralOverheadBytes(cl);
+  for (let cl = 1; cl < n; cl++) total += classToSize(cl) * centralFreeObjects(cl);
   return total;
+}
+
+/** Bytes at the ends of small-object spans that no object fits in. */
+export function spanTailBytes(): u64 {
+  let total: u64 = 0;
+  const n = numClasses();
+  for (let cl = 1; cl < n; cl++) total += centralOverheadBytes(cl);
+  return total;
+}
+
+/** Bytes in central free lists as MallocExtension counts them: free objects plus span tails. */
+export function centralBytes(): u64 {
+  return centralObjectBytes() + spanTailBytes();
 }
 
 /** Bytes in transfer caches (full batches). */
