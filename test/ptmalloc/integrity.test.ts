@@ -148,6 +148,35 @@ describe("free", () => {
     l.free(p);
   });
 
+  it("free(): too many chunks detected in tcache, and free(): unaligned chunk detected in tcache 2", async () => {
+    const l = await lab();
+    const fill = Array.from({ length: 7 }, () => l.malloc(24));
+    const x = l.malloc(24);
+    l.malloc(24);
+    for (const p of fill) l.free(p);
+    const key = load(l, fill[6] + 8);
+    store(l, x + 8, key); // x now looks cached, so free walks its tcache bin
+    const tail = fill[0];
+    const end = load(l, tail);
+    store(l, tail, BigInt(Math.floor(tail / 4096)) ^ BigInt(fill[6])); // the bin is a cycle now
+    expectAbort(l, () => l.free(x), "free(): too many chunks detected in tcache");
+    store(l, tail, end);
+    const head = fill[6];
+    store(l, head, BigInt(Math.floor(head / 4096)) ^ BigInt(fill[5] + 8));
+    expectAbort(l, () => l.free(x), "free(): unaligned chunk detected in tcache 2");
+  });
+
+  it("free(): corrupted unsorted chunks", async () => {
+    const l = await lab(noTcache);
+    const u = l.malloc(2000);
+    l.malloc(24);
+    const v = l.malloc(2000);
+    l.malloc(24);
+    l.free(u);
+    store(l, u + 8, BigInt(u)); // u->bk no longer leads back to the unsorted header
+    expectAbort(l, () => l.free(v), "free(): corrupted unsorted chunks");
+  });
+
   it("munmap_chunk(): invalid pointer", async () => {
     const l = await lab();
     l.malloc(131072);
@@ -207,6 +236,39 @@ describe("malloc", () => {
     }
   });
 
+  it("malloc(): unaligned fastbin chunk detected 3 (the stash into tcache)", async () => {
+    const l = await lab();
+    const fill = Array.from({ length: 7 }, () => l.malloc(24));
+    const a = l.malloc(24);
+    const b = l.malloc(24);
+    l.malloc(24);
+    for (const p of fill) l.free(p);
+    l.free(a);
+    l.free(b); // fastbin: b → a
+    for (let i = 0; i < 7; i++) l.malloc(24);
+    store(l, b, BigInt(Math.floor(b / 4096)) ^ BigInt(a - 16 + 8));
+    expectAbort(l, () => l.malloc(24), "malloc(): unaligned fastbin chunk detected 3");
+  });
+
+  it("malloc(): smallbin double linked list corrupted", async () => {
+    const l = await lab(noTcache);
+    const s = l.malloc(200);
+    l.malloc(24);
+    l.free(s);
+    l.malloc(1100); // bins s into small bin 0xd0 >> 4
+    store(l, s + 8, BigInt(s)); // s->bk->fd is no longer s
+    expectAbort(l, () => l.malloc(200), "malloc(): smallbin double linked list corrupted");
+  });
+
+  it("malloc_consolidate(): invalid chunk size", async () => {
+    const l = await lab(noTcache);
+    const a = l.malloc(24);
+    l.malloc(24);
+    l.free(a);
+    store(l, sizeAt(a), 0x31n);
+    expectAbort(l, () => l.malloc(1100), "malloc_consolidate(): invalid chunk size");
+  });
+
   it("malloc(): corrupted top size", async () => {
     const l = await lab();
     const a = l.malloc(24);
@@ -229,6 +291,22 @@ describe("realloc", () => {
     const l = await lab();
     const a = l.malloc(100);
     expectAbort(l, () => l.realloc(a + 24, 200), "realloc(): invalid pointer");
+  });
+
+  it("realloc(): invalid old size", async () => {
+    const l = await lab();
+    const a = l.malloc(100);
+    l.malloc(24);
+    store(l, sizeAt(a), 0x10n);
+    expectAbort(l, () => l.realloc(a, 200), "realloc(): invalid old size");
+  });
+
+  it("mremap_chunk(): invalid pointer", async () => {
+    const l = await lab();
+    l.malloc(131072);
+    const m = l.malloc(300000);
+    store(l, sizeAt(m), load(l, sizeAt(m)) + 0x10n);
+    expectAbort(l, () => l.realloc(m, 600000), "mremap_chunk(): invalid pointer");
   });
 
   it("realloc(): invalid next size", async () => {
