@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Replay a second time and compare (default true). */
   deterministic?: boolean;
   property?: CustomProperty;
+  /** Prepares each fresh lab before the trace is replayed (blocks allocated before the trace began, …). */
+  setup?: (lab: Lab) => void;
 }
 
 interface Block {
@@ -104,6 +106,7 @@ function alignmentAsked(batch: TraceBatch, i: number, request: number): number {
 /** Replays `ops` in one batch without checks; returns every result and the final statistics. */
 async function plainReplay(ops: readonly TraceOp[], options: RunOptions): Promise<number[]> {
   const lab = await createLab({ model: options.model, tunables: options.tunables, options: options.options });
+  options.setup?.(lab);
   const trail: number[] = [];
   const observe = (_batch: TraceBatch, _from: number, to: number, results: Float64Array) => {
     for (let i = 0; i < 2 * to; i++) trail.push(results[i]);
@@ -116,6 +119,7 @@ async function plainReplay(ops: readonly TraceOp[], options: RunOptions): Promis
 /** Replays `ops` once, one operation per batch, testing the per-operation properties. */
 async function checkedReplay(ops: readonly TraceOp[], options: RunOptions, trail: number[]): Promise<Finding | null> {
   const lab = await createLab({ model: options.model, tunables: options.tunables, options: options.options });
+  options.setup?.(lab);
   const checkEvery = hasChecker(lab.handle) ? options.checkEvery ?? 1 : 0;
   const blocks = new Blocks();
   let index = 0;

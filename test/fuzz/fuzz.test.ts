@@ -11,6 +11,7 @@ import {
   anyTraceArbitrary, commandsArbitrary, commandsToOps, formatAllocTrace, fuzz, LIFETIME_POLICIES, robsonArbitrary,
   runTrace, SIZE_DISTRIBUTIONS, sizeArbitrary, traceArbitrary,
 } from "../../src/fuzz/index.js";
+import type { Lab } from "../../src/lab/lab.js";
 import { readAllocTrace } from "../../src/trace/alloc-trace.js";
 import { OpCode, opAt, type TraceOp } from "../../src/trace/types.js";
 
@@ -103,6 +104,49 @@ describe("runTrace", () => {
       },
     });
     expect(finding).toMatchObject({ property: "custom", message: "something is in use" });
+  });
+});
+
+describe("runTrace: the properties of every allocator", () => {
+  const mallocs = (n: number, size: number): TraceOp[] => Array.from({ length: n }, (_, i) => (
+    { seq: i + 1, tid: 1, code: OpCode.malloc, ptr: 0, a: size, b: 0, res: 0x100 + 16 * i, line: 0 }));
+  type Debug = { debugLoad64(va: number): bigint; debugStore64(va: number, v: bigint): void };
+
+  /** tcache poisoning: a freed 0x20 chunk whose next entry is itself, with a count of 2. */
+  const poison = (lab: Lab) => {
+    const wasm = lab.handle.wasm as unknown as Debug;
+    const a = lab.malloc(24);
+    lab.free(a);
+    const tcache = lab.heapBase() + 16;
+    wasm.debugStore64(a, BigInt(Math.floor(a / 4096)) ^ BigInt(a));
+    wasm.debugStore64(tcache, (wasm.debugLoad64(tcache) & ~0xffffn) | 2n);
+  };
+
+  it("names overlapping live blocks (disjoint)", async () => {
+    const finding = await runTrace(mallocs(2, 24), { model: "ptmalloc", setup: poison, checkEvery: 0 });
+    expect(finding).toMatchObject({ property: "disjoint", op: 1 });
+    expect(finding!.message).toMatch(/overlapping the live block at 0x/);
+  });
+
+  it("lets the checker see the poisoned tcache first when it runs after every operation", async () => {
+    const finding = await runTrace(mallocs(2, 24), { model: "ptmalloc", setup: poison });
+    expect(finding).toMatchObject({ property: "invariants", op: 0 });
+    expect(finding!.violations.map((v) => v.message)).toContain(
+      "tcache count differs from its entries, or exceeds tcache_count");
+  });
+
+  it("names an allocator abort on a valid trace (no-error)", async () => {
+    const setup = (lab: Lab) => {
+      const wasm = lab.handle.wasm as unknown as Debug;
+      const a = lab.malloc(24);
+      lab.free(a);
+      wasm.debugStore64(a, 0x1234n); // tcache next now decodes to an unaligned pointer
+      const tcache = lab.heapBase() + 16;
+      wasm.debugStore64(tcache, (wasm.debugLoad64(tcache) & ~0xffffn) | 2n);
+    };
+    const finding = await runTrace(mallocs(2, 24), { model: "ptmalloc", setup, checkEvery: 0 });
+    expect(finding).toMatchObject({ property: "no-error", op: 1 });
+    expect(finding!.message).toMatch(/malloc\(\): unaligned tcache chunk detected/);
   });
 });
 
