@@ -8,7 +8,7 @@ export {
   robsonOps, SIZE_DISTRIBUTIONS, sizeArbitrary, traceArbitrary,
 } from "./arbitraries.js";
 export type { Command, LifetimePolicy, RobsonParameters, SizeDistribution, TraceShape } from "./arbitraries.js";
-export { formatAllocTrace, formatOp, traceSource } from "./source.js";
+export { formatAllocTrace, traceSource } from "./source.js";
 export type { SourceOptions } from "./source.js";
 export { runTrace } from "./run.js";
 export type { CustomProperty, Finding, PropertyName, RunOptions } from "./run.js";

@@ -1,7 +1,8 @@
-// Plain trace operations as a streamed TraceSource, and back to alloc-trace v1 text (for counterexamples).
+// Plain trace operations as a streamed TraceSource, and as alloc-trace v1 text (for counterexamples), written by
+// the library's own alloc-trace writer.
 
-import { BATCH_CAPACITY, LETTER_OF_CODE, OpCode, type TraceOp, type TraceSource, emptyLoss, newBatch, pushOp }
-  from "../trace/types.js";
+import { BATCH_CAPACITY, type TraceOp, type TraceSource, emptyLoss, newBatch, pushOp } from "../trace/types.js";
+import { allocTraceHeaderLine, allocTraceLine } from "../trace/write.js";
 
 export interface SourceOptions {
   /** Display name (default "<fuzz>"). */
@@ -33,24 +34,12 @@ export function traceSource(ops: readonly TraceOp[], options: SourceOptions = {}
   };
 }
 
-const hex = (v: number) => `0x${v.toString(16)}`;
-
-/** One alloc-trace v1 line for `op`. */
-export function formatOp(op: TraceOp): string {
-  const head = `${op.seq} ${op.tid} ${LETTER_OF_CODE[op.code]}`;
-  switch (op.code) {
-    case OpCode.free: return `${head} ${hex(op.ptr)}`;
-    case OpCode.realloc: return `${head} ${hex(op.ptr)} ${op.a} ${hex(op.res)}`;
-    case OpCode.trim: return `${head} ${op.a} ${op.res}`;
-    case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${op.a} ${hex(op.res)}`;
-    default: return `${head} ${op.a} ${op.b} ${hex(op.res)}`;
-  }
-}
-
 /** The alloc-trace v1 text of `ops`: a header line, then one line per op (so op i sits on line i + 2). */
 export function formatAllocTrace(ops: readonly TraceOp[], options: { pid?: number; exe?: string } = {}): string {
+  const batch = newBatch(Math.max(1, ops.length));
+  ops.forEach((op, i) => pushOp(batch, { ...op, seq: i + 1 }));
   const pid = options.pid ?? ops[0]?.tid ?? 1;
-  const lines = [`# alloc-trace v1 pid=${pid} ppid=1 exe=${options.exe ?? "heaplab-fuzz"}`];
-  ops.forEach((op, i) => lines.push(formatOp({ ...op, seq: i + 1 })));
+  const lines = [allocTraceHeaderLine({ format: "alloc-trace", pid, ppid: 1, exe: options.exe ?? "heaplab-fuzz" }, pid)];
+  for (let i = 0; i < batch.length; i++) lines.push(allocTraceLine(batch, i));
   return lines.join("\n") + "\n";
 }
