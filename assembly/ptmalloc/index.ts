@@ -69,8 +69,8 @@ export function setOption(id: i32, value: f64): i32 {
     case 8: setArenaMax(v); break;
     case 9: setArenaTest(v); break;
     case 10: setPerturb(v); break;
-    case 11: if ((v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
-    case 12: if ((v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
+    case 11: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
+    case 12: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
     case 13: setCores(v); break;
     default: return 0;
   }
