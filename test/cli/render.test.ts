@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { run } from "../../src/cli/render.js";
 import { createLab } from "../../src/lab/lab.js";
 
-const example = join(__dirname, "..", "..", "examples", "small.trace");
+const example = join(__dirname, "..", "..", "examples", "ls-la.trace");
 const dir = mkdtempSync(join(tmpdir(), "heaplab-render-"));
 
 function chunkRects(svg: string): string[] {
