@@ -82,7 +82,9 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`  violation ${v.code} at 0x${v.address.toString(16)}: ${v.message}`);
     }
     const tunables = values.tunables ? ` --tunables ${values.tunables}` : "";
-    console.log(`reproduce: heaplab replay ${failure.path} --model ${model}${tunables} --check-every 1`);
+    // the model's checker and its aborts stop `heaplab replay`; the JS properties show in its address lines
+    const reproduce = ["invariants", "no-error"].includes(failure.finding.property) ? "--check-every 1" : "--addresses";
+    console.log(`reproduce: heaplab replay ${failure.path} --model ${model}${tunables} ${reproduce}`);
     console.log(`fuzz ${model}: runs ${result.runs}, ops ${result.ops}, violations 1 (seed ${result.seed}, ${seconds} s); ` +
       `minimal trace (${failure.ops.length} ops, ${failure.shrinks} shrinks): ${failure.path}`);
     return 1;
