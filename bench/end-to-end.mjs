@@ -1,0 +1,46 @@
+// End-to-end replay of the largest shared trace, read from its .gz file: `heaplab replay --addresses` against
+// the native replayer (gunzip + replay + the same lines), wall time, best of a few runs, in the same run.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const traceGz = join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
+const ROUNDS = 5;
+if (!existsSync(traceGz)) {
+  console.log(`skipped: ${traceGz} not found`);
+  process.exit(0);
+}
+
+const source = join(root, "test", "oracle", "glibc-replay.c");
+const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 12);
+const dir = join(root, "node_modules", ".cache", "heaplab-bench");
+const oracle = join(dir, `glibc-replay-${hash}`);
+if (!existsSync(oracle)) {
+  mkdirSync(dir, { recursive: true });
+  execFileSync("cc", ["-O2", "-o", oracle, source, "-lpthread", "-ldl"], { stdio: "inherit" });
+}
+
+function best(command, args) {
+  let min = Infinity;
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(command, args, { stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}`);
+    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return min;
+}
+
+const tmp = join(dir, "e2e.trace");
+const rows = [
+  ["heaplab replay --addresses (text .gz)", best(process.execPath, [join(root, "dist", "cli", "main.js"), "replay", traceGz, "--addresses"])],
+  ["heaplab replay, report (text .gz)", best(process.execPath, [join(root, "dist", "cli", "main.js"), "replay", traceGz])],
+  ["native: gunzip + replay + lines", best("sh", ["-c", `gzip -dc '${traceGz}' > '${tmp}' && '${oracle}' '${tmp}'`])],
+];
+const native = rows[2][1];
+console.log(`sqlite3-memdb.trace.gz end to end, wall time, best of ${ROUNDS}`);
+for (const [name, ms] of rows) console.log(`${name.padEnd(40)} ${ms.toFixed(0).padStart(6)} ms  ratio ${(ms / native).toFixed(2)}`);
