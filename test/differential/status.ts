@@ -19,6 +19,7 @@ export const MATCHING: readonly string[] = [
   "ptmalloc-fuzz/*",
   "tcmalloc/*",
   "stats/*",
+  "mallinfo/*",
 ];
 
 /** Case id → the first differing line last seen (real vs model). */
