@@ -11,7 +11,7 @@ import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
-import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, RESULT_SLOTS } from "./model.js";
+import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
 
@@ -64,6 +64,7 @@ export class AddressFormatter {
       const code = batch.code[i];
       if (code === OpCode.free) continue;
       const r = (i - from) * RESULT_SLOTS;
+      if (results[r + 1] === REGION_SKIPPED) continue;
       const letter = LETTER_OF_CODE[code];
       if (code === OpCode.trim) {
         out.push(`${batch.seq[i]} t ${batch.a[i]} ${results[r]}`);

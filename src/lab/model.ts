@@ -12,6 +12,8 @@ export const REGION_NONE = 0;
 export const REGION_HEAP = 1;
 export const REGION_MMAP = 2;
 export const REGION_ARENA = 16;
+/** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
+export const REGION_SKIPPED = -1;
 
 /** Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record. */
 export function parseTunables(text: string): Record<string, number> {

@@ -8,7 +8,7 @@
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { AddressTable } from "./address-table.js";
-import { FLAG_RAW_ADDRESS, type Model, OP_SLOTS } from "./model.js";
+import { FLAG_RAW_ADDRESS, type Model, OP_SLOTS, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
 import { HeapError, TraceError } from "./types.js";
 
 export interface ReplayControl {
@@ -36,6 +36,8 @@ export class Replayer {
   private readonly model: Model;
   private readonly objects = new AddressTable();
   private freeIds: number[] = [];
+  /** Indexes (in the current batch) of ops the trace itself rules out: their results are marked REGION_SKIPPED. */
+  private skipped: number[] = [];
   private nextId = 0;
   private objectLines = new Float64Array(1024);
   private readonly threadIndex = new Map<number, number>();
@@ -90,11 +92,16 @@ export class Replayer {
       complete = this.ops + batch.length <= control.until;
     }
     const ops = this.model.opsView();
+    this.skipped.length = 0;
     for (let i = 0; i < length; i++) this.encode(batch, i, ops, i * OP_SLOTS, file, control);
     const done = this.model.run(length, false);
     if (done < length) {
       const at = { file, line: batch.line[done], seq: batch.seq[done] };
       throw new HeapError(this.model.errorMessage(), at);
+    }
+    if (this.skipped.length) {
+      const results = this.model.resultsView();
+      for (const i of this.skipped) results[i * RESULT_SLOTS + 1] = REGION_SKIPPED;
     }
     this.ops += length;
     return complete;
@@ -188,6 +195,7 @@ export class Replayer {
         object = this.lookup(ptr, line, file, control);
         if (object < 0) {
           // Realloc of an address the trace never allocated: nothing to replay, keep the slot as a no-op.
+          this.skipped.push(at / OP_SLOTS);
           opcode = OpCode.free;
           object = -1;
           a = 0;

@@ -34,6 +34,12 @@ describe("trace replay: what the trace says about its own addresses", () => {
     await expect(strict.replay(enc(trace), { strict: true })).rejects.toBeInstanceOf(TraceError);
   });
 
+  it("prints no address line for a realloc of an address the trace never allocated (as the native replayer)", async () => {
+    const trace = header + "1 7 m 24 0xa0\n2 7 r 0xbeef0 100 0xc0\n3 7 m 24 0xd0\n";
+    const lines = await addressLines(enc(trace));
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["1", "3"]);
+  });
+
   it("keeps an object's identity through realloc and frees the block it moved to", async () => {
     // The trace's addresses are arbitrary names; only the model decides where blocks go.
     const trace = header + [
