@@ -20,7 +20,7 @@ export { encodeTrace, encodeToBytes, writeTrace, outputFormatOf, OUTPUT_FORMATS 
 export type { OutputFormat, WriteResult } from "./trace/write.js";
 export { createProgress, withProgress } from "./trace/progress.js";
 export type { ByteSource } from "./trace/input.js";
-export { ParseError, OpCode } from "./trace/types.js";
+export { ParseError, OpCode, newBatch, BATCH_CAPACITY } from "./trace/types.js";
 export type { TraceBatch, TraceHeader, TraceOp, TraceSource, LossReport } from "./trace/types.js";
 export { replayReport, reportReplay, metricAt, REPORT_SCHEMA } from "./report/report.js";
 export type { Report, ReportOptions, Peak, Decomposition } from "./report/report.js";
