@@ -6,9 +6,9 @@
 // The reader works on bytes, never on whole-file strings: a line is scanned field by field into the columns of a
 // TraceBatch, and a batch is handed on every BATCH_CAPACITY operations.
 
-import { type ByteSource, openBytes, scanLines, sourceName } from "./input.js";
+import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
-  BATCH_CAPACITY, CODE_OF_LETTER, type LossReport, type OpLetter, ParseError, type TraceBatch, type TraceHeader,
+  BATCH_CAPACITY, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError, type TraceBatch, type TraceHeader,
   type TraceSource, emptyLoss, newBatch,
 } from "./types.js";
 
@@ -38,41 +38,221 @@ export function readAllocTrace(source: ByteSource, options: ReadOptions = {}): T
 async function* parse(
   source: ByteSource, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions,
 ): AsyncIterable<TraceBatch> {
-  let batch = newBatch();
-  const ready: TraceBatch[] = [];
-  let lineNo = 0;
-  let sawHeader = false;
+  const reader = new LineReader(name, header, loss, options);
+  for await (const chunk of openBytes(source)) {
+    reader.chunk(chunk);
+    while (reader.ready.length) yield reader.ready.shift()!;
+  }
+  reader.finish();
+  if (reader.batch.length || reader.batch.comments?.length) yield reader.batch;
+  if (reader.lineNo === 0) throw new ParseError(name, 0, "file", "empty trace");
+}
 
-  const fields = new Float64Array(3);
-  const onLine = (buf: Uint8Array, start: number, end: number): void => {
-    lineNo++;
-    if (start === end || buf[start] === 35 /* # */) {
-      const text = decoder.decode(buf.subarray(start, end));
-      (batch.comments ??= []).push({ before: batch.length, text });
-      if (!sawHeader && start !== end) {
-        sawHeader = true;
-        readHeader(text, header);
+/**
+ * Splits chunks into lines (a line cut by a chunk boundary is carried over) and scans each into the current
+ * batch. Well-formed operation lines take the fast scanner; anything it does not accept goes to `parseLine`, which
+ * either reads it the same way or throws the precise ParseError.
+ */
+class LineReader {
+  batch: TraceBatch = newBatch();
+  readonly ready: TraceBatch[] = [];
+  lineNo = 0;
+  private sawHeader = false;
+  private carry: Uint8Array | null = null;
+  private readonly fields = new Float64Array(3);
+  private readonly name: string;
+  private readonly header: TraceHeader;
+  private readonly loss: LossReport;
+  private readonly lenient: boolean;
+
+  constructor(name: string, header: TraceHeader, loss: LossReport, options: ReadOptions) {
+    this.name = name;
+    this.header = header;
+    this.loss = loss;
+    this.lenient = !!options.lenient;
+  }
+
+  chunk(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.carry) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        const joined = new Uint8Array(this.carry.length + chunk.length);
+        joined.set(this.carry);
+        joined.set(chunk, this.carry.length);
+        this.carry = joined;
+        return;
       }
+      const line = new Uint8Array(this.carry.length + nl);
+      line.set(this.carry);
+      line.set(chunk.subarray(0, nl), this.carry.length);
+      this.carry = null;
+      this.line(line, 0, stripCR(line, 0, line.length));
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      this.line(chunk, start, stripCR(chunk, start, nl));
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.carry = chunk.slice(start);
+  }
+
+  /** Reads the last line when the input does not end with a newline. */
+  finish(): void {
+    const carry = this.carry;
+    this.carry = null;
+    if (carry && carry.length) this.line(carry, 0, stripCR(carry, 0, carry.length));
+  }
+
+  private line(buf: Uint8Array, start: number, end: number): void {
+    this.lineNo++;
+    if (start === end || buf[start] === 35 /* # */) {
+      this.comment(buf, start, end);
       return;
     }
-    try {
-      parseLine(buf, start, end, fields, batch, lineNo, name);
-    } catch (e) {
-      if (!(e instanceof ParseError) || !options.lenient) throw e;
-      loss.linesSkipped++;
-      return;
+    const batch = this.batch;
+    if (!scanOp(buf, start, end, batch, this.lineNo)) {
+      try {
+        parseLine(buf, start, end, this.fields, batch, this.lineNo, this.name);
+      } catch (e) {
+        if (!(e instanceof ParseError) || !this.lenient) throw e;
+        this.loss.linesSkipped++;
+        return;
+      }
     }
     if (batch.length === BATCH_CAPACITY) {
-      ready.push(batch);
-      batch = newBatch();
+      this.ready.push(batch);
+      this.batch = newBatch();
     }
-  };
-
-  for await (const _ of scanLines(openBytes(source), onLine)) {
-    while (ready.length) yield ready.shift()!;
   }
-  if (batch.length || batch.comments?.length) yield batch;
-  if (lineNo === 0) throw new ParseError(name, 0, "file", "empty trace");
+
+  private comment(buf: Uint8Array, start: number, end: number): void {
+    const text = decoder.decode(buf.subarray(start, end));
+    (this.batch.comments ??= []).push({ before: this.batch.length, text });
+    if (!this.sawHeader && start !== end) {
+      this.sawHeader = true;
+      readHeader(text, this.header);
+    }
+  }
+}
+
+function stripCR(buf: Uint8Array, start: number, end: number): number {
+  return end > start && buf[end - 1] === 13 ? end - 1 : end;
+}
+
+// The fast scanner keeps its position here rather than in a closure: one field reader call per field, no
+// allocation per line.
+let cursor = 0;
+
+/**
+ * A decimal field at `cursor`, ended by a space (then `cursor` moves past it) or by `end` (`cursor` = end + 1);
+ * -1 when the field is empty or holds anything but digits.
+ */
+function fastDecimal(buf: Uint8Array, end: number): number {
+  let p = cursor;
+  let v = 0;
+  while (p < end) {
+    const d = buf[p] - 48;
+    if (d >= 0 && d <= 9) v = v * 10 + d;
+    else if (d === -16 /* space */) break;
+    else return -1;
+    p++;
+  }
+  if (p === cursor) return -1;
+  cursor = p + 1;
+  return v;
+}
+
+/** A `0x`-prefixed hex field at `cursor` (see fastDecimal); -1 when it is not one. */
+function fastHex(buf: Uint8Array, end: number): number {
+  let p = cursor;
+  if (p + 2 >= end || buf[p] !== 48 || (buf[p + 1] | 32) !== 120) return -1;
+  p += 2;
+  let v = 0;
+  while (p < end) {
+    const c = buf[p] | 32;
+    if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
+    else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
+    else if (c === 32 && buf[p] === 32) break;
+    else return -1;
+    p++;
+  }
+  if (p === cursor + 2) return -1;
+  cursor = p + 1;
+  return v;
+}
+
+/**
+ * Scans a well-formed operation line into the next slot of `batch`; false (the batch's length unchanged) when the
+ * line is anything else, for `parseLine` to read or reject. A field followed by a space must not be the last one,
+ * and the last one must reach `end`.
+ */
+function scanOp(buf: Uint8Array, start: number, end: number, batch: TraceBatch, lineNo: number): boolean {
+  cursor = start;
+  const seq = fastDecimal(buf, end);
+  if (seq < 0 || cursor > end) return false;
+  const tid = fastDecimal(buf, end);
+  if (tid < 0 || cursor + 1 >= end || buf[cursor + 1] !== 32) return false;
+  const letter = buf[cursor];
+  cursor += 2;
+  let ptr = 0;
+  let a = 0;
+  let b = 0;
+  let res: number;
+  let code: number;
+  switch (letter) {
+    case 109 /* m */: case 118 /* v */: case 86 /* V */:
+      code = letter === 109 ? OpCode.malloc : letter === 118 ? OpCode.valloc : OpCode.pvalloc;
+      a = fastDecimal(buf, end);
+      if (a < 0 || cursor > end) return false;
+      res = fastHex(buf, end);
+      break;
+    case 102 /* f */:
+      code = OpCode.free;
+      ptr = fastHex(buf, end);
+      if (ptr < 0) return false;
+      res = 0;
+      break;
+    case 114 /* r */:
+      code = OpCode.realloc;
+      ptr = fastHex(buf, end);
+      if (ptr < 0 || cursor > end) return false;
+      a = fastDecimal(buf, end);
+      if (a < 0 || cursor > end) return false;
+      res = fastHex(buf, end);
+      break;
+    case 99 /* c */: case 97 /* a */: case 65 /* A */: case 80 /* P */:
+      code = letter === 99 ? OpCode.calloc : letter === 97 ? OpCode.memalign
+        : letter === 65 ? OpCode.alignedAlloc : OpCode.posixMemalign;
+      a = fastDecimal(buf, end);
+      if (a < 0 || cursor > end) return false;
+      b = fastDecimal(buf, end);
+      if (b < 0 || cursor > end) return false;
+      res = fastHex(buf, end);
+      break;
+    case 116 /* t */:
+      code = OpCode.trim;
+      a = fastDecimal(buf, end);
+      if (a < 0 || cursor > end) return false;
+      res = fastDecimal(buf, end);
+      break;
+    default:
+      return false;
+  }
+  if (res < 0 || cursor !== end + 1) return false;
+  const i = batch.length;
+  batch.seq[i] = seq;
+  batch.tid[i] = tid;
+  batch.code[i] = code;
+  batch.line[i] = lineNo;
+  batch.ptr[i] = ptr;
+  batch.a[i] = a;
+  batch.b[i] = b;
+  batch.res[i] = res;
+  batch.length = i + 1;
+  return true;
 }
 
 function readHeader(text: string, header: TraceHeader): void {
