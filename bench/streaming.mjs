@@ -7,7 +7,10 @@ import { createLab, newBatch, BATCH_CAPACITY } from "../dist/index.js";
 const TOTAL = Number(process.env.HEAPLAB_STREAM_OPS ?? 10_000_000);
 const LIVE = 20_000;
 
-/** A trace of mallocs and frees over a bounded live set (xorshift sizes and victims), generated batch by batch. */
+/**
+ * A trace of mallocs and frees over a bounded live set (xorshift sizes and victims), generated batch by batch.
+ * Like a real heap, it hands freed addresses out again (newest first).
+ */
 function generated(total) {
   let state = 0x9e3779b9;
   const rand = () => {
@@ -20,6 +23,7 @@ function generated(total) {
     loss: { unknownFrees: 0, sizesInferred: 0, failedCalls: 0, pointerReuseResolved: 0, linesSkipped: 0, notes: [] },
     async *batches() {
       const live = [];
+      const freed = [];
       let next = 0x10000;
       let seq = 0;
       while (seq < total) {
@@ -31,13 +35,14 @@ function generated(total) {
           if (live.length >= LIVE || (live.length > 0 && rand() < 0.5)) {
             const k = (rand() * live.length) | 0;
             batch.code[i] = 4; batch.ptr[i] = live[k]; batch.a[i] = 0; batch.b[i] = 0; batch.res[i] = 0;
+            freed.push(live[k]);
             live[k] = live[live.length - 1];
             live.pop();
           } else {
             const size = rand() < 0.9 ? 8 + ((rand() * 500) | 0) : 1000 + ((rand() * 200000) | 0);
-            next += 16;
-            batch.code[i] = 1; batch.ptr[i] = 0; batch.a[i] = size; batch.b[i] = 0; batch.res[i] = next;
-            live.push(next);
+            const address = freed.length ? freed.pop() : (next += 16);
+            batch.code[i] = 1; batch.ptr[i] = 0; batch.a[i] = size; batch.b[i] = 0; batch.res[i] = address;
+            live.push(address);
           }
         }
         yield batch;

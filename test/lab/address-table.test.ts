@@ -1,0 +1,44 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { AddressTable } from "../../src/lab/address-table.js";
+
+describe("AddressTable", () => {
+  it("agrees with a Map on live objects and ended addresses, through growth", () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 2 ** 16 })), { maxLength: 3000 }),
+      (steps) => {
+        const table = new AddressTable(16);
+        const live = new Map<number, number>();
+        const ended = new Map<number, number>();
+        steps.forEach(([alloc, slot, hi], line) => {
+          const address = hi * 2 ** 32 + slot * 16;
+          if (alloc) {
+            const displaced = table.bind(address, line);
+            expect(displaced).toBe(live.get(address) ?? -1);
+            live.set(address, line);
+            ended.delete(address);
+          } else if (live.has(address)) {
+            table.end(address, line + 1);
+            live.delete(address);
+            ended.set(address, line + 1);
+          }
+          expect(table.live(address)).toBe(live.get(address) ?? -1);
+          expect(table.endedAt(address)).toBe(ended.get(address) ?? 0);
+        });
+        for (const [a, id] of live) expect(table.live(a)).toBe(id);
+      },
+    ), { numRuns: 60 });
+  });
+
+  it("forgets ended addresses, never live ones, once they are most of a large table", () => {
+    const table = new AddressTable(16, 64);
+    for (let k = 1; k <= 10; k++) table.bind(k * 16, k);
+    for (let k = 1000; k < 100_000; k++) {
+      table.bind(k * 16, k);
+      table.end(k * 16, k);
+    }
+    expect(table.forgotten).toBeGreaterThan(90_000);
+    for (let k = 1; k <= 10; k++) expect(table.live(k * 16)).toBe(k);
+    expect(table.endedAt(99_999 * 16)).toBe(99_999);
+  });
+});
