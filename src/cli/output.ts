@@ -36,3 +36,22 @@ export class LineWriter {
     await this.drain(0);
   }
 }
+
+/** Byte chunks to a stream: backpressure respected, a closed pipe ends quietly. */
+export class ByteWriter {
+  private readonly out: Writable;
+
+  constructor(out: Writable = process.stdout) {
+    this.out = out;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+  }
+
+  /** Writes `bytes`, waiting for the stream when it is full. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!bytes.length) return;
+    if (!this.out.write(bytes)) await new Promise<void>((resolve) => this.out.once("drain", () => resolve()));
+  }
+}

@@ -8,11 +8,9 @@ import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
-import { LineWriter } from "./output.js";
-import { partNames, type TimelineRow } from "../report/metrics.js";
-import { reportReplay } from "../report/report.js";
-import { formatReport } from "../report/text.js";
-import { timelineCsvHeader, timelineCsvLines } from "../report/timeline.js";
+import { LineBytes } from "../lab/line-bytes.js";
+import { ByteWriter, LineWriter } from "./output.js";
+import type { TimelineRow } from "../report/metrics.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -70,19 +68,24 @@ export async function run(argv: string[]): Promise<number> {
   const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {
-    const out = new LineWriter();
+    const out = new ByteWriter();
     const formatter = new AddressFormatter(lab.handle);
-    const observe: BatchObserver = formatter.observer((lines) => {
-      out.push(lines);
-      return out.drain();
-    });
+    const lines = new LineBytes();
+    const observe: BatchObserver = (batch, from, to, results) => {
+      formatter.writeLines(batch, from, to, results, lines);
+      return out.write(lines.take());
+    };
     await lab.replay(trace, { ...control, observe });
-    await out.end();
     return 0;
   }
+  // The report modules are loaded only here: the --addresses path never pays for them.
+  const [{ partNames }, { reportReplay }, { formatReport }, timeline] = await Promise.all([
+    import("../report/metrics.js"), import("../report/report.js"), import("../report/text.js"),
+    import("../report/timeline.js"),
+  ]);
   const every = Number(values.every);
   if (!Number.isInteger(every) || every < 0) throw new Error(`--every ${values.every}: expected a whole number`);
-  const csv = values.timeline ? new TimelineFile(values.timeline, partNames(lab.handle)) : undefined;
+  const csv = values.timeline ? new TimelineFile(values.timeline, partNames(lab.handle), timeline) : undefined;
   const report = await reportReplay(lab, trace, {
     ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
     timeline: csv ? (rows) => csv.write(rows) : false,
@@ -93,21 +96,25 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+type TimelineCsv = typeof import("../report/timeline.js");
+
 /** The --timeline CSV file, written as rows arrive. */
 class TimelineFile {
   private readonly stream: WriteStream;
   private readonly out: LineWriter;
   private readonly parts: string[];
+  private readonly csv: TimelineCsv;
 
-  constructor(path: string, parts: string[]) {
+  constructor(path: string, parts: string[], csv: TimelineCsv) {
     this.stream = createWriteStream(path);
     this.out = new LineWriter(this.stream);
     this.parts = parts;
-    this.out.push([timelineCsvHeader(parts)]);
+    this.csv = csv;
+    this.out.push([csv.timelineCsvHeader(parts)]);
   }
 
   write(rows: TimelineRow[]): Promise<void> {
-    this.out.push(timelineCsvLines(rows, this.parts));
+    this.out.push(this.csv.timelineCsvLines(rows, this.parts));
     return this.out.drain();
   }
 

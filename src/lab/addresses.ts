@@ -11,6 +11,7 @@ import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
+import { LineBytes } from "./line-bytes.js";
 import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
@@ -18,6 +19,18 @@ import type { LabOptions } from "./types.js";
 function offset(delta: number): string {
   return delta < 0 ? `-0x${(-delta).toString(16)}` : `+0x${delta.toString(16)}`;
 }
+
+function writeOffset(out: LineBytes, delta: number): void {
+  if (delta < 0) {
+    out.ascii("-0x");
+    out.hex(-delta);
+  } else {
+    out.ascii("+0x");
+    out.hex(delta);
+  }
+}
+
+const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
 
 /** Bytes requested by op `i` of a batch (calloc: nmemb × size; memalign family: size). */
 export function requestedBytes(batch: TraceBatch, i: number): number {
@@ -73,6 +86,41 @@ export class AddressFormatter {
       out.push(`${batch.seq[i]} ${letter} ${requestedBytes(batch, i)} ${this.where(results[r], results[r + 1])}`);
     }
     return out;
+  }
+
+  /** Writes the lines for ops [from, to) of `batch` into `out`, byte for byte those of `lines()`. */
+  writeLines(batch: TraceBatch, from: number, to: number, results: Float64Array, out: LineBytes): void {
+    const heapBase = this.model.wasm.heapBase();
+    const { code: codes, seq, a } = batch;
+    for (let i = from; i < to; i++) {
+      const code = codes[i];
+      if (code === OpCode.free) continue;
+      const r = (i - from) * RESULT_SLOTS;
+      if (results[r + 1] === REGION_SKIPPED) continue;
+      out.decimal(seq[i]);
+      if (code === OpCode.trim) {
+        out.ascii(" t ");
+        out.decimal(a[i]);
+        out.byte(32);
+        out.decimal(results[r]);
+        out.byte(10);
+        continue;
+      }
+      out.byte(32);
+      out.byte(LETTER_BYTES[code]);
+      out.byte(32);
+      out.decimal(requestedBytes(batch, i));
+      out.byte(32);
+      const address = results[r];
+      const region = results[r + 1];
+      if (address !== 0 && region === REGION_HEAP) {
+        out.ascii("heap");
+        writeOffset(out, address - heapBase);
+      } else {
+        out.ascii(this.where(address, region));
+      }
+      out.byte(10);
+    }
   }
 
   /** A batch observer that hands each batch's lines to `sink` (awaited when it returns a promise). */
