@@ -18,7 +18,17 @@ const ARITY: Readonly<Record<OpLetter, number>> = { m: 2, c: 3, r: 3, f: 1, a: 3
 export interface ReadOptions {
   /** Skip malformed lines and count them in the loss report instead of throwing. */
   lenient?: boolean;
+  /**
+   * In Node, read, gunzip and parse a file of at least WORKER_MIN_BYTES in a worker thread while the caller
+   * replays (default true). Batches, header, loss report and errors are the same either way.
+   */
+  worker?: boolean;
 }
+
+/** Smaller files are parsed in the caller's thread: starting a worker would cost more than it saves. */
+const WORKER_MIN_BYTES = 1 << 20;
+/** Batches a worker may post ahead of the consumer. */
+const WORKER_WINDOW = 2;
 
 const decoder = new TextDecoder();
 
@@ -31,8 +41,73 @@ export function readAllocTrace(source: ByteSource, options: ReadOptions = {}): T
     name,
     header,
     loss,
-    batches: () => parse(source, name, header, loss, options),
+    batches: () => workerScript() && options.worker !== false && typeof source === "string"
+      ? parseInWorker(source, name, header, loss, options)
+      : parse(source, name, header, loss, options),
   };
+}
+
+/**
+ * The worker script next to this module, when there is one that Node can run: the package's compiled .js files
+ * in Node (never in a browser, nor when this module runs from TypeScript sources).
+ */
+function workerScript(): URL | undefined {
+  if (typeof process === "undefined" || !process.versions?.node || !import.meta.url.endsWith(".js")) return undefined;
+  return new URL("./parse-worker.js", import.meta.url);
+}
+
+interface WorkerMessage {
+  batch?: TraceBatch;
+  done?: true;
+  error?: { parse?: [string, number, string, string]; message?: string };
+  header: TraceHeader;
+  loss: LossReport;
+}
+
+/** parse() in a worker thread (see parse-worker.ts), for a file path in Node; small files stay in this thread. */
+async function* parseInWorker(
+  path: string, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions,
+): AsyncIterable<TraceBatch> {
+  const { stat } = await import("node:fs/promises");
+  const size = await stat(path).then((s) => s.size, () => 0);
+  if (size < WORKER_MIN_BYTES || /^https?:/.test(path)) {
+    yield* parse(path, name, header, loss, options);
+    return;
+  }
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(workerScript()!, {
+    workerData: { path, lenient: !!options.lenient, window: WORKER_WINDOW },
+  });
+  const inbox: WorkerMessage[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const arrive = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on("message", (m: WorkerMessage) => { inbox.push(m); arrive(); });
+  worker.on("error", (e: Error) => { failure = e; arrive(); });
+  worker.on("exit", () => { failure ??= new Error(`${name}: the trace reader's worker stopped`); arrive(); });
+  try {
+    for (;;) {
+      while (!inbox.length) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => { wake = resolve; });
+      }
+      const m = inbox.shift()!;
+      Object.assign(header, m.header);
+      Object.assign(loss, m.loss);
+      if (m.error) {
+        const p = m.error.parse;
+        throw p ? new ParseError(p[0], p[1], p[2], p[3]) : new Error(m.error.message);
+      }
+      if (m.done) return;
+      worker.postMessage(0);
+      yield m.batch!;
+    }
+  } finally {
+    void worker.terminate();
+  }
 }
 
 async function* parse(

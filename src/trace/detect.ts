@@ -117,6 +117,7 @@ export function detectFormat(head: Uint8Array, name = "<memory>"): InputFormat {
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
     throw new ParseError(name, 0, "file", "zstd-compressed input is not supported: decompress it first (zstd -d)");
   }
+  if (startsWith(head, ALLOC_TRACE_HEADER)) return "alloc-trace";
   const text = new TextDecoder().decode(head);
   const all = text.split("\n");
   if (head.length >= SNIFF_BYTES && all.length > 1) all.pop();
@@ -139,6 +140,15 @@ export function detectFormat(head: Uint8Array, name = "<memory>"): InputFormat {
     throw new ParseError(name, 1, "format", `unrecognised trace format (first line '${shown}'); name it with --format ${INPUT_FORMATS.join("|")}`);
   }
   return best;
+}
+
+/** The first line of an alloc-trace file, as bytes: recognised without decoding and splitting the head. */
+const ALLOC_TRACE_HEADER = new TextEncoder().encode("# alloc-trace ");
+
+function startsWith(head: Uint8Array, prefix: Uint8Array): boolean {
+  if (head.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false;
+  return true;
 }
 
 function looksLikeRep(lines: string[]): boolean {
