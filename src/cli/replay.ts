@@ -7,6 +7,7 @@ import { createLab } from "../lab/lab.js";
 import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
+import { prefetch } from "../trace/prefetch.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
@@ -63,8 +64,11 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
+  // The trace is opened and its reading started while the model compiles; the model's errors still come first.
+  const opening = openTrace(positionals[0], { lenient: values.lenient }).then(prefetch);
+  opening.catch(() => {});
   const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
-  const trace = withProgress(await openTrace(positionals[0], { lenient: values.lenient }), createProgress("replay"));
+  const trace = withProgress(await opening, createProgress("replay"));
   const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {

@@ -19,14 +19,18 @@ export interface ReadOptions {
   /** Skip malformed lines and count them in the loss report instead of throwing. */
   lenient?: boolean;
   /**
-   * In Node, read, gunzip and parse a file of at least WORKER_MIN_BYTES in a worker thread while the caller
-   * replays (default true). Batches, header, loss report and errors are the same either way.
+   * In Node, read, gunzip and parse a file in a worker thread while the caller replays: true always, false never,
+   * by default for a file of at least WORKER_MIN_BYTES when a core is free for it. Batches, header, loss report and
+   * errors are the same either way.
    */
   worker?: boolean;
 }
 
-/** Smaller files are parsed in the caller's thread: starting a worker would cost more than it saves. */
-const WORKER_MIN_BYTES = 1 << 20;
+/**
+ * Smaller files are parsed in the caller's thread: starting a worker would cost more than it saves. Compared with
+ * the file's size, compressed or not (gzip shrinks alloc-trace about tenfold).
+ */
+const WORKER_MIN_BYTES = 1 << 18;
 /** Batches a worker may post ahead of the consumer. */
 const WORKER_WINDOW = 2;
 
@@ -56,6 +60,15 @@ function workerScript(): URL | undefined {
   return new URL("./parse-worker.js", import.meta.url);
 }
 
+/**
+ * Whether a core is free for the worker: on a machine whose cores are all busy, the two threads only take turns,
+ * and the worker's start and the batches' hand-over are pure cost.
+ */
+async function idleCore(): Promise<boolean> {
+  const { availableParallelism, loadavg } = await import("node:os");
+  return loadavg()[0] <= availableParallelism() - 1;
+}
+
 interface WorkerMessage {
   batch?: TraceBatch;
   done?: true;
@@ -70,7 +83,8 @@ async function* parseInWorker(
 ): AsyncIterable<TraceBatch> {
   const { stat } = await import("node:fs/promises");
   const size = await stat(path).then((s) => s.size, () => 0);
-  if (size < WORKER_MIN_BYTES || /^https?:/.test(path)) {
+  const worth = options.worker === true || (size >= WORKER_MIN_BYTES && await idleCore());
+  if (!worth || /^https?:/.test(path)) {
     yield* parse(path, name, header, loss, options);
     return;
   }
@@ -78,6 +92,7 @@ async function* parseInWorker(
   const worker = new Worker(workerScript()!, {
     workerData: { path, lenient: !!options.lenient, window: WORKER_WINDOW },
   });
+  worker.unref();
   const inbox: WorkerMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -92,7 +107,10 @@ async function* parseInWorker(
     for (;;) {
       while (!inbox.length) {
         if (failure) throw failure;
+        // Referenced only while awaited: a consumer that stops iterating does not keep the process alive.
+        worker.ref();
         await new Promise<void>((resolve) => { wake = resolve; });
+        worker.unref();
       }
       const m = inbox.shift()!;
       Object.assign(header, m.header);

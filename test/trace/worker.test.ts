@@ -15,7 +15,7 @@ const { readAllocTrace } = (await import(join(process.cwd(), "dist", "index.js")
 const dir = mkdtempSync(join(tmpdir(), "heaplab-worker-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A trace of `ops` mallocs and frees (over the worker's 1 MB threshold), `bad` lines replaced by junk. */
+/** A trace of `ops` mallocs and frees, `bad` lines replaced by junk. */
 function writeTrace(name: string, ops: number, bad: Map<number, string> = new Map()): string {
   const lines = ["# alloc-trace v1 pid=7 ppid=1 exe=gen"];
   for (let i = 1; i <= ops; i++) {
@@ -48,7 +48,7 @@ async function read(source: TraceSource): Promise<{ batches: string[]; error?: u
 }
 
 async function both(path: string, lenient = false) {
-  const inWorker = readAllocTrace(path, { lenient });
+  const inWorker = readAllocTrace(path, { lenient, worker: true });
   const here = readAllocTrace(path, { lenient, worker: false });
   const [a, b] = [await read(inWorker), await read(here)];
   return { a, b, inWorker, here };

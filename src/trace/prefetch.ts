@@ -1,0 +1,37 @@
+// Reading a trace ahead of its consumer: the first batch is requested at once (which starts the file read, the
+// gunzip and, for a large alloc-trace file, the parsing worker) while the caller still prepares its model.
+
+import type { TraceBatch, TraceSource } from "./types.js";
+
+/**
+ * The same trace, its first batch already requested. The first `batches()` call continues that read; later calls
+ * read the trace anew. A read error surfaces from the first `batches()` iteration, never before.
+ */
+export function prefetch(source: TraceSource): TraceSource {
+  let started: AsyncIterator<TraceBatch> | undefined = source.batches()[Symbol.asyncIterator]();
+  const first = started.next();
+  first.catch(() => {}); // reported by the iteration that awaits it
+  return {
+    ...source,
+    batches() {
+      const it = started;
+      started = undefined;
+      if (!it) return source.batches();
+      let pending: Promise<IteratorResult<TraceBatch>> | undefined = first;
+      return {
+        [Symbol.asyncIterator]() {
+          return {
+            next() {
+              const p = pending ?? it.next();
+              pending = undefined;
+              return p;
+            },
+            return(value?: unknown) {
+              return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
+            },
+          };
+        },
+      };
+    },
+  };
+}
