@@ -165,7 +165,9 @@ class LineReader {
     this.lenient = !!options.lenient;
   }
 
-  chunk(chunk: Uint8Array): void {
+  chunk(bytes: Uint8Array): void {
+    // One array type for every line scanned (a Node Buffer has another map): the scanner stays monomorphic.
+    const chunk = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     let start = 0;
     if (this.carry) {
       const nl = chunk.indexOf(10);
