@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const traceGz = join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.ROUNDS) || 5;
 if (!existsSync(traceGz)) {
   console.log(`skipped: ${traceGz} not found`);
   process.exit(0);
