@@ -2,7 +2,7 @@
 
 export { createLab, modelOptions } from "./lab/lab.js";
 export type { Lab, CallOptions, ReplayOptions } from "./lab/lab.js";
-export { addressLines, AddressFormatter, requestedBytes } from "./lab/addresses.js";
+export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
 export { parseTunables } from "./lab/model.js";
 export { HeapError, TraceError, CHUNK_STATES } from "./lab/types.js";
@@ -20,7 +20,7 @@ export { encodeTrace, encodeToBytes, writeTrace, outputFormatOf, OUTPUT_FORMATS 
 export type { OutputFormat, WriteResult } from "./trace/write.js";
 export { createProgress, withProgress } from "./trace/progress.js";
 export type { ByteSource } from "./trace/input.js";
-export { ParseError, OpCode, newBatch, BATCH_CAPACITY } from "./trace/types.js";
+export { ParseError, OpCode, newBatch, BATCH_CAPACITY, requestedBytes } from "./trace/types.js";
 export type { TraceBatch, TraceHeader, TraceOp, TraceSource, LossReport } from "./trace/types.js";
 export { replayReport, reportReplay, metricAt, REPORT_SCHEMA } from "./report/report.js";
 export type { Report, ReportOptions, Peak, Decomposition } from "./report/report.js";

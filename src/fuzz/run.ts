@@ -10,7 +10,7 @@
 
 import { createLab, type Lab } from "../lab/lab.js";
 import { hasChecker, type Violation } from "../lab/check.js";
-import { requestedBytes } from "../lab/addresses.js";
+import { requestedBytes } from "../trace/types.js";
 import { HeapError } from "../lab/types.js";
 import type { LabOptions, ModelName } from "../lab/types.js";
 import { OpCode, type TraceBatch, type TraceOp } from "../trace/types.js";

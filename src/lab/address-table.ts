@@ -42,6 +42,11 @@ export class AddressTable {
     return i;
   }
 
+  /** Addresses currently bound to a live object. */
+  get liveObjects(): number {
+    return this.liveCount;
+  }
+
   /** The live object at `address`, or -1. */
   live(address: number): number {
     const i = this.slot(address);

@@ -9,7 +9,7 @@
 
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
-import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
+import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, requestedBytes } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
 import { LineBytes } from "./line-bytes.js";
 import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
@@ -31,15 +31,6 @@ function writeOffset(out: LineBytes, delta: number): void {
 }
 
 const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
-
-/** Bytes requested by op `i` of a batch (calloc: nmemb × size; memalign family: size). */
-export function requestedBytes(batch: TraceBatch, i: number): number {
-  switch (batch.code[i]) {
-    case OpCode.calloc: return batch.a[i] * batch.b[i];
-    case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return batch.b[i];
-    default: return batch.a[i];
-  }
-}
 
 /** Formats results into address lines; keeps the numbering of mmaps and arenas across batches. */
 export class AddressFormatter {

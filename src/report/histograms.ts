@@ -1,7 +1,8 @@
 // Size and lifetime histograms of a trace, built from the TraceBatch stream (no model involved): request sizes
 // in power-of-two buckets, and object lifetimes in operations (allocation to free; a realloc keeps its object).
 
-import { OpCode, type TraceBatch } from "../trace/types.js";
+import { AddressTable } from "../lab/address-table.js";
+import { OpCode, type TraceBatch, requestedBytes } from "../trace/types.js";
 
 /** One bucket: values in (from, to], or exactly 0 for the first bucket of sizes. */
 export interface Bucket {
@@ -51,7 +52,8 @@ export class HistogramBuilder {
   private readonly sizeTotals: number[] = [];
   private readonly lifeCounts: number[] = [];
   private readonly lifeTotals: number[] = [];
-  private readonly born = new Map<number, number>();
+  /** Live trace address → the op that allocated its object. */
+  private readonly born = new AddressTable();
   private op = 0;
 
   observe = (batch: TraceBatch, from: number, to: number): void => {
@@ -68,22 +70,22 @@ export class HistogramBuilder {
       this.end(ptr, op);
       return;
     }
-    bump(this.sizeCounts, this.sizeTotals, requested(code, batch.a[i], batch.b[i]));
+    bump(this.sizeCounts, this.sizeTotals, requestedBytes(batch, i));
     if (res === 0) return;
     if (code === OpCode.realloc && ptr !== 0) {
-      const birth = this.born.get(ptr);
-      if (birth === undefined || res === ptr) return;
-      this.born.delete(ptr);
-      this.born.set(res, birth);
+      const birth = this.born.live(ptr);
+      if (birth < 0 || res === ptr) return;
+      this.born.end(ptr, op);
+      this.born.bind(res, birth);
       return;
     }
-    this.born.set(res, op);
+    this.born.bind(res, op);
   }
 
   private end(ptr: number, op: number): void {
-    const birth = this.born.get(ptr);
-    if (birth === undefined) return;
-    this.born.delete(ptr);
+    const birth = this.born.live(ptr);
+    if (birth < 0) return;
+    this.born.end(ptr, op);
     bump(this.lifeCounts, this.lifeTotals, op - birth);
   }
 
@@ -91,14 +93,7 @@ export class HistogramBuilder {
     return {
       sizes: buckets(this.sizeCounts, this.sizeTotals),
       lifetimes: buckets(this.lifeCounts, this.lifeTotals),
-      liveAtEnd: this.born.size,
+      liveAtEnd: this.born.liveObjects,
     };
   }
-}
-
-/** Bytes an allocation call asks for. */
-export function requested(code: number, a: number, b: number): number {
-  if (code === OpCode.calloc) return a * b;
-  if (code === OpCode.memalign || code === OpCode.alignedAlloc || code === OpCode.posixMemalign) return b;
-  return a;
 }

@@ -125,6 +125,15 @@ export function pushOp(batch: TraceBatch, op: TraceOp): void {
   batch.line[i] = op.line;
 }
 
+/** Bytes op `i` of a batch asks for (calloc: nmemb × size; memalign family: size; malloc, realloc, valloc: size). */
+export function requestedBytes(batch: TraceBatch, i: number): number {
+  switch (batch.code[i]) {
+    case OpCode.calloc: return batch.a[i] * batch.b[i];
+    case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return batch.b[i];
+    default: return batch.a[i];
+  }
+}
+
 /** Reads op `i` of a batch as plain data. */
 export function opAt(batch: TraceBatch, i: number): TraceOp {
   return {

@@ -4,7 +4,7 @@
 
 import { encodeBinaryBlock, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
 import {
-  LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
+  LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, requestedBytes,
 } from "./types.js";
 
 export const OUTPUT_FORMATS = ["alloc-trace", "binary", "rep", "mtrace"] as const;
@@ -152,15 +152,6 @@ async function* encodeBinary(source: TraceSource): AsyncIterable<Uint8Array> {
   yield encodeBinaryEnd(source.loss);
 }
 
-/** The requested size of an allocating op (calloc: the product; memalign family: the size). */
-function requested(b: TraceBatch, i: number): number {
-  switch (b.code[i]) {
-    case OpCode.calloc: return b.a[i] * b.b[i];
-    case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return b.b[i];
-    default: return b.a[i];
-  }
-}
-
 type RepRequest = (kind: "a" | "r" | "f", id: number, bytes: number) => void;
 
 /** Turns trace ops into malloclab requests; deterministic, so the header pass and the body pass agree. */
@@ -219,7 +210,7 @@ class RepMapper {
     }
     if (code !== OpCode.realloc) {
       if (b.res[i] === 0) this.count("failedCalls");
-      else this.allocate(b.res[i], requested(b, i), counted);
+      else this.allocate(b.res[i], requestedBytes(b, i), counted);
       return;
     }
     const old = b.ptr[i];
@@ -302,7 +293,7 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
         }
         default:
           if (b.res[i] === 0) loss.failedCalls++;
-          lines.push(`+ ${ptr(b.res[i])} ${size(requested(b, i))}`);
+          lines.push(`+ ${ptr(b.res[i])} ${size(requestedBytes(b, i))}`);
       }
     }
     if (lines.length) yield encoder.encode(lines.join("\n") + "\n");
