@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
+import { helpExit, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
 
@@ -28,15 +29,12 @@ export async function run(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help || positionals.length !== 1) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
-  }
-  if (values.threads !== "merge" && values.threads !== "arena") throw new Error("--threads must be merge or arena");
+  const exit = helpExit(values.help, positionals.length === 1, HELP);
+  if (exit !== null) return exit;
   const shared = values.tunables ? parseTunables(values.tunables) : {};
   const contestants = (values.model ?? ["ptmalloc", "tcmalloc"]).map((m) => parseContestant(m, shared));
   const reports = await compareReplays(positionals[0], contestants, {
-    threads: values.threads, lenient: values.lenient, costs: values.cost ?? [], every: 0,
+    threads: threadsArg(values.threads), lenient: values.lenient, costs: values.cost ?? [], every: 0,
   });
   const names = contestants.map(contestantName);
   console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, names, process.stdout.isTTY));

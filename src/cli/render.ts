@@ -13,6 +13,7 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
+import { helpExit } from "./args.js";
 
 export const HELP = `usage: heaplab render <trace> [options]
 
@@ -39,10 +40,8 @@ export async function run(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help || positionals.length !== 1) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
-  }
+  const exit = helpExit(values.help, positionals.length === 1, HELP);
+  if (exit !== null) return exit;
   const model = values.model as ModelName;
   const lab = await createLab({ model, tunables: values.tunables });
   const trace = await openTrace(positionals[0]);

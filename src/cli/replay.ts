@@ -12,6 +12,7 @@ import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
+import { helpExit, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -54,16 +55,13 @@ export function parseReplayArgs(argv: string[]) {
     options[k] = Number(v);
     if (!Number.isFinite(options[k])) throw new Error(`--option ${o}: expected name=<number>`);
   }
-  if (values.threads !== "merge" && values.threads !== "arena") throw new Error(`--threads must be merge or arena`);
-  return { values, positionals, options, threads: values.threads as "merge" | "arena" };
+  return { values, positionals, options, threads: threadsArg(values.threads) };
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, options, threads } = parseReplayArgs(argv);
-  if (values.help || positionals.length !== 1) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
-  }
+  const exit = helpExit(values.help, positionals.length === 1, HELP);
+  if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   const opening = openTrace(positionals[0], { lenient: values.lenient }).then(prefetch);
   opening.catch(() => {});

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
 import { formatSweep, parseVariation, rank, sweep, sweepRecord } from "../report/sweep.js";
+import { threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [options]
 
@@ -38,7 +39,6 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  if (values.threads !== "merge" && values.threads !== "arena") throw new Error("--threads must be merge or arena");
   const workers = values.jobs === undefined ? undefined : Number(values.jobs);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new Error("--jobs: a whole number");
   const variations = values.vary.map(parseVariation);
@@ -46,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     model: values.model as ModelName,
     base: values.tunables ? parseTunables(values.tunables) : {},
     workers,
-    threads: values.threads,
+    threads: threadsArg(values.threads),
     lenient: values.lenient,
     every: 0,
   });
