@@ -12,8 +12,10 @@
 //           │               │               │
 //   L1 (65536 × u32) ──► L2 (65536 × u32) ──► frame (64 KiB) + offset
 //
-// Unmapped addresses resolve to a shared scratch frame, so a model that follows a corrupted pointer reads zeros
-// and never damages real state. Frames are recycled through a free list and zeroed when reused.
+// Unmapped addresses resolve to a shared scratch frame that is only ever read: a never-written address reads as
+// zero, like fresh memory from the kernel, and a model that follows a corrupted pointer reads zeros. The first store
+// into a frame backs it with real memory, so a simulated heap of gigabytes costs only the frames it writes (its
+// chunk headers and links). Frames are recycled through a free list and zeroed when reused.
 //
 // Every store goes through `st8/16/32/64`. While the journal is on, each store first records the aligned 8-byte
 // word it overwrites, so that a call that fails half way (an integrity check) can be rolled back exactly.
@@ -165,6 +167,18 @@ function journalRecord(at: usize): void {
 
 // ── typed access at virtual addresses ────────────────────────────────────────────────────────────────────
 
+/** Linear address for a store at `va`: backs the frame on its first write. */
+// @ts-ignore: decorator
+@inline function linForStore(va: u64): usize {
+  const p = lin(va);
+  return p - scratchFrame < FRAME_SIZE ? backFrame(va) : p;
+}
+
+function backFrame(va: u64): usize {
+  vmMap(va, 1);
+  return lin(va);
+}
+
 // @ts-ignore: decorator
 @inline export function ld64(va: u64): u64 { return load<u64>(lin(va)); }
 // @ts-ignore: decorator
@@ -176,25 +190,25 @@ function journalRecord(at: usize): void {
 
 // @ts-ignore: decorator
 @inline export function st64(va: u64, v: u64): void {
-  const p = lin(va);
+  const p = linForStore(va);
   if (journalOn) journalRecord(p);
   store<u64>(p, v);
 }
 // @ts-ignore: decorator
 @inline export function st32(va: u64, v: u32): void {
-  const p = lin(va);
+  const p = linForStore(va);
   if (journalOn) journalRecord(p);
   store<u32>(p, v);
 }
 // @ts-ignore: decorator
 @inline export function st16(va: u64, v: u16): void {
-  const p = lin(va);
+  const p = linForStore(va);
   if (journalOn) journalRecord(p);
   store<u16>(p, v);
 }
 // @ts-ignore: decorator
 @inline export function st8(va: u64, v: u8): void {
-  const p = lin(va);
+  const p = linForStore(va);
   if (journalOn) journalRecord(p);
   store<u8>(p, v);
 }

@@ -10,7 +10,7 @@
 // Later heaps of an arena hold only the heap_info; the old top of the previous heap is closed with fenceposts.
 // Arena k (k ≥ 1, in creation order) is recorded at ARENAS_BASE + 8k; the main arena is k = 0.
 
-import { ld64, st64, vmMap } from "../common/vmem";
+import { ld64, st64 } from "../common/vmem";
 import { count, SYS_MMAP, SYS_MUNMAP, SYS_MADVISE, LOCK_ARENA } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
 import {
@@ -110,7 +110,6 @@ function newHeap(size: u64, pad: u64): u64 {
     count(SYS_MUNMAP, HEAP_MAX_SIZE - ul);
   }
   mapInsert(p2, HEAP_MAX_SIZE, 0, MAP_HEAP);
-  vmMap(p2, size);
   st64(p2 + 16, size);
   st64(p2 + 24, size);
   st64(p2 + 32, PAGE);
@@ -122,10 +121,7 @@ function growHeap(h: u64, diff: u64): bool {
   diff = alignUp(diff, PAGE);
   const newSize = heapSize(h) + diff;
   if (newSize > HEAP_MAX_SIZE) return false;
-  if (newSize > heapMprotectSize(h)) {
-    vmMap(h + heapMprotectSize(h), newSize - heapMprotectSize(h));
-    st64(h + 24, newSize);
-  }
+  if (newSize > heapMprotectSize(h)) st64(h + 24, newSize);
   st64(h + 16, newSize);
   return true;
 }

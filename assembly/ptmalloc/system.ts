@@ -44,7 +44,6 @@ export function sbrk(increment: i64): u64 {
   if (increment > 0 ? (moved < old || moved > lowestMapping()) : (moved > old || moved < heapBaseAddress)) {
     return MORECORE_FAILURE;
   }
-  if (increment > 0) vmMap(old, <u64>increment);
   setParam(P_BRK, moved);
   count(SYS_BRK, <u64>(increment > 0 ? increment : -increment));
   if (increment < 0) metricsRelease(moved, <u64>-increment);

@@ -10,7 +10,7 @@
 //   │ transfer slots: 64 × (head, tail)                                                          at + 136    │
 //   ╘═══════════════════════════════════════════════════════════════════════════════════════════════════════╛
 
-import { vmMap, ld64, st64 } from "../common/vmem";
+import { ld64, st64 } from "../common/vmem";
 import { count, LOCK_CENTRAL, LOCK_PAGEHEAP } from "../common/counters";
 import { CENTRAL_BASE, CENTRAL_STRIDE } from "./globals";
 import { PAGE_SHIFT, classToSize, classToPages, batchSize } from "./sizemap";
@@ -133,7 +133,6 @@ function populate(cl: i32): void {
   const size = classToSize(cl);
   let ptr = spanStart(s) << PAGE_SHIFT;
   const limit = ptr + (pages << PAGE_SHIFT);
-  vmMap(ptr, pages << PAGE_SHIFT);
   let tail = s + 32; // &span->objects
   let num: i64 = 0;
   while (ptr + size <= limit) {

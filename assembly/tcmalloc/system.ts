@@ -7,7 +7,7 @@
 //   │ free_area      │ free_avail     │ free_list      │ inuse          │
 //   ╘════════════════╧════════════════╧════════════════╧════════════════╛
 
-import { vmMap, ld64, st64 } from "../common/vmem";
+import { ld64, st64 } from "../common/vmem";
 import { count, SYS_BRK } from "../common/counters";
 import { gld, gst, gadd, G_BRK, G_META_NEXT, G_META_AVAIL, G_META_BYTES, G_SYSTEM_TAKEN } from "./globals";
 
@@ -57,10 +57,7 @@ export function systemAlloc(size: u64, alignment: u64): u64 {
 export function metaDataAlloc(bytes: u64): u64 {
   if (bytes >= METADATA_CHUNK) {
     const rv = systemAlloc(bytes, METADATA_ALIGNMENT);
-    if (rv != 0) {
-      gadd(G_META_BYTES, bytes);
-      vmMap(rv, bytes);
-    }
+    if (rv != 0) gadd(G_META_BYTES, bytes);
     return rv;
   }
   let next = gld(G_META_NEXT);
@@ -77,7 +74,6 @@ export function metaDataAlloc(bytes: u64): u64 {
   gst(G_META_NEXT, next + bytes);
   gst(G_META_AVAIL, gld(G_META_AVAIL) - bytes);
   gadd(G_META_BYTES, bytes);
-  vmMap(rv, bytes);
   return rv;
 }
 
