@@ -9,7 +9,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError, type TraceBatch, type TraceHeader,
-  type TraceSource, emptyLoss, newBatch,
+  type TraceSource, emptyLoss, newBatch, pushFields,
 } from "./types.js";
 
 /** Number of numeric fields after the op letter, results included. */
@@ -337,16 +337,7 @@ function scanOp(buf: Uint8Array, start: number, end: number, batch: TraceBatch, 
       return false;
   }
   if (res < 0 || cursor !== end + 1) return false;
-  const i = batch.length;
-  batch.seq[i] = seq;
-  batch.tid[i] = tid;
-  batch.code[i] = code;
-  batch.line[i] = lineNo;
-  batch.ptr[i] = ptr;
-  batch.a[i] = a;
-  batch.b[i] = b;
-  batch.res[i] = res;
-  batch.length = i + 1;
+  pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
   return true;
 }
 

@@ -4,7 +4,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type LossReport, type OpCode, ParseError, type TraceBatch, type TraceHeader, type TraceSource,
-  emptyLoss, newBatch,
+  emptyLoss, newBatch, pushFields,
 } from "./types.js";
 
 export interface ImportOptions {
@@ -21,16 +21,7 @@ export class OpSink {
 
   push(seq: number, tid: number, code: OpCode, ptr: number, a: number, b: number, res: number, line: number): void {
     const batch = this.batch;
-    const i = batch.length;
-    batch.seq[i] = seq;
-    batch.tid[i] = tid;
-    batch.code[i] = code;
-    batch.ptr[i] = ptr;
-    batch.a[i] = a;
-    batch.b[i] = b;
-    batch.res[i] = res;
-    batch.line[i] = line;
-    batch.length = i + 1;
+    pushFields(batch, seq, tid, code, ptr, a, b, res, line);
     this.count++;
     if (batch.length === BATCH_CAPACITY) {
       this.ready.push(batch);

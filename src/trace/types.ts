@@ -112,17 +112,24 @@ export function emptyLoss(): LossReport {
   return { unknownFrees: 0, sizesInferred: 0, failedCalls: 0, pointerReuseResolved: 0, linesSkipped: 0, notes: [] };
 }
 
+/** Appends one op, field by field, to a batch (the batch must have room). */
+export function pushFields(
+  batch: TraceBatch, seq: number, tid: number, code: number, ptr: number, a: number, b: number, res: number, line: number,
+): void {
+  const i = batch.length++;
+  batch.seq[i] = seq;
+  batch.tid[i] = tid;
+  batch.code[i] = code;
+  batch.ptr[i] = ptr;
+  batch.a[i] = a;
+  batch.b[i] = b;
+  batch.res[i] = res;
+  batch.line[i] = line;
+}
+
 /** Appends one op to a batch (the batch must have room). */
 export function pushOp(batch: TraceBatch, op: TraceOp): void {
-  const i = batch.length++;
-  batch.seq[i] = op.seq;
-  batch.tid[i] = op.tid;
-  batch.code[i] = op.code;
-  batch.ptr[i] = op.ptr;
-  batch.a[i] = op.a;
-  batch.b[i] = op.b;
-  batch.res[i] = op.res;
-  batch.line[i] = op.line;
+  pushFields(batch, op.seq, op.tid, op.code, op.ptr, op.a, op.b, op.res, op.line);
 }
 
 /** Bytes op `i` of a batch asks for (calloc: nmemb × size; memalign family: size; malloc, realloc, valloc: size). */
