@@ -90,21 +90,10 @@ export function intMalloc(av: u64, bytes: u64): u64 {
       }
 
       if (inSmallbinRange(nb) && bck == unsorted && victim == lastRemainder(av) && size > nb + MINSIZE) {
-        const remainderSize = size - nb;
-        const remainder = victim + nb;
-        setBk(unsorted, remainder);
-        setFd(unsorted, remainder);
-        setLastRemainder(av, remainder);
-        setBk(remainder, unsorted);
-        setFd(remainder, unsorted);
-        if (!inSmallbinRange(remainderSize)) {
-          setFdNextsize(remainder, 0);
-          setBkNextsize(remainder, 0);
-        }
-        setHead(victim, nb | PREV_INUSE | arenaBit(av));
-        setHead(remainder, remainderSize | PREV_INUSE);
-        setFoot(remainder, remainderSize);
-        return chunk2mem(victim);
+        // The last remainder is the sole unsorted chunk: take it out, split, and its remainder is the sole one.
+        setBk(unsorted, unsorted);
+        setFd(unsorted, unsorted);
+        return splitToUnsorted(av, victim, size, nb, "malloc(): corrupted unsorted chunks", true);
       }
 
       if (fd(bck) != victim) {

@@ -2,6 +2,14 @@
 
 import type { Writable } from "node:stream";
 
+/** A reader that closes the pipe early (`| head`) ends the process quietly instead of with an error. */
+function endQuietlyOnClosedPipe(out: Writable): void {
+  out.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+}
+
 export class LineWriter {
   private buffer: string[] = [];
   private size = 0;
@@ -9,10 +17,7 @@ export class LineWriter {
 
   constructor(out: Writable = process.stdout) {
     this.out = out;
-    out.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") process.exit(0);
-      throw e;
-    });
+    endQuietlyOnClosedPipe(out);
   }
 
   /** Queues lines; call `drain()` between batches to write them out. */
@@ -43,10 +48,7 @@ export class ByteWriter {
 
   constructor(out: Writable = process.stdout) {
     this.out = out;
-    out.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") process.exit(0);
-      throw e;
-    });
+    endQuietlyOnClosedPipe(out);
   }
 
   /** Writes `bytes`, waiting for the stream when it is full. */
