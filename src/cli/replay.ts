@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
-  const opening = openTrace(positionals[0], { lenient: values.lenient }).then(prefetch);
+  const opening = openTrace(positionals[0], { lenient: values.lenient }).then((t) => prefetch(t, { recycle: true }));
   opening.catch(() => {});
   const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
   const trace = withProgress(await opening, createProgress("replay"));

@@ -6,7 +6,8 @@ import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
 
 export const OP_SLOTS = 6;
 export const RESULT_SLOTS = 2;
-export const BATCH_OPS = 65536;
+/** Operations per wasm call: a trace batch's worth (BATCH_CAPACITY); larger batches go in windows. */
+export const BATCH_OPS = 4096;
 export const FLAG_RAW_ADDRESS = 1;
 export const REGION_NONE = 0;
 export const REGION_HEAP = 1;

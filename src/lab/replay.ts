@@ -8,7 +8,7 @@
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { AddressTable } from "./address-table.js";
-import { FLAG_RAW_ADDRESS, type Model, OP_SLOTS, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
+import { BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
 import { HeapError, TraceError } from "./types.js";
 
 export interface ReplayControl {
@@ -24,7 +24,8 @@ export interface ReplayControl {
 
 /**
  * Called after each wasm batch with the trace ops [from, to) of `batch` and their results (2 slots per op, op
- * `from` first). The results view is only valid during the call. A returned promise is awaited before the next
+ * `from` first). The batch and the results view are only valid during the call: the reader refills the batch's
+ * arrays with later ops. A returned promise is awaited before the next
  * batch (backpressure).
  */
 export type BatchObserver = (
@@ -73,30 +74,36 @@ export class Replayer {
   /** Replays a whole trace source; returns false when stopped by `until`. */
   async replay(source: TraceSource, control: ReplayControl, observe?: BatchObserver): Promise<boolean> {
     this.mainTid = source.header.pid;
-    for await (const batch of source.batches()) {
+    for await (const batch of source.batches({ recycle: true })) {
       if (this.mainTid === undefined && batch.length) this.mainTid = source.header.pid ?? batch.tid[0];
-      const before = this.ops;
-      const complete = this.replayBatch(batch, source.name, control);
-      if (observe) await observe(batch, 0, this.ops - before, this.model.resultsView());
-      if (!complete) return false;
+      // A batch larger than the model's buffer goes in windows of BATCH_OPS.
+      let from = 0;
+      do {
+        const to = Math.min(batch.length, from + BATCH_OPS);
+        const before = this.ops;
+        const complete = this.replayWindow(batch, from, to, source.name, control);
+        if (observe) await observe(batch, from, from + this.ops - before, this.model.resultsView());
+        if (!complete) return false;
+        from = to;
+      } while (from < batch.length);
     }
     return true;
   }
 
-  /** Replays one trace batch; returns false when `until` was reached. */
-  replayBatch(batch: TraceBatch, file: string, control: ReplayControl): boolean {
-    let length = batch.length;
+  /** Replays ops [from, to) of a trace batch; returns false when `until` was reached. */
+  private replayWindow(batch: TraceBatch, from: number, to: number, file: string, control: ReplayControl): boolean {
+    let length = to - from;
     let complete = true;
     if (control.until !== undefined && this.ops + length >= control.until) {
+      complete = this.ops + length <= control.until;
       length = Math.max(0, control.until - this.ops);
-      complete = this.ops + batch.length <= control.until;
     }
     const ops = this.model.opsView();
     this.skipped.length = 0;
-    for (let i = 0; i < length; i++) this.encode(batch, i, ops, i * OP_SLOTS, file, control);
+    for (let i = 0; i < length; i++) this.encode(batch, from + i, ops, i * OP_SLOTS, file, control);
     const done = this.model.run(length, false);
     if (done < length) {
-      const at = { file, line: batch.line[done], seq: batch.seq[done] };
+      const at = { file, line: batch.line[from + done], seq: batch.seq[from + done] };
       throw new HeapError(this.model.errorMessage(), at);
     }
     if (this.skipped.length) {

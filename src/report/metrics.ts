@@ -129,10 +129,10 @@ export class ModelMetrics {
   }
 
   /**
-   * Takes the rows the last batch produced. `batch` holds the trace ops of that batch (for line numbers); ops
-   * of earlier batches keep seq/line 0.
+   * Takes the rows the last batch produced. `batch` holds the trace ops of that batch from index `from` on (for
+   * line numbers); ops of earlier batches keep seq/line 0.
    */
-  drain(batch: TraceBatch | null, opsInBatch: number): TimelineRow[] {
+  drain(batch: TraceBatch | null, opsInBatch: number, from = 0): TimelineRow[] {
     const count = this.exports.timelineRows();
     const rows: TimelineRow[] = [];
     const width = this.rowWidth;
@@ -141,17 +141,17 @@ export class ModelMetrics {
       const n = Math.min(ROW_CHUNK, count - first);
       this.exports.timelineInto(this.rowBuffer, first, n);
       const v = this.view(n * width, this.rowBuffer);
-      for (let r = 0; r < n; r++) rows.push(this.row(v, r * width, batch));
+      for (let r = 0; r < n; r++) rows.push(this.row(v, r * width, batch, from));
     }
     this.exports.timelineClear();
     this.opsBefore += opsInBatch;
     return rows;
   }
 
-  private row(v: Float64Array, at: number, batch: TraceBatch | null): TimelineRow {
+  private row(v: Float64Array, at: number, batch: TraceBatch | null, from: number): TimelineRow {
     const op = v[at];
     const k = v[at + 1];
-    const index = op - this.opsBefore - 1;
+    const index = from + op - this.opsBefore - 1;
     const inBatch = batch !== null && index >= 0 && index < batch.length;
     const kinds: string[] = [];
     if (k & ROW_SAMPLE) kinds.push("sample");

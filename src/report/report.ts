@@ -138,7 +138,7 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     ...options,
     observe: async (batch, from, to, results) => {
       histograms.observe(batch, from, to);
-      const rows = metrics.drain(batch, to - from);
+      const rows = metrics.drain(batch, to - from, from);
       for (const row of rows) {
         if (row.kinds.includes("peak-live")) liveRow = row;
         if (row.kinds.includes("peak-footprint")) footprintRow = row;

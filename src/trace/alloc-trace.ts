@@ -8,8 +8,8 @@
 
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
-  BATCH_CAPACITY, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError, type TraceBatch, type TraceHeader,
-  type TraceSource, emptyLoss, newBatch, pushFields,
+  BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
+  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooled, pushFields,
 } from "./types.js";
 
 /** Number of numeric fields after the op letter, results included. */
@@ -45,9 +45,9 @@ export function readAllocTrace(source: ByteSource, options: ReadOptions = {}): T
     name,
     header,
     loss,
-    batches: () => workerScript() && options.worker !== false && typeof source === "string"
-      ? parseInWorker(source, name, header, loss, options)
-      : parse(source, name, header, loss, options),
+    batches: (batchOptions?: BatchOptions) => workerScript() && options.worker !== false && typeof source === "string"
+      ? parseInWorker(source, name, header, loss, options, batchOptions)
+      : readHere(source, name, header, loss, options, batchOptions),
   };
 }
 
@@ -79,13 +79,13 @@ interface WorkerMessage {
 
 /** parse() in a worker thread (see parse-worker.ts), for a file path in Node; small files stay in this thread. */
 async function* parseInWorker(
-  path: string, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions,
+  path: string, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, batchOptions: BatchOptions = {},
 ): AsyncIterable<TraceBatch> {
   const { stat } = await import("node:fs/promises");
   const size = await stat(path).then((s) => s.size, () => 0);
   const worth = options.worker === true || (size >= WORKER_MIN_BYTES && await idleCore());
   if (!worth || /^https?:/.test(path)) {
-    yield* parse(path, name, header, loss, options);
+    yield* readHere(path, name, header, loss, options, batchOptions);
     return;
   }
   const { Worker } = await import("node:worker_threads");
@@ -94,6 +94,8 @@ async function* parseInWorker(
   });
   worker.unref();
   const inbox: WorkerMessage[] = [];
+  /** Batches handed to a recycling consumer that it may still hold. */
+  const held: TraceBatch[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const arrive = (): void => {
@@ -120,18 +122,33 @@ async function* parseInWorker(
         throw p ? new ParseError(p[0], p[1], p[2], p[3]) : new Error(m.error.message);
       }
       if (m.done) return;
-      worker.postMessage(0);
-      yield m.batch!;
+      const batch = m.batch!;
+      let done: TraceBatch | undefined;
+      if (batchOptions.recycle) {
+        held.push(batch);
+        if (held.length > 2) done = held.shift();
+      }
+      if (done) worker.postMessage(done.seq.buffer, [done.seq.buffer as ArrayBuffer]);
+      else worker.postMessage(0);
+      yield batch;
     }
   } finally {
     void worker.terminate();
   }
 }
 
-async function* parse(
-  source: ByteSource, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions,
+function readHere(
+  source: ByteSource, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, batchOptions?: BatchOptions,
 ): AsyncIterable<TraceBatch> {
-  const reader = new LineReader(name, header, loss, options);
+  const pool = new BatchPool(batchOptions);
+  return pooled(pool, parse(source, name, header, loss, options, pool));
+}
+
+/** Reads, gunzips and parses `source` in this thread, filling batches from `pool`. */
+export async function* parse(
+  source: ByteSource, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, pool: BatchPool,
+): AsyncIterable<TraceBatch> {
+  const reader = new LineReader(name, header, loss, options, pool);
   for await (const chunk of openBytes(source)) {
     reader.chunk(chunk);
     while (reader.ready.length) yield reader.ready.shift()!;
@@ -147,7 +164,7 @@ async function* parse(
  * either reads it the same way or throws the precise ParseError.
  */
 class LineReader {
-  batch: TraceBatch = newBatch();
+  batch: TraceBatch;
   readonly ready: TraceBatch[] = [];
   lineNo = 0;
   private sawHeader = false;
@@ -157,8 +174,11 @@ class LineReader {
   private readonly header: TraceHeader;
   private readonly loss: LossReport;
   private readonly lenient: boolean;
+  private readonly pool: BatchPool;
 
-  constructor(name: string, header: TraceHeader, loss: LossReport, options: ReadOptions) {
+  constructor(name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, pool: BatchPool) {
+    this.pool = pool;
+    this.batch = pool.take();
     this.name = name;
     this.header = header;
     this.loss = loss;
@@ -219,7 +239,7 @@ class LineReader {
     }
     if (batch.length === BATCH_CAPACITY) {
       this.ready.push(batch);
-      this.batch = newBatch();
+      this.batch = this.pool.take();
     }
   }
 

@@ -16,8 +16,8 @@
 
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
-  type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader, type TraceSource, emptyLoss,
-  newBatch,
+  type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
+  type TraceSource, emptyLoss, pooled,
 } from "./types.js";
 
 export const BINARY_MAGIC = "HLBT";
@@ -62,8 +62,9 @@ function chooseEncoding(values: ArrayLike<number>, n: number): { encoding: Encod
   }
   if (!integral || !Number.isSafeInteger(max - min)) return { encoding: Encoding.f64, base: 0, step: 0 };
   const range = max - min;
+  // Addresses stay f64 rather than u48: 2 bytes more per value, and the reader copies them as they are.
   const encoding = range < 2 ** 8 ? Encoding.u8 : range < 2 ** 16 ? Encoding.u16 : range < 2 ** 32 ? Encoding.u32
-    : range < 2 ** 48 ? Encoding.u48 : Encoding.f64;
+    : Encoding.f64;
   return { encoding, base: encoding === Encoding.f64 ? 0 : min, step: 0 };
 }
 
@@ -197,18 +198,39 @@ function decodeU48(out: Float64Array, base: number, lo: Uint32Array, hi: Uint16A
   for (let i = 0; i < n; i++) out[i] = base + lo[i] + hi[i] * 4294967296;
 }
 
-/** The op-code column: almost always u8 or constant; anything else goes through a scratch column. */
+/**
+ * The op-code column: almost always u8 (based at the smallest code) or constant; anything else goes through a
+ * scratch column. Returns false when a code lies outside 1…10 (the caller finds which).
+ */
 function readCodes(
   buffer: ArrayBuffer, at: number, encoding: number, base: number, step: number, out: Uint8Array, n: number,
   file: string,
-): void {
-  if (encoding === Encoding.u8 && base === 0) out.set(new Uint8Array(buffer, at, n));
-  else if (encoding === Encoding.const) out.fill(base, 0, n);
-  else {
-    const scratch = new Float64Array(n);
-    readColumn(buffer, at, encoding, base, step, scratch, n, file);
-    out.set(scratch);
+): boolean {
+  if (encoding === Encoding.u8) return decodeCodes(out, base, new Uint8Array(buffer, at, n), n);
+  if (encoding === Encoding.const) {
+    out.fill(base, 0, n);
+    return n === 0 || isOpCode(base);
   }
+  const scratch = new Float64Array(n);
+  readColumn(buffer, at, encoding, base, step, scratch, n, file);
+  out.set(scratch);
+  return scratch.every(isOpCode);
+}
+
+function isOpCode(code: number): boolean {
+  return code >= 1 && code <= 10;
+}
+
+function decodeCodes(out: Uint8Array, base: number, v: Uint8Array, n: number): boolean {
+  let low = 255;
+  let high = 0;
+  for (let i = 0; i < n; i++) {
+    const stored = v[i];
+    if (stored < low) low = stored;
+    if (stored > high) high = stored;
+    out[i] = base + stored;
+  }
+  return n === 0 || (isOpCode(base + low) && isOpCode(base + high));
 }
 
 /** True when `head` starts with the binary trace magic. */
@@ -221,68 +243,101 @@ export function readBinary(source: ByteSource): TraceSource {
   const name = sourceName(source);
   const header: TraceHeader = { format: "binary" };
   const loss = emptyLoss();
-  return { name, header, loss, batches: () => parseBinary(source, name, header, loss) };
+  return {
+    name,
+    header,
+    loss,
+    batches: (options?: BatchOptions) => {
+      const pool = new BatchPool(options);
+      return pooled(pool, parseBinary(source, name, header, loss, pool));
+    },
+  };
 }
 
-/** Exact byte counts from a trace's bytes. */
+/**
+ * A trace's bytes, looked at in place: `view(n)` shows the next n bytes, contiguous and 8-byte aligned in their
+ * buffer, without consuming them; `skip(n)` consumes them. A view is valid until the next call.
+ */
 interface BlockSource {
-  /** Exactly n bytes in a fresh buffer, or null when the input ends first. */
-  read(n: number): Promise<Uint8Array | null>;
-  /** Fills `out` from `offset` to its end; false when the input ends first. */
-  readInto(out: Uint8Array, offset: number): Promise<boolean>;
+  /** The next n bytes, or null when the input ends first. */
+  view(n: number): Promise<Uint8Array | null>;
+  skip(n: number): void;
   /** Bytes seen but not yet consumed (0 at the end of an empty input). */
   readonly remaining: number;
   close(): Promise<void>;
 }
 
-/** Pulls exact byte counts out of a chunk stream (gzip, URLs, memory). */
-class ByteReader implements BlockSource {
-  private chunks: Uint8Array[] = [];
-  private offset = 0;
-  private available = 0;
+/**
+ * A window over a byte stream: a buffer holding the bytes seen but not yet consumed, at its start, refilled by
+ * `more` (which appends into the free space and returns the byte count, 0 at the end). Records start at multiples
+ * of 8 in the stream, and the window always starts at one, so every view is 8-aligned.
+ */
+abstract class Window implements BlockSource {
+  protected buffer: Uint8Array;
+  protected start = 0;
+  protected end = 0;
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  protected abstract more(into: Uint8Array): Promise<number>;
+
+  get remaining(): number {
+    return this.end - this.start;
+  }
+
+  async view(n: number): Promise<Uint8Array | null> {
+    if (this.end - this.start < n) {
+      const keep = this.buffer.subarray(this.start, this.end);
+      if (n > this.buffer.length) {
+        const grown = new Uint8Array(2 ** Math.ceil(Math.log2(n)));
+        grown.set(keep);
+        this.buffer = grown;
+      } else {
+        this.buffer.copyWithin(0, this.start, this.end);
+      }
+      this.end -= this.start;
+      this.start = 0;
+      while (this.end < n) {
+        const got = await this.more(this.buffer.subarray(this.end));
+        if (got === 0) return null;
+        this.end += got;
+      }
+    }
+    return this.buffer.subarray(this.start, this.start + n);
+  }
+
+  skip(n: number): void {
+    this.start += n;
+  }
+
+  abstract close(): Promise<void>;
+}
+
+/** Bytes a window holds at first: a few blocks. */
+const WINDOW = 1 << 20;
+
+/** A window over a chunk stream (gzip, URLs, memory). */
+class StreamWindow extends Window {
   private readonly it: AsyncIterator<Uint8Array>;
-  done = false;
+  private pending: Uint8Array | null = null;
 
   constructor(source: AsyncIterable<Uint8Array>) {
+    super(WINDOW);
     this.it = source[Symbol.asyncIterator]();
   }
 
-  /** Exactly n bytes in a fresh buffer, or null when the stream ends first. */
-  async read(n: number): Promise<Uint8Array | null> {
-    const out = new Uint8Array(n);
-    return (await this.readInto(out, 0)) ? out : null;
-  }
-
-  /** Fills `out` from `offset` to its end; false when the stream ends first. */
-  async readInto(out: Uint8Array, offset: number): Promise<boolean> {
-    const n = out.length - offset;
-    while (this.available < n && !this.done) {
+  protected async more(into: Uint8Array): Promise<number> {
+    while (!this.pending || this.pending.length === 0) {
       const r = await this.it.next();
-      if (r.done) this.done = true;
-      else if (r.value.length) {
-        this.chunks.push(r.value);
-        this.available += r.value.length;
-      }
+      if (r.done) return 0;
+      this.pending = r.value;
     }
-    if (this.available < n) return false;
-    let filled = offset;
-    while (filled < out.length) {
-      const chunk = this.chunks[0];
-      const take = Math.min(out.length - filled, chunk.length - this.offset);
-      out.set(chunk.subarray(this.offset, this.offset + take), filled);
-      filled += take;
-      this.offset += take;
-      if (this.offset === chunk.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      }
-    }
-    this.available -= n;
-    return true;
-  }
-
-  get remaining(): number {
-    return this.available;
+    const take = Math.min(into.length, this.pending.length);
+    into.set(this.pending.subarray(0, take));
+    this.pending = this.pending.subarray(take);
+    return take;
   }
 
   async close(): Promise<void> {
@@ -290,14 +345,15 @@ class ByteReader implements BlockSource {
   }
 }
 
-/** Reads an uncompressed file straight into each block's buffer: no stream, no intermediate copy. */
-class FileReader implements BlockSource {
+/** A window over an uncompressed file: one read call per window's worth, straight into the window. */
+class FileWindow extends Window {
   private position = 0;
-  remaining = 0;
-  private constructor(private readonly handle: import("node:fs/promises").FileHandle) {}
+  private constructor(private readonly handle: import("node:fs/promises").FileHandle) {
+    super(WINDOW);
+  }
 
-  /** A reader for a plain (not gzip) file, or null when the file is compressed. */
-  static async open(path: string): Promise<FileReader | null> {
+  /** A window on a plain (not gzip) file, or null when the file is compressed. */
+  static async open(path: string): Promise<FileWindow | null> {
     const { open } = await import("node:fs/promises");
     const handle = await open(path, "r");
     const magic = new Uint8Array(2);
@@ -306,24 +362,13 @@ class FileReader implements BlockSource {
       await handle.close();
       return null;
     }
-    return new FileReader(handle);
+    return new FileWindow(handle);
   }
 
-  async read(n: number): Promise<Uint8Array | null> {
-    const out = new Uint8Array(n);
-    return (await this.readInto(out, 0)) ? out : null;
-  }
-
-  async readInto(out: Uint8Array, offset: number): Promise<boolean> {
-    let at = offset;
-    while (at < out.length) {
-      const { bytesRead } = await this.handle.read(out, at, out.length - at, this.position);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-      this.position += bytesRead;
-    }
-    this.remaining = at - offset;
-    return at === out.length;
+  protected async more(into: Uint8Array): Promise<number> {
+    const { bytesRead } = await this.handle.read(into, 0, into.length, this.position);
+    this.position += bytesRead;
+    return bytesRead;
   }
 
   async close(): Promise<void> {
@@ -335,54 +380,60 @@ function isNodeFilePath(source: ByteSource): source is string {
   return typeof source === "string" && typeof process !== "undefined" && !!process.versions?.node && !/^https?:/.test(source);
 }
 
-async function* parseBinary(source: ByteSource, file: string, header: TraceHeader, loss: LossReport): AsyncIterable<TraceBatch> {
+async function* parseBinary(
+  source: ByteSource, file: string, header: TraceHeader, loss: LossReport, pool: BatchPool,
+): AsyncIterable<TraceBatch> {
   if (!littleEndian) throw new Error("binary traces need a little-endian host");
   let reader: BlockSource | null = null;
   if (isNodeFilePath(source)) {
     try {
-      reader = await FileReader.open(source);
+      reader = await FileWindow.open(source);
     } catch (e) {
       throw new Error(`${file}: ${(e as Error).message}`);
     }
   }
-  reader ??= new ByteReader(openBytes(source));
+  reader ??= new StreamWindow(openBytes(source));
   try {
-    yield* readBlocks(reader, file, header, loss);
+    yield* readBlocks(reader, file, header, loss, pool);
   } finally {
     await reader.close();
   }
 }
 
-async function* readBlocks(reader: BlockSource, file: string, header: TraceHeader, loss: LossReport): AsyncIterable<TraceBatch> {
+async function* readBlocks(
+  reader: BlockSource, file: string, header: TraceHeader, loss: LossReport, pool: BatchPool,
+): AsyncIterable<TraceBatch> {
   const truncated = (what: string): ParseError => new ParseError(file, 0, what, "truncated binary trace");
-  const head = await reader.read(12);
+  const head = await reader.view(12);
   if (!head) {
     if (reader.remaining === 0) throw new ParseError(file, 0, "file", "empty trace");
     throw truncated("header");
   }
   if (!isBinaryTrace(head)) throw new ParseError(file, 0, "magic", "not a heaplab binary trace");
-  const headView = new DataView(head.buffer);
+  const headView = viewOf(head);
   const version = headView.getUint32(4, true);
   if (version !== BINARY_VERSION) throw new ParseError(file, 0, "version", `unsupported binary trace version ${version}`);
   const jsonLength = headView.getUint32(8, true);
   if (jsonLength > MAX_JSON) throw new ParseError(file, 0, "header", `corrupt header length ${jsonLength}`);
-  const json = await reader.read(pad(12 + jsonLength, 8) - 12);
+  const headLength = pad(12 + jsonLength, 8);
+  const json = await reader.view(headLength);
   if (!json) throw truncated("header");
-  Object.assign(header, parseJson(json.subarray(0, jsonLength), file, "header"));
+  Object.assign(header, parseJson(json.subarray(12, 12 + jsonLength), file, "header"));
   header.format = "binary";
+  reader.skip(headLength);
 
   let lineNo = 0;
   for (;;) {
-    const blockHead = await reader.read(8);
+    const blockHead = await reader.view(8);
     if (!blockHead) throw truncated("block");
-    const view = new DataView(blockHead.buffer);
+    const view = viewOf(blockHead);
     const size = view.getUint32(0, true);
     if (size === 0) {
       const trailerLength = view.getUint32(4, true);
       if (trailerLength > MAX_JSON) throw new ParseError(file, lineNo, "trailer", `corrupt trailer length ${trailerLength}`);
-      const trailer = await reader.read(pad(8 + trailerLength, 8) - 8);
+      const trailer = await reader.view(pad(8 + trailerLength, 8));
       if (!trailer) throw truncated("trailer");
-      const saved = parseJson(trailer.subarray(0, trailerLength), file, "trailer") as Partial<LossReport>;
+      const saved = parseJson(trailer.subarray(8, 8 + trailerLength), file, "trailer") as Partial<LossReport>;
       for (const k of ["unknownFrees", "sizesInferred", "failedCalls", "pointerReuseResolved", "linesSkipped"] as const) {
         loss[k] += Number(saved[k] ?? 0);
       }
@@ -393,13 +444,17 @@ async function* readBlocks(reader: BlockSource, file: string, header: TraceHeade
     if (size % 8 || size < BLOCK_HEAD + DESCRIPTOR * COLUMNS.length || ops > size) {
       throw new ParseError(file, lineNo, "block", `corrupt block header (length ${size}, ${ops} ops)`);
     }
-    const block = new Uint8Array(size);
-    block.set(blockHead);
-    if (!(await reader.readInto(block, 8))) throw truncated("block");
-    const decoded = decodeBlock(block, file, lineNo);
+    const block = await reader.view(size);
+    if (!block) throw truncated("block");
+    const decoded = decodeBlock(block, file, lineNo, pool);
+    reader.skip(size);
     lineNo = decoded.lastLine;
     yield decoded.batch;
   }
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function parseJson(bytes: Uint8Array, file: string, what: string): Record<string, unknown> {
@@ -412,14 +467,17 @@ function parseJson(bytes: Uint8Array, file: string, what: string): Record<string
   throw new ParseError(file, 0, what, "corrupt JSON");
 }
 
-function decodeBlock(block: Uint8Array, file: string, firstLine: number): { batch: TraceBatch; lastLine: number } {
-  const view = new DataView(block.buffer);
+function decodeBlock(
+  block: Uint8Array, file: string, firstLine: number, pool: BatchPool,
+): { batch: TraceBatch; lastLine: number } {
+  const view = viewOf(block);
   const size = block.length;
   const n = view.getUint32(4, true);
   const commentCount = view.getUint32(8, true);
-  const batch = newBatch(Math.max(n, 1));
+  const batch = pool.take(Math.max(n, 1));
   batch.length = n;
   let at = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
+  let codesValid = true;
   for (let k = 0; k < COLUMNS.length; k++) {
     const d = BLOCK_HEAD + DESCRIPTOR * k;
     const encoding = block[d] as Encoding;
@@ -428,8 +486,9 @@ function decodeBlock(block: Uint8Array, file: string, firstLine: number): { batc
     const column = COLUMNS[k];
     const base = view.getFloat64(d + 8, true);
     const step = view.getFloat64(d + 16, true);
-    if (column === "code") readCodes(block.buffer as ArrayBuffer, at, encoding, base, step, batch.code, n, file);
-    else readColumn(block.buffer as ArrayBuffer, at, encoding, base, step, batch[column], n, file);
+    const from = block.byteOffset + at;
+    if (column === "code") codesValid = readCodes(block.buffer as ArrayBuffer, from, encoding, base, step, batch.code, n, file);
+    else readColumn(block.buffer as ArrayBuffer, from, encoding, base, step, batch[column], n, file);
     at += bytes;
   }
   const comments: TraceComment[] = [];
@@ -444,19 +503,24 @@ function decodeBlock(block: Uint8Array, file: string, firstLine: number): { batc
     at += 8 + pad(length, 4);
   }
   if (comments.length) batch.comments = comments;
-  // Line numbers as the alloc-trace rendering of the file would have them.
+  const lastLine = numberLines(batch.line, n, comments, firstLine);
+  if (!codesValid) {
+    const i = batch.code.subarray(0, n).findIndex((code) => !isOpCode(code));
+    throw new ParseError(file, batch.line[i], "op", `unknown op code ${batch.code[i]}`);
+  }
+  return { batch, lastLine };
+}
+
+/** Line numbers as the alloc-trace rendering of the block would have them; returns the block's last line. */
+function numberLines(lines: Float64Array, n: number, comments: TraceComment[], firstLine: number): number {
   let line = firstLine;
-  let next = 0;
-  const lines = batch.line;
-  for (let i = 0; i < n; i++) {
-    while (next < comments.length && comments[next].before === i) { line++; next++; }
-    lines[i] = ++line;
+  let from = 0;
+  for (const comment of comments) {
+    for (let i = from; i < comment.before; i++) lines[i] = ++line;
+    from = comment.before;
+    line++;
   }
-  line += comments.length - next;
-  for (let i = 0; i < n; i++) {
-    const code = batch.code[i];
-    if (code < 1 || code > 10) throw new ParseError(file, batch.line[i], "op", `unknown op code ${code}`);
-  }
-  return { batch, lastLine: line };
+  for (let i = from; i < n; i++) lines[i] = ++line;
+  return line;
 }
 

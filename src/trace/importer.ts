@@ -3,8 +3,8 @@
 
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
-  BATCH_CAPACITY, type LossReport, type OpCode, ParseError, type TraceBatch, type TraceHeader, type TraceSource,
-  emptyLoss, newBatch, pushFields,
+  BATCH_CAPACITY, type BatchOptions, BatchPool, type LossReport, type OpCode, ParseError, type TraceBatch,
+  type TraceHeader, type TraceSource, emptyLoss, pooled, pushFields,
 } from "./types.js";
 
 export interface ImportOptions {
@@ -14,10 +14,14 @@ export interface ImportOptions {
 
 /** Collects operations into batches of BATCH_CAPACITY and hands full ones on. */
 export class OpSink {
-  private batch: TraceBatch = newBatch();
+  private batch: TraceBatch;
   private readonly ready: TraceBatch[] = [];
   /** Operations pushed so far. */
   count = 0;
+
+  constructor(private readonly pool: BatchPool) {
+    this.batch = pool.take();
+  }
 
   push(seq: number, tid: number, code: OpCode, ptr: number, a: number, b: number, res: number, line: number): void {
     const batch = this.batch;
@@ -25,7 +29,7 @@ export class OpSink {
     this.count++;
     if (batch.length === BATCH_CAPACITY) {
       this.ready.push(batch);
-      this.batch = newBatch();
+      this.batch = this.pool.take();
     }
   }
 
@@ -179,16 +183,19 @@ export function textTrace(
     name,
     header,
     loss,
-    batches: () => parseText(source, name, header, loss, factory, options),
+    batches: (batchOptions?: BatchOptions) => {
+      const pool = new BatchPool(batchOptions);
+      return pooled(pool, parseText(source, name, header, loss, factory, options, pool));
+    },
   };
 }
 
 async function* parseText(
   source: ByteSource, name: string, header: TraceHeader, loss: LossReport, factory: ParserFactory,
-  options: ImportOptions,
+  options: ImportOptions, pool: BatchPool,
 ): AsyncIterable<TraceBatch> {
   const parser = factory(name, header, loss, options);
-  const sink = new OpSink();
+  const sink = new OpSink(pool);
   let lineNo = 0;
   const onLine = (text: string): void => {
     lineNo++;

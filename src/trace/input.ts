@@ -19,7 +19,8 @@ export function sourceName(source: ByteSource): string {
 
 async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
   if (source instanceof Uint8Array) {
-    yield source;
+    // In slices, as a file would come: a reader then hands on batches as it goes instead of all at the end.
+    for (let at = 0; at < source.length; at += CHUNK) yield source.subarray(at, at + CHUNK);
     return;
   }
   if (typeof source === "string" && isNode() && !/^https?:/.test(source)) {

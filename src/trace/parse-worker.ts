@@ -3,12 +3,13 @@
 // without the consumer's acknowledgement, so a fast reader never buffers a long trace ahead of a slow replay.
 //
 //   worker ──{ batch, header, loss }──▶ consumer      (batch columns transferred)
-//   worker ◀──────────── ack ───────── consumer      (one per batch taken)
+//   worker ◀──── ack [, columns] ───── consumer      (one per batch taken; a recycling consumer sends back
+//                                                   the columns of a batch it is done with)
 //   worker ──{ done | error, header, loss }──▶ consumer
 
 import { parentPort, workerData } from "node:worker_threads";
-import { readAllocTrace } from "./alloc-trace.js";
-import { ParseError, type TraceBatch } from "./types.js";
+import { parse } from "./alloc-trace.js";
+import { BatchPool, ParseError, batchOver, emptyLoss, type TraceHeader } from "./types.js";
 
 export interface ParseJob {
   path: string;
@@ -18,33 +19,31 @@ export interface ParseJob {
 
 const job = workerData as ParseJob;
 const port = parentPort!;
+const pool = new BatchPool();
 let credit = job.window;
 let wake: (() => void) | undefined;
-port.on("message", () => {
+port.on("message", (returned: ArrayBuffer | 0) => {
   credit++;
+  if (returned) pool.give(batchOver(returned));
   wake?.();
   wake = undefined;
 });
 
-function columns(batch: TraceBatch): ArrayBuffer[] {
-  return [batch.seq, batch.tid, batch.code, batch.ptr, batch.a, batch.b, batch.res, batch.line]
-    .map((column) => column.buffer as ArrayBuffer);
-}
-
 async function run(): Promise<void> {
-  const source = readAllocTrace(job.path, { lenient: job.lenient, worker: false });
+  const header: TraceHeader = { format: "alloc-trace" };
+  const loss = emptyLoss();
   try {
-    for await (const batch of source.batches()) {
+    for await (const batch of parse(job.path, job.path, header, loss, { lenient: job.lenient }, pool)) {
       while (credit === 0) await new Promise<void>((resolve) => { wake = resolve; });
       credit--;
-      port.postMessage({ batch, header: source.header, loss: source.loss }, columns(batch));
+      port.postMessage({ batch, header, loss }, [batch.seq.buffer as ArrayBuffer]);
     }
-    port.postMessage({ done: true, header: source.header, loss: source.loss });
+    port.postMessage({ done: true, header, loss });
   } catch (e) {
     const error = e instanceof ParseError
       ? { parse: [e.file, e.line, e.field, e.reason] }
       : { message: (e as Error).message ?? String(e) };
-    port.postMessage({ error, header: source.header, loss: source.loss });
+    port.postMessage({ error, header, loss });
   }
   port.close();
 }

@@ -1,22 +1,23 @@
 // Reading a trace ahead of its consumer: the first batch is requested at once (which starts the file read, the
 // gunzip and, for a large alloc-trace file, the parsing worker) while the caller still prepares its model.
 
-import type { TraceBatch, TraceSource } from "./types.js";
+import type { BatchOptions, TraceBatch, TraceSource } from "./types.js";
 
 /**
- * The same trace, its first batch already requested. The first `batches()` call continues that read; later calls
- * read the trace anew. A read error surfaces from the first `batches()` iteration, never before.
+ * The same trace, its first batch already requested (with `options`, which the consumer must honour). The first
+ * `batches()` call continues that read; later calls read the trace anew. A read error surfaces from the first
+ * `batches()` iteration, never before.
  */
-export function prefetch(source: TraceSource): TraceSource {
-  let started: AsyncIterator<TraceBatch> | undefined = source.batches()[Symbol.asyncIterator]();
+export function prefetch(source: TraceSource, options?: BatchOptions): TraceSource {
+  let started: AsyncIterator<TraceBatch> | undefined = source.batches(options)[Symbol.asyncIterator]();
   const first = started.next();
   first.catch(() => {}); // reported by the iteration that awaits it
   return {
     ...source,
-    batches() {
+    batches(later?: BatchOptions) {
       const it = started;
       started = undefined;
-      if (!it) return source.batches();
+      if (!it) return source.batches(later);
       let pending: Promise<IteratorResult<TraceBatch>> | undefined = first;
       return {
         [Symbol.asyncIterator]() {

@@ -1,7 +1,7 @@
 // A one-line progress display for long replays and conversions: operations done, ops/s, elapsed time, and a bar
 // when the total is known. Drawn on stderr only when it is a terminal, at most five times a second.
 
-import type { TraceSource } from "./types.js";
+import type { BatchOptions, TraceSource } from "./types.js";
 
 export interface ProgressStream {
   isTTY?: boolean;
@@ -70,9 +70,9 @@ export function createProgress(
 export function withProgress(source: TraceSource, progress: Progress): TraceSource {
   return {
     ...source,
-    batches: async function* () {
+    batches: async function* (options?: BatchOptions) {
       try {
-        for await (const batch of source.batches()) {
+        for await (const batch of source.batches(options)) {
           yield batch;
           progress.tick(batch.length);
         }

@@ -89,23 +89,117 @@ export interface TraceSource {
   name: string;
   header: TraceHeader;
   loss: LossReport;
-  batches(): AsyncIterable<TraceBatch>;
+  batches(options?: BatchOptions): AsyncIterable<TraceBatch>;
 }
 
-export const BATCH_CAPACITY = 65536;
+/** How a consumer takes a source's batches. */
+export interface BatchOptions {
+  /**
+   * The consumer is done with a batch once it has asked for the second batch after it (it holds the batch in hand
+   * and at most one read ahead): the reader may then refill the same arrays rather than allocate new ones.
+   */
+  recycle?: boolean;
+}
 
+/** Ops per batch: small enough that a reader's few batches stay in the cache-warm memory it recycles. */
+export const BATCH_CAPACITY = 4096;
+
+/** Bytes of batch storage per op: seven f64 columns and the u8 op code. */
+const BYTES_PER_OP = 7 * 8 + 1;
+
+/** An empty batch with room for `capacity` ops, its columns in one buffer (one allocation, one transfer). */
 export function newBatch(capacity = BATCH_CAPACITY): TraceBatch {
+  return batchOver(new ArrayBuffer(capacity * BYTES_PER_OP));
+}
+
+/**
+ * An empty batch whose columns lie in `buffer`, which newBatch made:
+ *
+ *   ┌─────┬─────┬─────┬─────┬─────┬─────┬──────┬──────┐
+ *   │ seq │ tid │ ptr │ a   │ b   │ res │ line │ code │   capacity × f64 each, then capacity × u8
+ *   └─────┴─────┴─────┴─────┴─────┴─────┴──────┴──────┘
+ */
+export function batchOver(buffer: ArrayBuffer): TraceBatch {
+  const capacity = Math.floor(buffer.byteLength / BYTES_PER_OP);
+  const column = (k: number) => new Float64Array(buffer, k * 8 * capacity, capacity);
   return {
     length: 0,
-    seq: new Float64Array(capacity),
-    tid: new Float64Array(capacity),
-    code: new Uint8Array(capacity),
-    ptr: new Float64Array(capacity),
-    a: new Float64Array(capacity),
-    b: new Float64Array(capacity),
-    res: new Float64Array(capacity),
-    line: new Float64Array(capacity),
+    seq: column(0),
+    tid: column(1),
+    code: new Uint8Array(buffer, 7 * 8 * capacity, capacity),
+    ptr: column(2),
+    a: column(3),
+    b: column(4),
+    res: column(5),
+    line: column(6),
+    comments: undefined,
   };
+}
+
+/** Batches of finished recycling reads kept for the next reader in this thread (a trace replayed after another). */
+const RETIRED_MAX = 8;
+const retired: TraceBatch[] = [];
+
+/**
+ * Where a reader gets the batches it fills: new ones, or the ones its consumer is done with (see `pooled`), or
+ * ones handed back from elsewhere (`give`: a worker's consumer returning transferred columns).
+ */
+export class BatchPool {
+  private readonly spare: TraceBatch[] = [];
+  /** The last batch handed to a recycling consumer, which it may still hold. */
+  private inHand: TraceBatch | null = null;
+  readonly recycle: boolean;
+
+  constructor(options: BatchOptions = {}) {
+    this.recycle = !!options.recycle;
+  }
+
+  /** An empty batch with room for `capacity` ops. */
+  take(capacity = BATCH_CAPACITY): TraceBatch {
+    let batch = this.spare.pop() ?? retired.pop();
+    if (batch && batch.code.length >= capacity) {
+      batch.length = 0;
+      batch.comments = undefined;
+    } else {
+      batch = newBatch(capacity);
+    }
+    return batch;
+  }
+
+  /** A batch its consumer is done with. */
+  give(batch: TraceBatch): void {
+    this.spare.push(batch);
+  }
+
+  /** A recycling consumer asks for the batch after `batch`: it is done with the one before. */
+  handedOn(batch: TraceBatch): void {
+    if (this.inHand) this.give(this.inHand);
+    this.inHand = batch;
+  }
+
+  /** The read is over: a recycling consumer is then done with every batch, which the next reader may refill. */
+  retire(): void {
+    if (!this.recycle) return;
+    if (this.inHand) this.give(this.inHand);
+    this.inHand = null;
+    while (this.spare.length && retired.length < RETIRED_MAX) retired.push(this.spare.pop()!);
+    this.spare.length = 0;
+  }
+}
+
+/**
+ * Hands on a reader's batches, filled from `pool`. For a recycling consumer, a batch returns to the pool once the
+ * consumer has asked for the second batch after it; every batch does when the read ends.
+ */
+export async function* pooled(pool: BatchPool, batches: AsyncIterable<TraceBatch>): AsyncIterable<TraceBatch> {
+  try {
+    for await (const batch of batches) {
+      yield batch;
+      if (pool.recycle) pool.handedOn(batch);
+    }
+  } finally {
+    pool.retire();
+  }
 }
 
 export function emptyLoss(): LossReport {

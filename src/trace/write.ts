@@ -4,8 +4,12 @@
 
 import { encodeBinaryBlock, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
 import {
-  LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, requestedBytes,
+  type BatchOptions, LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
+  requestedBytes,
 } from "./types.js";
+
+/** Every writer is done with a batch once its bytes are out. */
+const RECYCLE: BatchOptions = { recycle: true };
 
 export const OUTPUT_FORMATS = ["alloc-trace", "binary", "rep", "mtrace"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -86,9 +90,9 @@ function counting(source: TraceSource, onOps: (n: number) => void): TraceSource 
   let pass = 0;
   return {
     ...source,
-    batches: async function* () {
+    batches: async function* (options?: BatchOptions) {
       const counts = pass++ === 0;
-      for await (const batch of source.batches()) {
+      for await (const batch of source.batches(options)) {
         if (counts) onOps(batch.length);
         yield batch;
       }
@@ -120,7 +124,7 @@ export function allocTraceLine(b: TraceBatch, i: number): string {
 
 async function* encodeAllocTrace(source: TraceSource): AsyncIterable<Uint8Array> {
   let first = true;
-  for await (const batch of source.batches()) {
+  for await (const batch of source.batches(RECYCLE)) {
     const comments = batch.comments ?? [];
     const lines: string[] = [];
     if (first) {
@@ -141,7 +145,7 @@ async function* encodeAllocTrace(source: TraceSource): AsyncIterable<Uint8Array>
 
 async function* encodeBinary(source: TraceSource): AsyncIterable<Uint8Array> {
   let headerWritten = false;
-  for await (const batch of source.batches()) {
+  for await (const batch of source.batches(RECYCLE)) {
     if (!headerWritten) {
       headerWritten = true;
       yield encodeBinaryHeader(source.header);
@@ -245,13 +249,13 @@ class RepMapper {
 async function* encodeRep(source: TraceSource, loss: LossReport): AsyncIterable<Uint8Array> {
   const census = new RepMapper(null);
   const ignore: RepRequest = () => {};
-  for await (const batch of source.batches()) for (let i = 0; i < batch.length; i++) census.op(batch, i, ignore);
+  for await (const batch of source.batches(RECYCLE)) for (let i = 0; i < batch.length; i++) census.op(batch, i, ignore);
   // 2016+ header: weight 1 (utilisation and throughput), ids, requests, peak payload.
   yield encoder.encode(`1\n${census.nextId}\n${census.requests}\n${census.peak}\n`);
   const mapper = new RepMapper(loss);
   let trims = 0;
   let nullFrees = 0;
-  for await (const batch of source.batches()) {
+  for await (const batch of source.batches(RECYCLE)) {
     const lines: string[] = [];
     const emit: RepRequest = (kind, id, bytes) => lines.push(kind === "f" ? `f ${id}` : `${kind} ${id} ${bytes}`);
     for (let i = 0; i < batch.length; i++) {
@@ -272,7 +276,7 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
   const size = (v: number): string => (v === 0 ? "0" : hex(v));
   let trims = 0;
   let nullFrees = 0;
-  for await (const b of source.batches()) {
+  for await (const b of source.batches(RECYCLE)) {
     const lines: string[] = [];
     for (let i = 0; i < b.length; i++) {
       switch (b.code[i]) {

@@ -1,7 +1,7 @@
 // Loads a model's wasm module: from the file system in Node, with fetch in a browser. The module is compiled once
 // per model and instantiated once per lab, so labs never share state.
 
-import { type ASUtil, instantiate } from "@assemblyscript/loader";
+import { type ASUtil, instantiateSync } from "@assemblyscript/loader";
 
 export type ModelName = "ptmalloc" | "tcmalloc";
 export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc"];
@@ -75,7 +75,9 @@ export async function instantiateModel(model: ModelName): Promise<ModelInstance>
       },
     },
   };
-  const result = await instantiate<Record<string, unknown>>(module, imports);
+  // Synchronous on the compiled module: the loader's async path asks whether its argument is a fetch Response,
+  // and in Node the first mention of `Response` loads the whole fetch implementation (~15 ms at start-up).
+  const result = instantiateSync<Record<string, unknown>>(module, imports);
   instance = result.exports as unknown as ASUtil & Record<string, unknown>;
   return instance as unknown as ModelInstance;
 }

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { createLab } from "../../src/lab/lab.js";
 import { HeapError, TraceError } from "../../src/lab/types.js";
 import { addressLines } from "../../src/lab/addresses.js";
+import { BATCH_OPS } from "../../src/lab/model.js";
+import { OpCode, type TraceOp } from "../../src/trace/types.js";
+import { sourceOf } from "../trace/helpers.js";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const header = "# alloc-trace v1 pid=7 ppid=1 exe=t\n";
@@ -50,6 +53,34 @@ describe("trace replay: what the trace says about its own addresses", () => {
     expect(lines.map((l) => l.split(" ")[0])).toEqual(["1", "2", "3", "5"]);
     expect(where[3]).toBe(where[1]); // the 5000-byte block comes back where realloc put it (freed through 0xb0)
     expect(where[2]).not.toBe(where[1]);
+  });
+
+  it("replays a batch larger than the model's buffer in windows, with the same results as small batches", async () => {
+    const n = 3 * BATCH_OPS + 17;
+    const ops: TraceOp[] = [];
+    for (let k = 0; k < n; k++) {
+      const live = k % 3 === 2;
+      ops.push(live
+        ? { seq: k, tid: 7, code: OpCode.free, ptr: 0x1000 + 16 * (k - 1), a: 0, b: 0, res: 0, line: k + 1 }
+        : { seq: k, tid: 7, code: OpCode.malloc, ptr: 0, a: 8 + (k % 200), b: 0, res: 0x1000 + 16 * k, line: k + 1 });
+    }
+    const results = async (batchSize: number) => {
+      const lab = await createLab();
+      const seen: number[] = [];
+      const windows: [number, number][] = [];
+      await lab.replay(sourceOf(ops, { pid: 7 }, batchSize), {
+        observe: (batch, from, to, r) => {
+          windows.push([from, to]);
+          for (let i = from; i < to; i++) seen.push(batch.seq[i], r[(i - from) * 2]);
+        },
+      });
+      return { seen, windows, stats: lab.stats() };
+    };
+    const whole = await results(n);
+    const small = await results(100);
+    expect(whole.seen).toEqual(small.seen);
+    expect(whole.stats).toEqual(small.stats);
+    expect(whole.windows).toEqual([[0, BATCH_OPS], [BATCH_OPS, 2 * BATCH_OPS], [2 * BATCH_OPS, 3 * BATCH_OPS], [3 * BATCH_OPS, n]]);
   });
 });
 
