@@ -8,15 +8,17 @@
 // would grow mostly because of ended addresses is rebuilt without them, so that memory stays bounded on traces of
 // any length (a later free of a forgotten address then counts as one the trace never allocated).
 //
-//   slot i:  keys[i] (address, 0 = empty) │ ids[i] (object id, -1 = ended) │ ended[i] (line of the ending free)
+//   slot i:  ┌──────────────────────────────┬─────────────────────────────────────────────────────┐
+//   slots    │ [2i]   address (0 = empty)   │ [2i+1] object id ≥ 0, or −(line of the ending free) │
+//            │                              │        (−0.5 when that line is unknown)             │
+//            └──────────────────────────────┴─────────────────────────────────────────────────────┘
+// Key and value share a cache line: a lookup in a table larger than the cache costs one miss, not three.
 
 const EMPTY = 0;
 const FORGET_AFTER = 1 << 22;
 
 export class AddressTable {
-  private keys: Float64Array;
-  private ids: Int32Array;
-  private ended: Float64Array;
+  private slots: Float64Array;
   private mask: number;
   private used = 0;
   private liveCount = 0;
@@ -25,21 +27,20 @@ export class AddressTable {
 
   private readonly forgetAfter: number;
 
-  constructor(capacity = 1 << 16, forgetAfter = FORGET_AFTER) {
+  constructor(capacity = 1 << 12, forgetAfter = FORGET_AFTER) {
     this.forgetAfter = forgetAfter;
-    this.keys = new Float64Array(capacity);
-    this.ids = new Int32Array(capacity);
-    this.ended = new Float64Array(capacity);
+    this.slots = new Float64Array(2 * capacity);
     this.mask = capacity - 1;
   }
 
+  /** Index in `slots` of the key `address` has or would have. */
   private slot(address: number): number {
     const lo = address >>> 4;
     const hi = (address / 4294967296) | 0;
     let i = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) & this.mask;
-    const keys = this.keys;
-    while (keys[i] !== EMPTY && keys[i] !== address) i = (i + 1) & this.mask;
-    return i;
+    const slots = this.slots;
+    while (slots[2 * i] !== EMPTY && slots[2 * i] !== address) i = (i + 1) & this.mask;
+    return 2 * i;
   }
 
   /** Addresses currently bound to a live object. */
@@ -49,64 +50,67 @@ export class AddressTable {
 
   /** The live object at `address`, or -1. */
   live(address: number): number {
-    const i = this.slot(address);
-    return this.keys[i] === address ? this.ids[i] : -1;
+    const k = this.slot(address);
+    const value = this.slots[k + 1];
+    return this.slots[k] === address && value >= 0 ? value : -1;
   }
 
   /** The line of the free that ended the object last at `address`, or 0 when there is none. */
   endedAt(address: number): number {
-    const i = this.slot(address);
-    return this.keys[i] === address && this.ids[i] < 0 ? this.ended[i] : 0;
+    const k = this.slot(address);
+    const value = this.slots[k + 1];
+    return this.slots[k] === address && value < 0 ? Math.floor(-value) : 0;
   }
 
   /** Binds `address` to object `id`; returns the id it replaces (a live object whose free was missed) or -1. */
   bind(address: number, id: number): number {
-    let i = this.slot(address);
-    if (this.keys[i] === address) {
-      const previous = this.ids[i];
-      this.ids[i] = id;
-      if (previous < 0) this.liveCount++;
+    let k = this.slot(address);
+    const slots = this.slots;
+    if (slots[k] === address) {
+      const previous = slots[k + 1];
+      slots[k + 1] = id;
+      if (previous < 0) {
+        this.liveCount++;
+        return -1;
+      }
       return previous;
     }
-    if ((this.used + 1) * 2 > this.keys.length) {
+    if ((this.used + 1) * 4 > this.slots.length) {
       this.rebuild();
-      i = this.slot(address);
+      k = this.slot(address);
     }
-    this.keys[i] = address;
-    this.ids[i] = id;
+    this.slots[k] = address;
+    this.slots[k + 1] = id;
     this.used++;
     this.liveCount++;
     return -1;
   }
 
-  /** Marks the object at `address` as ended by the free on `line`. */
+  /** Marks the object at `address` as ended by the free on `line` (0: unknown, which endedAt reports as 0). */
   end(address: number, line: number): void {
-    const i = this.slot(address);
-    if (this.keys[i] !== address || this.ids[i] < 0) return;
-    this.ids[i] = -1;
-    this.ended[i] = line;
+    const k = this.slot(address);
+    if (this.slots[k] !== address || this.slots[k + 1] < 0) return;
+    this.slots[k + 1] = line > 0 ? -line : -0.5;
     this.liveCount--;
   }
 
   /** Doubles the table, or, when ended addresses are most of a large table, drops them at the same size. */
   private rebuild(): void {
-    const { keys, ids, ended } = this;
+    const old = this.slots;
+    const capacity = old.length / 2;
     const forget = this.used >= this.forgetAfter && this.liveCount * 4 < this.used;
-    const capacity = forget ? keys.length : keys.length * 2;
-    this.keys = new Float64Array(capacity);
-    this.ids = new Int32Array(capacity);
-    this.ended = new Float64Array(capacity);
-    this.mask = capacity - 1;
+    const grown = forget ? capacity : capacity * 2;
+    this.slots = new Float64Array(2 * grown);
+    this.mask = grown - 1;
     if (forget) {
       this.forgotten += this.used - this.liveCount;
       this.used = this.liveCount;
     }
-    for (let j = 0; j < keys.length; j++) {
-      if (keys[j] === EMPTY || (forget && ids[j] < 0)) continue;
-      const i = this.slot(keys[j]);
-      this.keys[i] = keys[j];
-      this.ids[i] = ids[j];
-      this.ended[i] = ended[j];
+    for (let k = 0; k < old.length; k += 2) {
+      if (old[k] === EMPTY || (forget && old[k + 1] < 0)) continue;
+      const at = this.slot(old[k]);
+      this.slots[at] = old[k];
+      this.slots[at + 1] = old[k + 1];
     }
   }
 }

@@ -20,12 +20,18 @@ function offset(delta: number): string {
   return delta < 0 ? `-0x${(-delta).toString(16)}` : `+0x${delta.toString(16)}`;
 }
 
+const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
+const PLUS_HEX = ascii("+0x");
+const MINUS_HEX = ascii("-0x");
+const HEAP = ascii("heap");
+const TRIM = ascii(" t ");
+
 function writeOffset(out: LineBytes, delta: number): void {
   if (delta < 0) {
-    out.ascii("-0x");
+    out.bytes(MINUS_HEX);
     out.hex(-delta);
   } else {
-    out.ascii("+0x");
+    out.bytes(PLUS_HEX);
     out.hex(delta);
   }
 }
@@ -90,7 +96,7 @@ export class AddressFormatter {
       if (results[r + 1] === REGION_SKIPPED) continue;
       out.decimal(seq[i]);
       if (code === OpCode.trim) {
-        out.ascii(" t ");
+        out.bytes(TRIM);
         out.decimal(a[i]);
         out.byte(32);
         out.decimal(results[r]);
@@ -105,7 +111,7 @@ export class AddressFormatter {
       const address = results[r];
       const region = results[r + 1];
       if (address !== 0 && region === REGION_HEAP) {
-        out.ascii("heap");
+        out.bytes(HEAP);
         writeOffset(out, address - heapBase);
       } else {
         out.ascii(this.where(address, region));

@@ -38,6 +38,15 @@ export class LineBytes {
     this.buffer[this.length++] = code;
   }
 
+  /** Bytes given as such (a constant piece of a line, encoded once). */
+  bytes(piece: Uint8Array): void {
+    this.reserve(piece.length);
+    const buffer = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < piece.length; i++) buffer[at++] = piece[i];
+    this.length = at;
+  }
+
   /** A string of ASCII characters. */
   ascii(text: string): void {
     this.reserve(text.length);
@@ -69,6 +78,38 @@ export class LineBytes {
 
   /** The digits of a safe non-negative integer in `radix`, most significant first (room already reserved). */
   private digits(value: number, radix: number): void {
+    if (radix === 16 && value <= 0xffffffff) this.hex32(value >>> 0);
+    else if (radix === 10 && value <= 0x7fffffff) this.decimal31(value | 0);
+    else this.digitsOfDouble(value, radix);
+  }
+
+  /** Hex digits of a 32-bit value, with integer shifts. */
+  private hex32(value: number): void {
+    const buffer = this.buffer;
+    let at = this.length + (value === 0 ? 1 : (35 - Math.clz32(value)) >> 2);
+    this.length = at;
+    do {
+      buffer[--at] = HEX_DIGITS[value & 15];
+      value >>>= 4;
+    } while (value !== 0);
+  }
+
+  /** Decimal digits of a value below 2^31, with integer division. */
+  private decimal31(value: number): void {
+    const buffer = this.buffer;
+    let count = 1;
+    while (count < 10 && value >= POWERS_OF_TEN[count]) count++;
+    let at = this.length + count;
+    this.length = at;
+    do {
+      const next = (value / 10) | 0;
+      buffer[--at] = 48 + value - next * 10;
+      value = next;
+    } while (value !== 0);
+  }
+
+  /** Digits of any safe integer, in double arithmetic. */
+  private digitsOfDouble(value: number, radix: number): void {
     const buffer = this.buffer;
     let count = 1;
     for (let rest = Math.floor(value / radix); rest > 0; rest = Math.floor(rest / radix)) count++;
@@ -81,3 +122,5 @@ export class LineBytes {
     } while (value > 0);
   }
 }
+
+const POWERS_OF_TEN = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
