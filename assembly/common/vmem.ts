@@ -12,10 +12,14 @@
 //           │               │               │
 //   L1 (65536 × u32) ──► L2 (65536 × u32) ──► frame (64 KiB) + offset
 //
-// Unmapped addresses resolve to a shared scratch frame that is only ever read: a never-written address reads as
-// zero, like fresh memory from the kernel, and a model that follows a corrupted pointer reads zeros. The first store
-// into a frame backs it with real memory, so a simulated heap of gigabytes costs only the frames it writes (its
-// chunk headers and links). Frames are recycled through a free list and zeroed when reused.
+// Unmapped addresses resolve to a scratch frame that is only ever read: a never-written address reads as zero,
+// like fresh memory from the kernel, and a model that follows a corrupted pointer reads zeros. The scratch frame and
+// the empty L2 table are both linear address 0: the first 256 KiB of linear memory lie below the module's data
+// (`memoryBase` in asconfig.json) and are never written, so a zero table entry means "unmapped" and new tables
+// need no filling. The first store into a frame backs it with real memory, so a simulated heap of gigabytes costs
+// only the frames it writes (its chunk headers and links); fresh frames come straight from memory.grow, already
+// zero, and a page of one that the model never writes is never touched. Frames are recycled through a free list and
+// zeroed when reused.
 //
 // Every store goes through `st8/16/32/64`. While the journal is on, each store first records the aligned 8-byte
 // word it overwrites, so that a call that fails half way (an integrity check) can be rolled back exactly.
@@ -27,27 +31,32 @@
 // @ts-ignore: decorator
 @inline const TABLE_BYTES: usize = 65536 * 4;
 
+/** The scratch frame and the empty L2 table (see above). */
+// @ts-ignore: decorator
+@inline const UNMAPPED: usize = 0;
+
 let l1: usize = 0;
-let nullL2: usize = 0;
-let scratchFrame: usize = 0;
 let freeFrames: usize = 0;
+/** End of the highest block rawAlloc has handed out. */
+let freshFrom: usize = 0;
 let framesInUse: u32 = 0;
 
-/** Allocates `bytes` of zeroed linear memory that is never returned (tables, frames). */
+/**
+ * Allocates `bytes` of zeroed linear memory that is never returned (tables, frames). The stub runtime's bump
+ * pointer only moves down when its last block is freed, which nothing here does, so each block lies above all
+ * earlier ones, in memory fresh from memory.grow: zero already, and left untouched.
+ */
 function rawAlloc(bytes: usize): usize {
   const p = heap.alloc(bytes);
-  memory.fill(p, 0, bytes);
+  if (p < freshFrom) memory.fill(p, 0, bytes);
+  if (p + bytes > freshFrom) freshFrom = p + bytes;
   return p;
 }
 
 /** Prepares the tables; called once by a model's `init`. */
 export function vmInit(): void {
   if (l1 != 0) return;
-  scratchFrame = rawAlloc(FRAME_SIZE);
-  nullL2 = rawAlloc(TABLE_BYTES);
-  for (let i: usize = 0; i < 65536; i++) store<u32>(nullL2 + (i << 2), <u32>scratchFrame);
   l1 = rawAlloc(TABLE_BYTES);
-  for (let i: usize = 0; i < 65536; i++) store<u32>(l1 + (i << 2), <u32>nullL2);
 }
 
 /** Linear address of the byte at virtual address `va`. */
@@ -61,7 +70,7 @@ export function vmInit(): void {
 /** True when `va` lies in a mapped frame. */
 export function vmIsMapped(va: u64): bool {
   const l2 = <usize>load<u32>(l1 + (<usize>(va >> 32) << 2));
-  return <usize>load<u32>(l2 + (<usize>((va >> FRAME_BITS) & 0xffff) << 2)) != scratchFrame;
+  return <usize>load<u32>(l2 + (<usize>((va >> FRAME_BITS) & 0xffff) << 2)) != UNMAPPED;
 }
 
 function takeFrame(): usize {
@@ -83,13 +92,12 @@ export function vmMap(va: u64, len: u64): void {
   for (let f = first; f <= last; f++) {
     const slot1 = l1 + (<usize>(f >> 16) << 2);
     let l2 = <usize>load<u32>(slot1);
-    if (l2 == nullL2) {
+    if (l2 == UNMAPPED) {
       l2 = rawAlloc(TABLE_BYTES);
-      for (let i: usize = 0; i < 65536; i++) store<u32>(l2 + (i << 2), <u32>scratchFrame);
       store<u32>(slot1, <u32>l2);
     }
     const slot2 = l2 + (<usize>(f & 0xffff) << 2);
-    if (<usize>load<u32>(slot2) == scratchFrame) store<u32>(slot2, <u32>takeFrame());
+    if (<usize>load<u32>(slot2) == UNMAPPED) store<u32>(slot2, <u32>takeFrame());
   }
 }
 
@@ -100,14 +108,14 @@ export function vmUnmap(va: u64, len: u64): void {
   const end = (va + len) >> FRAME_BITS;
   for (let f = first; f < end; f++) {
     const l2 = <usize>load<u32>(l1 + (<usize>(f >> 16) << 2));
-    if (l2 == nullL2) continue;
+    if (l2 == UNMAPPED) continue;
     const slot2 = l2 + (<usize>(f & 0xffff) << 2);
     const frame = <usize>load<u32>(slot2);
-    if (frame == scratchFrame) continue;
+    if (frame == UNMAPPED) continue;
     store<u32>(frame, <u32>freeFrames);
     freeFrames = frame;
     framesInUse--;
-    store<u32>(slot2, <u32>scratchFrame);
+    store<u32>(slot2, <u32>UNMAPPED);
   }
 }
 
@@ -171,7 +179,7 @@ function journalRecord(at: usize): void {
 // @ts-ignore: decorator
 @inline function linForStore(va: u64): usize {
   const p = lin(va);
-  return p - scratchFrame < FRAME_SIZE ? backFrame(va) : p;
+  return p - UNMAPPED < FRAME_SIZE ? backFrame(va) : p;
 }
 
 function backFrame(va: u64): usize {
