@@ -171,19 +171,24 @@ function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address
   return RESIDENT_BASE + (page >> 3);
 }
 
-/** Marks the pages of [va, va + len) resident. */
+/** Marks the pages of [va, va + len) resident, a bitmap byte (8 pages) at a time. */
 function touch(va: u64, len: u64): void {
   const last = (va + len - 1) >> PAGE_BITS;
-  for (let page = va >> PAGE_BITS; page <= last; page++) {
-    const at = bitmapByte(page);
+  let page = va >> PAGE_BITS;
+  while (page <= last) {
+    const first = page & ~(<u64>7);
+    const at = bitmapByte(first);
     if (!vmIsMapped(at)) vmMap(at, 1);
     const p = lin(at);
-    const bit = <u8>1 << <u8>(page & 7);
-    const byte = load<u8>(p);
-    if ((byte & bit) == 0) {
-      store<u8>(p, byte | bit);
-      residentPages++;
+    const top = last - first >= 7 ? 7 : <u32>(last - first);
+    const mask = (<u32>0xff >> (7 - top)) & (<u32>0xff << <u32>(page - first));
+    const byte = <u32>load<u8>(p);
+    const fresh = mask & ~byte;
+    if (fresh != 0) {
+      store<u8>(p, <u8>(byte | mask));
+      residentPages += <u64>popcnt(fresh);
     }
+    page = first + 8;
   }
 }
 

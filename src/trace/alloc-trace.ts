@@ -35,6 +35,9 @@ const WORKER_MIN_BYTES = 1 << 22;
 /** Batches a worker may post ahead of the consumer: enough that neither thread waits on the other's turn. */
 const WORKER_WINDOW = 16;
 
+/** Bytes of input scanned between hand-overs (about 4,000 lines). */
+const SLICE = 1 << 17;
+
 const decoder = new TextDecoder();
 
 /** Opens an alloc-trace v1 file (plain or gzip) as a streamed trace. */
@@ -151,8 +154,11 @@ export async function* parse(
 ): AsyncIterable<TraceBatch> {
   const reader = new LineReader(name, header, loss, options, pool);
   for await (const chunk of openBytes(source)) {
-    reader.chunk(chunk);
-    while (reader.ready.length) yield reader.ready.shift()!;
+    // A slice holds about a batch of lines: batches go out as they fill, and a recycling pool stays a few batches.
+    for (let at = 0; at < chunk.length; at += SLICE) {
+      reader.chunk(chunk.subarray(at, at + SLICE));
+      while (reader.ready.length) yield reader.ready.shift()!;
+    }
   }
   reader.finish();
   if (reader.batch.length || reader.batch.comments?.length) yield reader.batch;

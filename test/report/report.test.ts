@@ -171,3 +171,13 @@ describe.skipIf(sharedTracesMissing())("sweep", () => {
     expect(ranked[0].report.footprint.peak).toBeLessThanOrEqual(ranked[1].report.footprint.peak);
   });
 });
+
+describe("formatCount", () => {
+  it("groups digits as toLocaleString('en-US') does", async () => {
+    const { formatCount } = await import("../../src/report/format.js");
+    const fc = (await import("fast-check")).default;
+    fc.assert(fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double({ min: -1e15, max: 1e15, noNaN: true })), (n) => {
+      expect(formatCount(n)).toBe((Math.round(n) + 0).toLocaleString("en-US")); // -0 prints as 0
+    }), { numRuns: 500 });
+  });
+});
