@@ -12,6 +12,8 @@ import { OpCode, encodeToBytes, openAs, readAllocTrace } from "../dist/index.js"
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const traceDir = join(root, "..", "shared", "traces");
 const ROUNDS = 7;
+/** Untimed reads first, so that every reader is measured at its steady state (compiled, not warming up). */
+const WARMUP = 3;
 const hex = (v) => v.toString(16);
 
 /** Formats without a writer in the library, rendered here from the ops (single pass, in memory). */
@@ -57,7 +59,7 @@ async function opsOf(source) {
 }
 
 /**
- * Seconds to read every batch of `path` as `format` (best of ROUNDS), and the ops read. Time is the process's CPU
+ * Seconds to read every batch of `path` as `format` (best of ROUNDS after WARMUP reads), and the ops read. Time is the process's CPU
  * time (all threads, decompression and GC included), which a busy machine disturbs far less than wall time. The
  * reader stays in this thread (a parsing worker's start-up would count as load time) and the consumer recycles
  * batches, as the lab's replay does.
@@ -65,10 +67,11 @@ async function opsOf(source) {
 async function timeRead(path, format) {
   let best = Infinity;
   let ops = 0;
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < WARMUP + ROUNDS; r++) {
     const before = process.cpuUsage();
     let n = 0;
     for await (const b of openAs(path, format, { worker: false }).batches({ recycle: true })) n += b.length;
+    if (r < WARMUP) continue;
     const used = process.cpuUsage(before);
     best = Math.min(best, (used.user + used.system) / 1e6);
     ops = n;
