@@ -47,9 +47,12 @@ const lab = createLab({ model: "ptmalloc" });
 for await (const chunk of createReadStream(process.argv[2], { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }))) void chunk;
 await lab;
 `);
+const binary = join(dir, "e2e.hlb");
+execFileSync(process.execPath, [join(root, "dist", "cli", "main.js"), "convert", traceGz, "-o", binary, "--to", "binary"], { stdio: "ignore" });
 const rows = [
   ["native: gunzip + replay + lines", best("sh", ["-c", `gzip -dc '${traceGz}' > '${tmp}' && '${oracle}' '${tmp}'`])],
   ["heaplab replay --addresses (text .gz)", best(process.execPath, [join(root, "dist", "cli", "main.js"), "replay", traceGz, "--addresses"])],
+  ["heaplab replay --addresses (binary .hlb)", best(process.execPath, [join(root, "dist", "cli", "main.js"), "replay", binary, "--addresses"])],
   ["heaplab replay, report (text .gz)", best(process.execPath, [join(root, "dist", "cli", "main.js"), "replay", traceGz])],
   ["  floor: node -e 0", best(process.execPath, ["-e", "0"])],
   ["  floor: + modules, gunzip, model compile", best(process.execPath, [floor, traceGz])],
