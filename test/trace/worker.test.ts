@@ -30,10 +30,10 @@ function writeTrace(name: string, ops: number, bad: Map<number, string> = new Ma
 }
 
 /** Per batch: its length, a digest of its valid columns and its comments; then the error, if any. */
-async function read(source: TraceSource): Promise<{ batches: string[]; error?: unknown }> {
+async function read(source: TraceSource, recycle = false): Promise<{ batches: string[]; error?: unknown }> {
   const batches: string[] = [];
   try {
-    for await (const b of source.batches()) {
+    for await (const b of source.batches({ recycle })) {
       const hash = createHash("sha256");
       for (const c of [b.seq, b.tid, b.code, b.ptr, b.a, b.b, b.res, b.line]) {
         hash.update(new Uint8Array(c.buffer, c.byteOffset, b.length * c.BYTES_PER_ELEMENT));
@@ -63,6 +63,14 @@ describe("alloc-trace in a worker thread", () => {
     expect(a).toEqual(b);
     expect(inWorker.header).toEqual({ format: "alloc-trace", pid: 7, ppid: 1, exe: "gen" });
     expect(inWorker.header).toEqual(here.header);
+  });
+
+  it("hands a recycling consumer the same batches, the worker refilling the columns it gets back", async () => {
+    const path = writeTrace("recycled.trace", 100_000);
+    const recycled = await read(readAllocTrace(path, { worker: true }), true);
+    const here = await read(readAllocTrace(path, { worker: false }));
+    expect(recycled.batches.length).toBeGreaterThan(20);
+    expect(recycled).toEqual(here);
   });
 
   it("reads a shared gzip-compressed trace as the calling thread does", async () => {
