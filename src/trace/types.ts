@@ -136,7 +136,10 @@ export function batchOver(buffer: ArrayBuffer): TraceBatch {
   };
 }
 
-/** Batches of finished recycling reads kept for the next reader in this thread (a trace replayed after another). */
+/**
+ * Batches of finished recycling reads kept for the next reader in this thread (a trace replayed after another):
+ * at most RETIRED_MAX of the standard size, under 2 MB.
+ */
 const RETIRED_MAX = 8;
 const retired: TraceBatch[] = [];
 
@@ -182,7 +185,9 @@ export class BatchPool {
     if (!this.recycle) return;
     if (this.inHand) this.give(this.inHand);
     this.inHand = null;
-    while (this.spare.length && retired.length < RETIRED_MAX) retired.push(this.spare.pop()!);
+    for (const batch of this.spare) {
+      if (retired.length < RETIRED_MAX && batch.code.length === BATCH_CAPACITY) retired.push(batch);
+    }
     this.spare.length = 0;
   }
 }
