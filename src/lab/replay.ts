@@ -25,8 +25,7 @@ export interface ReplayControl {
 /**
  * Called after each wasm batch with the trace ops [from, to) of `batch` and their results (2 slots per op, op
  * `from` first). The batch and the results view are only valid during the call: the reader refills the batch's
- * arrays with later ops. A returned promise is awaited before the next
- * batch (backpressure).
+ * arrays with later ops. A returned promise is awaited before the next batch (backpressure).
  */
 export type BatchObserver = (
   batch: TraceBatch, from: number, to: number, results: Float64Array,
