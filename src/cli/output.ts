@@ -51,9 +51,10 @@ export class ByteWriter {
     endQuietlyOnClosedPipe(out);
   }
 
-  /** Writes `bytes`, waiting for the stream when it is full. */
-  async write(bytes: Uint8Array): Promise<void> {
-    if (!bytes.length) return;
-    if (!this.out.write(bytes)) await new Promise<void>((resolve) => this.out.once("drain", () => resolve()));
+  /** Writes `bytes` and waits until the stream is done with them: the caller may then overwrite them. */
+  write(bytes: Uint8Array): Promise<void> {
+    if (!bytes.length) return Promise.resolve();
+    // A failed write resolves too: the stream's error handler decides (a closed pipe ends the process quietly).
+    return new Promise<void>((resolve) => this.out.write(bytes, () => resolve()));
   }
 }

@@ -18,9 +18,12 @@ export class LineBytes {
     this.buffer = new Uint8Array(capacity);
   }
 
-  /** The bytes written since the last take, as a fresh array; the buffer starts over. */
+  /**
+   * The bytes written since the last take, as a view of the buffer (no copy: output of millions of lines makes no
+   * garbage), valid until the next write; the buffer starts over.
+   */
   take(): Uint8Array {
-    const out = this.buffer.slice(0, this.length);
+    const out = this.buffer.subarray(0, this.length);
     this.length = 0;
     return out;
   }
