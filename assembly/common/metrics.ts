@@ -66,6 +66,8 @@ let partCount: i32 = 0;
 
 /** Timeline rows and decompositions are taken only once JS asked for them (`metricsConfigure`). */
 let recording: bool = false;
+/** False for a lab that never reads its metrics (see metricsOff): every hook returns at once. */
+let enabled: bool = true;
 let every: u64 = 1000;
 let largeThreshold: u64 = 131072;
 
@@ -94,6 +96,17 @@ let walkSpent: f64 = 0;
 export function metricsUseDecomposer(fn: (buffer: usize) => i32, count: i32): void {
   decomposer = fn;
   partCount = min(count, PARTS_MAX);
+}
+
+/** Turns the metrics off for good: a lab that wants only addresses, stats or checks skips the per-op hook. */
+export function metricsOff(): void {
+  enabled = false;
+}
+
+/** Whether the per-op hook runs (models skip computing its arguments otherwise). */
+// @ts-ignore: decorator
+@inline export function metricsEnabled(): bool {
+  return enabled;
 }
 
 /**
@@ -194,7 +207,7 @@ function touch(va: u64, len: u64): void {
 
 /** Called by a model when it gives [va, va + len) back to the system (brk shrink, munmap, madvise). */
 export function metricsRelease(va: u64, len: u64): void {
-  if (len == 0) return;
+  if (len == 0 || !enabled) return;
   const first = (va + (1 << PAGE_BITS) - 1) >> PAGE_BITS;
   const end = (va + len) >> PAGE_BITS;
   for (let page = first; page < end; page++) {

@@ -14,14 +14,16 @@
 //
 // `afterOp` is the one call the replay loop makes per operation.
 
-import { metricsAfterOp, metricsUseDecomposer } from "../common/metrics";
+import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
 import { systemMem } from "./mstate";
 import { param, P_MMAPPED_MEM } from "./params";
 import { arenaAt, arenaCount } from "./arena";
 import { walkInto, STATE_ALLOCATED, STATE_TCACHE, STATE_TOP, STATE_MMAPPED } from "./walk";
 
-export { metricsConfigure, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
-  timelineClear } from "../common/metrics";
+export {
+  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
+  timelineClear,
+} from "../common/metrics";
 
 const PART_NAMES: string = "live,headers,rounding,tcache,fastbins,unsorted,smallBins,largeBins,top,mmapSlack,metadata";
 const PART_COUNT: i32 = 11;
@@ -48,7 +50,7 @@ export function footprintBytes(): u64 {
 
 /** The metrics hook: op `i` of the batch has completed. */
 export function afterOp(ops: usize, i: i32, results: usize): void {
-  metricsAfterOp(ops, i, results, footprintBytes());
+  if (metricsEnabled()) metricsAfterOp(ops, i, results, footprintBytes());
 }
 
 /** Comma-separated names of the parts `decompose` writes. */

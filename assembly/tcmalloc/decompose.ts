@@ -18,12 +18,14 @@
 //
 // `afterOp` is the one call the replay loop makes per operation.
 
-import { metricsAfterOp, metricsUseDecomposer } from "../common/metrics";
+import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
 import { gld, G_SYSTEM_BYTES, G_UNMAPPED_BYTES, G_FREE_BYTES, G_LIVE_REQUESTED, G_LIVE_USABLE } from "./globals";
 import { threadBytes, transferBytes, centralObjectBytes, spanTailBytes } from "./stats";
 
-export { metricsConfigure, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
-  timelineClear } from "../common/metrics";
+export {
+  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
+  timelineClear,
+} from "../common/metrics";
 
 const PART_NAMES: string = "live,rounding,threadCaches,transferCache,centralLists,pageHeapFree,spanTails,other";
 const PART_COUNT: i32 = 8;
@@ -35,7 +37,7 @@ export function footprintBytes(): u64 {
 
 /** The metrics hook: op `i` of the batch has completed. */
 export function afterOp(ops: usize, i: i32, results: usize): void {
-  metricsAfterOp(ops, i, results, footprintBytes());
+  if (metricsEnabled()) metricsAfterOp(ops, i, results, footprintBytes());
 }
 
 /** Comma-separated names of the parts `decompose` writes. */

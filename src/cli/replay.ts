@@ -65,7 +65,10 @@ export async function run(argv: string[]): Promise<number> {
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   const opening = openTrace(positionals[0], { lenient: values.lenient }).then((t) => prefetch(t, { recycle: true }));
   opening.catch(() => {});
-  const lab = await createLab({ model: values.model as ModelName, tunables: values.tunables, options });
+  // Address lines need no replay metrics: only the report reads them.
+  const lab = await createLab({
+    model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,
+  });
   const trace = withProgress(await opening, createProgress("replay"));
   const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };

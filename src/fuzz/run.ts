@@ -103,13 +103,18 @@ function alignmentAsked(batch: TraceBatch, i: number, request: number): number {
   return code === OpCode.valloc || code === OpCode.pvalloc ? 4096 : fundamental;
 }
 
+/** A fresh lab for one run (no replay metrics: the properties never read them). */
+function labFor(options: RunOptions): Promise<Lab> {
+  return createLab({ model: options.model, tunables: options.tunables, options: options.options, metrics: false });
+}
+
 /** Replays `ops` in one batch without checks; returns every result and the final statistics. */
 async function plainReplay(ops: readonly TraceOp[], options: RunOptions): Promise<number[]> {
-  const lab = await createLab({ model: options.model, tunables: options.tunables, options: options.options });
+  const lab = await labFor(options);
   options.setup?.(lab);
   const trail: number[] = [];
-  const observe = (_batch: TraceBatch, _from: number, to: number, results: Float64Array) => {
-    for (let i = 0; i < 2 * to; i++) trail.push(results[i]);
+  const observe = (_batch: TraceBatch, from: number, to: number, results: Float64Array) => {
+    for (let i = 0; i < 2 * (to - from); i++) trail.push(results[i]);
   };
   await lab.replay(traceSource(ops), { observe });
   trail.push(...Object.values(lab.stats()));
@@ -118,7 +123,7 @@ async function plainReplay(ops: readonly TraceOp[], options: RunOptions): Promis
 
 /** Replays `ops` once, one operation per batch, testing the per-operation properties. */
 async function checkedReplay(ops: readonly TraceOp[], options: RunOptions, trail: number[]): Promise<Finding | null> {
-  const lab = await createLab({ model: options.model, tunables: options.tunables, options: options.options });
+  const lab = await labFor(options);
   options.setup?.(lab);
   const checkEvery = hasChecker(lab.handle) ? options.checkEvery ?? 1 : 0;
   const blocks = new Blocks();

@@ -136,7 +136,7 @@ export interface AddressOptions extends LabOptions {
 export async function addressLines(
   source: ByteSource | TraceSource, options: AddressOptions = {},
 ): Promise<string[]> {
-  const lab: Lab = await createLab(options);
+  const lab: Lab = await createLab({ metrics: false, ...options });
   const formatter = new AddressFormatter(lab.handle);
   const lines: string[] = [];
   const trace = typeof source === "object" && "batches" in source ? source : readAllocTrace(source as ByteSource);

@@ -59,7 +59,7 @@ function isTraceSource(x: unknown): x is TraceSource {
 /** Creates a lab around a fresh instance of the chosen model (default ptmalloc). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const name: ModelName = options.model ?? "ptmalloc";
-  const model = await Model.create(name, modelOptions(options));
+  const model = await Model.create(name, modelOptions(options), options.metrics ?? true);
   const replayer = new Replayer(model);
   const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>
     model.call(code, o?.thread ?? 0, object, a, b, flags)[0];

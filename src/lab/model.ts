@@ -44,9 +44,13 @@ export class Model {
   private walkPtr = 0;
   private walkCapacity = 0;
 
-  private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>) {
+  /** Whether the model keeps replay metrics (see LabOptions.metrics). */
+  readonly metrics: boolean;
+
+  private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>, metrics: boolean) {
     this.name = name;
     this.wasm = wasm;
+    this.metrics = metrics;
     this.optionNames = this.strings(wasm.optionNames());
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);
@@ -56,6 +60,7 @@ export class Model {
       if (!wasm.setOption(id, value)) throw new Error(`option ${key}=${value} rejected by the ${name} model`);
     }
     wasm.init();
+    if (!metrics) (wasm.metricsOff as () => void)();
     this.statNames = this.strings(wasm.statNames());
     this.walkFields = this.strings(wasm.walkFields());
     this.opsPtr = wasm.allocBuffer(BATCH_OPS * OP_SLOTS * 8);
@@ -63,8 +68,8 @@ export class Model {
     this.statsPtr = wasm.allocBuffer(Math.max(1, this.statNames.length) * 8);
   }
 
-  static async create(name: ModelName, options: Record<string, number>): Promise<Model> {
-    return new Model(name, await instantiateModel(name), options);
+  static async create(name: ModelName, options: Record<string, number>, metrics = true): Promise<Model> {
+    return new Model(name, await instantiateModel(name), options, metrics);
   }
 
   private strings(ptr: number): string[] {

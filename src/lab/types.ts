@@ -44,6 +44,11 @@ export interface LabOptions {
   tunables?: string | Record<string, number>;
   /** Further model options by name (heap_base, mmap_base, cores, TCMALLOC_* …). */
   options?: Record<string, number>;
+  /**
+   * false: the lab keeps no replay metrics (live bytes, peaks, resident pages, the timeline), which only reports
+   * read; replays that want addresses, stats or checks run faster. Default true.
+   */
+  metrics?: boolean;
 }
 
 export interface ReplaySummary {

@@ -98,7 +98,8 @@ export class ModelMetrics {
   private rowBuffer = 0;
   private opsBefore = 0;
 
-  constructor(model: Pick<Model, "name" | "wasm">) {
+  constructor(model: Pick<Model, "name" | "wasm"> & { metrics?: boolean }) {
+    if (model.metrics === false) throw new Error("the lab was created with metrics: false: it keeps no replay metrics");
     this.model = model;
     const wasm = model.wasm as unknown as Record<string, unknown>;
     const missing = REQUIRED_EXPORTS.filter((name) => typeof wasm[name] !== "function");

@@ -84,6 +84,21 @@ describe("trace replay: what the trace says about its own addresses", () => {
   });
 });
 
+describe("labs without replay metrics", () => {
+  it("replay to the same addresses and statistics, and refuse a report", async () => {
+    const example = new URL("../../examples/ls-la.trace", import.meta.url).pathname;
+    const plain = await addressLines(example, { metrics: false });
+    expect(plain).toEqual(await addressLines(example, { metrics: true }));
+    const [off, on] = [await createLab({ metrics: false }), await createLab()];
+    await off.replay(example);
+    await on.replay(example);
+    expect(off.stats()).toEqual(on.stats());
+    const { ModelMetrics } = await import("../../src/report/metrics.js");
+    expect(() => new ModelMetrics(off.handle)).toThrow(/metrics: false/);
+    expect(new ModelMetrics(on.handle).read().maxLive).toBeGreaterThan(0);
+  });
+});
+
 describe("interactive calls", () => {
   it("throws glibc's message on a double free and changes nothing", async () => {
     const lab = await createLab();
