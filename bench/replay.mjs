@@ -39,11 +39,12 @@ function nativeNsPerOp(bin, tracePath, extraEnv, args) {
   return best;
 }
 
-async function modelNsPerOp(model, batches) {
+/** The model's replay time per op; `metrics`: with the replay metrics a report reads, or without (addresses). */
+async function modelNsPerOp(model, batches, metrics) {
   let best = Infinity;
   let ops = 0;
   for (let i = 0; i < ROUNDS; i++) {
-    const lab = await createLab({ model });
+    const lab = await createLab({ model, metrics });
     const source = { name: "bench", header: { format: "alloc-trace" }, loss: {}, batches: async function* () { yield* batches; } };
     const t0 = process.hrtime.bigint();
     const summary = await lab.replay(source);
@@ -67,12 +68,14 @@ const bin = oracleBinary();
 
 const rows = [];
 const glibc = nativeNsPerOp(bin, tracePath, {}, []);
-const pt = await modelNsPerOp("ptmalloc", batches);
+const pt = await modelNsPerOp("ptmalloc", batches, false);
 rows.push(["ptmalloc model vs glibc 2.36", pt.nsPerOp, glibc]);
+rows.push(["  with the report's metrics", (await modelNsPerOp("ptmalloc", batches, true)).nsPerOp, glibc]);
 if (existsSync(TCMALLOC) && existsSync(join(root, "build", "tcmalloc.wasm"))) {
   const real = nativeNsPerOp(bin, tracePath, { LD_PRELOAD: TCMALLOC }, ["--tcmalloc"]);
-  const tc = await modelNsPerOp("tcmalloc", batches);
+  const tc = await modelNsPerOp("tcmalloc", batches, false);
   rows.push(["tcmalloc model vs gperftools 2.10", tc.nsPerOp, real]);
+  rows.push(["  with the report's metrics", (await modelNsPerOp("tcmalloc", batches, true)).nsPerOp, real]);
 }
 console.log(`trace sqlite3-memdb (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
 console.log(`${"".padEnd(36)} ${"model ns/op".padStart(12)} ${"native ns/op".padStart(13)} ${"ratio".padStart(7)}`);
