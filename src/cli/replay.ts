@@ -4,6 +4,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { AddressFormatter } from "../lab/addresses.js";
 import { createLab } from "../lab/lab.js";
+import { precompile } from "../wasm/load.js";
 import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
@@ -63,8 +64,13 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
+  precompile(values.model);
   const opening = openTrace(positionals[0], { lenient: values.lenient }).then((t) => prefetch(t, { recycle: true }));
   opening.catch(() => {});
+  // The recorder's `# heap-base` becomes the model's heap_base unless one is given: heap offsets then count from
+  // the recorded program's own break, which memalign beyond a page depends on.
+  const heapBase = await opening.then((t) => t.firstRead.then(() => t.header.heapBase), () => undefined);
+  if (heapBase !== undefined && options.heap_base === undefined) options.heap_base = heapBase;
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,

@@ -35,6 +35,9 @@ const WORKER_MIN_BYTES = 1 << 22;
 /** Batches a worker may post ahead of the consumer: enough that neither thread waits on the other's turn. */
 const WORKER_WINDOW = 16;
 
+/** The recorder's comment naming the program break it started with. */
+const HEAP_BASE = "# heap-base ";
+
 /** Bytes of input scanned between hand-overs (about 4,000 lines). */
 const SLICE = 1 << 17;
 
@@ -256,6 +259,9 @@ class LineReader {
     if (!this.sawHeader && start !== end) {
       this.sawHeader = true;
       readHeader(text, this.header);
+    } else if (text.startsWith(HEAP_BASE) && this.header.heapBase === undefined) {
+      const base = Number(text.slice(HEAP_BASE.length).trim());
+      if (Number.isSafeInteger(base) && base > 0) this.header.heapBase = base;
     }
   }
 }

@@ -3,17 +3,23 @@
 
 import type { BatchOptions, TraceBatch, TraceSource } from "./types.js";
 
+/** A trace whose first batch is on its way; `firstRead` settles once it is in (its header then known). */
+export interface Prefetched extends TraceSource {
+  firstRead: Promise<void>;
+}
+
 /**
  * The same trace, its first batch already requested (with `options`, which the consumer must honour). The first
  * `batches()` call continues that read; later calls read the trace anew. A read error surfaces from the first
- * `batches()` iteration, never before.
+ * `batches()` iteration, never before (`firstRead` resolves either way).
  */
-export function prefetch(source: TraceSource, options?: BatchOptions): TraceSource {
+export function prefetch(source: TraceSource, options?: BatchOptions): Prefetched {
   let started: AsyncIterator<TraceBatch> | undefined = source.batches(options)[Symbol.asyncIterator]();
   const first = started.next();
-  first.catch(() => {}); // reported by the iteration that awaits it
+  const firstRead = first.then(() => {}, () => {}); // an error is reported by the iteration that awaits it
   return {
     ...source,
+    firstRead,
     batches(later?: BatchOptions) {
       const it = started;
       started = undefined;

@@ -72,6 +72,8 @@ export interface TraceHeader {
   exe?: string;
   /** The format's variant, when it has several (e.g. the `.rep` header layout). */
   variant?: string;
+  /** The program break when the recording began (`# heap-base`): where the recorded heap offsets count from. */
+  heapBase?: number;
 }
 
 /** What an importer could not represent exactly; printed by `replay` and in the JSON report. */

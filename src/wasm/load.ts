@@ -58,6 +58,11 @@ function compile(model: ModelName): Promise<WebAssembly.Module> {
   return p;
 }
 
+/** Starts compiling `model`'s module ahead of its first instance; a failure is reported by that instance. */
+export function precompile(model: string): void {
+  if (MODELS.includes(model as ModelName)) compile(model as ModelName).catch(() => {});
+}
+
 /** A fresh instance of `model`'s module. */
 export async function instantiateModel(model: ModelName): Promise<ModelInstance> {
   if (!MODELS.includes(model)) throw new Error(`unknown model '${model}' (known: ${MODELS.join(", ")})`);

@@ -2,6 +2,8 @@
 // written through the reused line buffer; and a reader that closes the pipe early ends it quietly.
 
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { addressLines } from "../../src/lab/addresses.js";
@@ -20,6 +22,22 @@ describe("heaplab replay --addresses", () => {
       expect(printed.toString()).toBe(lines.join("\n") + "\n");
     });
   }
+
+  it("counts heap offsets from the recorded `# heap-base` (memalign beyond a page depends on it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "heaplab-heap-base-"));
+    const trace = join(dir, "t.trace");
+    const base = 0x5555555a3000; // page-aligned, 12 KiB past a 64 KiB boundary
+    writeFileSync(trace, [
+      "# alloc-trace v1 pid=7 ppid=1 exe=t", `# heap-base 0x${base.toString(16)}`,
+      "1 7 m 24 0x5555555a32a0", "2 7 a 65536 100 0x5555555b0000", "",
+    ].join("\n"));
+    const where = (...extra: string[]) => execFileSync(process.execPath, [cli, "replay", trace, "--addresses", ...extra])
+      .toString().split("\n")[1];
+    // As recorded: the 64 KiB-aligned block sits at the recorded address − the recorded base.
+    expect(where()).toBe(`2 a 100 heap+0x${(0x5555555b0000 - base).toString(16)}`);
+    // Another base puts the next 64 KiB boundary elsewhere.
+    expect(where("--option", "heap_base=0x555555559000")).toBe("2 a 100 heap+0x7000");
+  });
 
   it("ends quietly when the reader closes the pipe after a few lines", () => {
     const trace = traces[traces.length - 1];
