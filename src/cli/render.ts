@@ -6,14 +6,13 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createLab } from "../lab/lab.js";
 import type { ModelName } from "../lab/types.js";
-import { openTrace } from "../trace/detect.js";
 import { binsSVG, freeListsFromChunks } from "../viz/bins.js";
 import { heapMapSVG } from "../viz/heapmap.js";
 import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { helpExit } from "./args.js";
+import { helpExit, openForReplay } from "./args.js";
 
 export const HELP = `usage: heaplab render <trace> [options]
 
@@ -43,8 +42,9 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   const model = values.model as ModelName;
-  const lab = await createLab({ model, tunables: values.tunables });
-  const trace = await openTrace(positionals[0]);
+  const opening = openForReplay(positionals[0], {});
+  const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
+  const trace = await opening.trace;
   const name = positionals[0].split("/").pop();
   if (values.html) {
     const recording = await recordReplay(lab, trace, { snapshots: values.snapshots ? Number(values.snapshots) : undefined });

@@ -8,12 +8,11 @@ import { precompile } from "../wasm/load.js";
 import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
-import { prefetch } from "../trace/prefetch.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
-import { helpExit, threadsArg } from "./args.js";
+import { helpExit, openForReplay, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -60,22 +59,18 @@ export function parseReplayArgs(argv: string[]) {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, options, threads } = parseReplayArgs(argv);
+  const { values, positionals, options: given, threads } = parseReplayArgs(argv);
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
-  const opening = openTrace(positionals[0], { lenient: values.lenient }).then((t) => prefetch(t, { recycle: true }));
-  opening.catch(() => {});
-  // The recorder's `# heap-base` becomes the model's heap_base unless one is given: heap offsets then count from
-  // the recorded program's own break, which memalign beyond a page depends on.
-  const heapBase = await opening.then((t) => t.firstRead.then(() => t.header.heapBase), () => undefined);
-  if (heapBase !== undefined && options.heap_base === undefined) options.heap_base = heapBase;
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true });
+  const options = await opening.options;
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,
   });
-  const trace = withProgress(await opening, createProgress("replay"));
+  const trace = withProgress(await opening.trace, createProgress("replay"));
   const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {

@@ -17,7 +17,9 @@ function where(op: number, line: number): string {
 
 function header(r: Report): string[] {
   const ops = Object.entries(r.byOp).map(([k, v]) => `${k}:${v}`).join(" ");
-  const options = Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(" ");
+  // Addresses (heap_base, mmap_base) read best in hex.
+  const options = Object.entries(r.options).map(([k, v]) => `${k}=${k.endsWith("_base") ? `0x${v.toString(16)}` : v}`)
+    .join(" ");
   const rate = Math.round(r.ops / Math.max(r.replay.seconds, 1e-9));
   const lines = [
     `trace      ${r.trace}`,

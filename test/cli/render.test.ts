@@ -16,8 +16,11 @@ describe("heaplab render", () => {
   it("draws the heap as it stands after --at N operations: one shape per chunk of the walk", async () => {
     const out = join(dir, "heap.svg");
     expect(await run([example, "--at", "150", "-o", out])).toBe(0);
-    const lab = await createLab();
+    // At the recorded program's own addresses: the recording's `# heap-base` is the model's heap base.
+    const heapBase = Number(/^# heap-base (0x[0-9a-f]+)$/m.exec(readFileSync(example, "utf8"))![1]);
+    const lab = await createLab({ options: { heap_base: heapBase } });
     await lab.replay(example, { until: 150 });
+    expect(lab.heapBase()).toBe(heapBase);
     const expected = lab.chunks().map((c) => String(c.address));
     expect(new Set(chunkRects(readFileSync(out, "utf8")))).toEqual(new Set(expected));
     const end = await createLab();
