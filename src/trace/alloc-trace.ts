@@ -9,7 +9,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
-  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooled, pushFields,
+  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
 } from "./types.js";
 
 /** Number of numeric fields after the op letter, results included. */
@@ -54,7 +54,7 @@ export function readAllocTrace(source: ByteSource, options: ReadOptions = {}): T
     loss,
     batches: (batchOptions?: BatchOptions) => workerScript() && options.worker !== false && typeof source === "string"
       ? parseInWorker(source, name, header, loss, options, batchOptions)
-      : readHere(source, name, header, loss, options, batchOptions),
+      : pooledRead(batchOptions, (pool) => parse(source, name, header, loss, options, pool)),
   };
 }
 
@@ -92,7 +92,7 @@ async function* parseInWorker(
   const size = await stat(path).then((s) => s.size, () => 0);
   const worth = options.worker === true || (size >= WORKER_MIN_BYTES && await idleCore());
   if (!worth || /^https?:/.test(path)) {
-    yield* readHere(path, name, header, loss, options, batchOptions);
+    yield* pooledRead(batchOptions, (pool) => parse(path, name, header, loss, options, pool));
     return;
   }
   const { Worker } = await import("node:worker_threads");
@@ -142,13 +142,6 @@ async function* parseInWorker(
   } finally {
     void worker.terminate();
   }
-}
-
-function readHere(
-  source: ByteSource, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, batchOptions?: BatchOptions,
-): AsyncIterable<TraceBatch> {
-  const pool = new BatchPool(batchOptions);
-  return pooled(pool, parse(source, name, header, loss, options, pool));
 }
 
 /** Reads, gunzips and parses `source` in this thread, filling batches from `pool`. */

@@ -17,7 +17,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
-  type TraceSource, emptyLoss, pooled,
+  type TraceSource, emptyLoss, pooledRead,
 } from "./types.js";
 
 export const BINARY_MAGIC = "HLBT";
@@ -147,17 +147,6 @@ function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: 
     case Encoding.u8: { const a = new Uint8Array(buffer, at, n); for (let i = 0; i < n; i++) a[i] = values[i] - base; break; }
     case Encoding.u16: { const a = new Uint16Array(buffer, at, n); for (let i = 0; i < n; i++) a[i] = values[i] - base; break; }
     case Encoding.u32: { const a = new Uint32Array(buffer, at, n); for (let i = 0; i < n; i++) a[i] = values[i] - base; break; }
-    case Encoding.u48: {
-      const lo = new Uint32Array(buffer, at, n);
-      const hi = new Uint16Array(buffer, at + pad(4 * n, 8), n);
-      for (let i = 0; i < n; i++) {
-        const d = values[i] - base;
-        const h = Math.floor(d / 2 ** 32);
-        hi[i] = h;
-        lo[i] = d - h * 2 ** 32;
-      }
-      break;
-    }
     case Encoding.f64: { const a = new Float64Array(buffer, at, n); for (let i = 0; i < n; i++) a[i] = values[i]; break; }
   }
 }
@@ -248,10 +237,7 @@ export function readBinary(source: ByteSource): TraceSource {
     name,
     header,
     loss,
-    batches: (options?: BatchOptions) => {
-      const pool = new BatchPool(options);
-      return pooled(pool, parseBinary(source, name, header, loss, pool));
-    },
+    batches: (options?: BatchOptions) => pooledRead(options, (pool) => parseBinary(source, name, header, loss, pool)),
   };
 }
 

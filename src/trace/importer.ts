@@ -4,7 +4,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, type LossReport, type OpCode, ParseError, type TraceBatch,
-  type TraceHeader, type TraceSource, emptyLoss, pooled, pushFields,
+  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
 } from "./types.js";
 
 export interface ImportOptions {
@@ -183,10 +183,8 @@ export function textTrace(
     name,
     header,
     loss,
-    batches: (batchOptions?: BatchOptions) => {
-      const pool = new BatchPool(batchOptions);
-      return pooled(pool, parseText(source, name, header, loss, factory, options, pool));
-    },
+    batches: (batchOptions?: BatchOptions) =>
+      pooledRead(batchOptions, (pool) => parseText(source, name, header, loss, factory, options, pool)),
   };
 }
 

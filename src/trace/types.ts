@@ -195,10 +195,18 @@ export class BatchPool {
 }
 
 /**
- * Hands on a reader's batches, filled from `pool`. For a recycling consumer, a batch returns to the pool once the
- * consumer has asked for the second batch after it; every batch does when the read ends.
+ * A reader's batches for a consumer that takes them with `options`: `read` fills batches from its own pool. For a
+ * recycling consumer, a batch returns to the pool once the consumer has asked for the second batch after it; every
+ * batch does when the read ends.
  */
-export async function* pooled(pool: BatchPool, batches: AsyncIterable<TraceBatch>): AsyncIterable<TraceBatch> {
+export function pooledRead(
+  options: BatchOptions | undefined, read: (pool: BatchPool) => AsyncIterable<TraceBatch>,
+): AsyncIterable<TraceBatch> {
+  const pool = new BatchPool(options);
+  return pooled(pool, read(pool));
+}
+
+async function* pooled(pool: BatchPool, batches: AsyncIterable<TraceBatch>): AsyncIterable<TraceBatch> {
   try {
     for await (const batch of batches) {
       yield batch;
