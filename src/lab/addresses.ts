@@ -16,14 +16,14 @@ import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RES
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
 
-function offset(delta: number): string {
-  return delta < 0 ? `-0x${(-delta).toString(16)}` : `+0x${delta.toString(16)}`;
-}
-
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 const PLUS_HEX = ascii("+0x");
 const MINUS_HEX = ascii("-0x");
 const HEAP = ascii("heap");
+const MMAP = ascii("mmap");
+const ARENA = ascii("arena");
+const REGION = ascii("region");
+const NULL = ascii("null");
 const TRIM = ascii(" t ");
 
 function writeOffset(out: LineBytes, delta: number): void {
@@ -36,6 +36,7 @@ function writeOffset(out: LineBytes, delta: number): void {
   }
 }
 
+const decoder = new TextDecoder();
 const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
 
 /** Formats results into address lines; keeps the numbering of mmaps and arenas across batches. */
@@ -43,49 +44,50 @@ export class AddressFormatter {
   private firstMmap: number | undefined;
   private readonly arenaNumbers = new Map<number, number>();
   private readonly model: Model;
+  /** Where `lines()` writes before decoding. */
+  private readonly text = new LineBytes(1 << 16);
 
   constructor(model: Model) {
     this.model = model;
   }
 
-  where(address: number, region: number): string {
-    if (address === 0) return "null";
-    if (region === REGION_HEAP) return `heap${offset(address - this.model.wasm.heapBase())}`;
-    if (region === REGION_MMAP) {
+  /** The `where` field of a line: heap+0x…, mmap±0x…, arena<k>+0x… or null. */
+  private writeWhere(out: LineBytes, address: number, region: number, heapBase: number): void {
+    if (address === 0) {
+      out.bytes(NULL);
+    } else if (region === REGION_HEAP) {
+      out.bytes(HEAP);
+      writeOffset(out, address - heapBase);
+    } else if (region === REGION_MMAP) {
       if (this.firstMmap === undefined) this.firstMmap = address;
-      return `mmap${offset(address - this.firstMmap)}`;
-    }
-    if (region >= REGION_ARENA) {
+      out.bytes(MMAP);
+      writeOffset(out, address - this.firstMmap);
+    } else if (region >= REGION_ARENA) {
       const k = region - REGION_ARENA;
       let shown = this.arenaNumbers.get(k);
       if (shown === undefined) {
         shown = this.arenaNumbers.size + 1;
         this.arenaNumbers.set(k, shown);
       }
-      return `arena${shown}${offset(address - this.model.wasm.arenaBase(k))}`;
+      out.bytes(ARENA);
+      out.decimal(shown);
+      writeOffset(out, address - this.model.wasm.arenaBase(k));
+    } else {
+      out.bytes(REGION);
+      out.decimal(region);
+      out.bytes(PLUS_HEX);
+      out.hex(address);
     }
-    return `region${region}+0x${address.toString(16)}`;
   }
 
   /** The lines for ops [from, to) of `batch` (results: 2 slots per op, op `from` first). */
   lines(batch: TraceBatch, from: number, to: number, results: Float64Array): string[] {
-    const out: string[] = [];
-    for (let i = from; i < to; i++) {
-      const code = batch.code[i];
-      if (code === OpCode.free) continue;
-      const r = (i - from) * RESULT_SLOTS;
-      if (results[r + 1] === REGION_SKIPPED) continue;
-      const letter = LETTER_OF_CODE[code];
-      if (code === OpCode.trim) {
-        out.push(`${batch.seq[i]} t ${batch.a[i]} ${results[r]}`);
-        continue;
-      }
-      out.push(`${batch.seq[i]} ${letter} ${requestedBytes(batch, i)} ${this.where(results[r], results[r + 1])}`);
-    }
-    return out;
+    this.writeLines(batch, from, to, results, this.text);
+    const text = decoder.decode(this.text.take());
+    return text ? text.slice(0, -1).split("\n") : [];
   }
 
-  /** Writes the lines for ops [from, to) of `batch` into `out`, byte for byte those of `lines()`. */
+  /** Writes the lines for ops [from, to) of `batch` into `out`. */
   writeLines(batch: TraceBatch, from: number, to: number, results: Float64Array, out: LineBytes): void {
     const heapBase = this.model.wasm.heapBase();
     const { code: codes, seq, a } = batch;
@@ -108,14 +110,7 @@ export class AddressFormatter {
       out.byte(32);
       out.decimal(requestedBytes(batch, i));
       out.byte(32);
-      const address = results[r];
-      const region = results[r + 1];
-      if (address !== 0 && region === REGION_HEAP) {
-        out.bytes(HEAP);
-        writeOffset(out, address - heapBase);
-      } else {
-        out.ascii(this.where(address, region));
-      }
+      this.writeWhere(out, results[r], results[r + 1], heapBase);
       out.byte(10);
     }
   }
