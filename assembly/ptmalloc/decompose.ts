@@ -20,11 +20,6 @@ import { param, P_MMAPPED_MEM } from "./params";
 import { arenaAt, arenaCount } from "./arena";
 import { walkInto, STATE_ALLOCATED, STATE_TCACHE, STATE_TOP, STATE_MMAPPED } from "./walk";
 
-export {
-  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
-  timelineClear,
-} from "../common/metrics";
-
 const PART_NAMES: string = "live,headers,rounding,tcache,fastbins,unsorted,smallBins,largeBins,top,mmapSlack,metadata";
 const PART_COUNT: i32 = 11;
 const P_LIVE: i32 = 0;

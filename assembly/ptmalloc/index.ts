@@ -36,6 +36,7 @@ export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from ".
 import { afterOp } from "./decompose";
 
 export * from "./decompose";
+export * from "../common/metrics-abi";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;

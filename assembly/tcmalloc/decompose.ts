@@ -22,11 +22,6 @@ import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/
 import { gld, G_SYSTEM_BYTES, G_UNMAPPED_BYTES, G_FREE_BYTES, G_LIVE_REQUESTED, G_LIVE_USABLE } from "./globals";
 import { threadBytes, transferBytes, centralObjectBytes, spanTailBytes } from "./stats";
 
-export {
-  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
-  timelineClear,
-} from "../common/metrics";
-
 const PART_NAMES: string = "live,rounding,threadCaches,transferCache,centralLists,pageHeapFree,spanTails,other";
 const PART_COUNT: i32 = 8;
 

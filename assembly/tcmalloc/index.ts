@@ -24,6 +24,7 @@ import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
 export * from "./decompose";
+export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
   + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base";

@@ -1,0 +1,7 @@
+// The replay metrics' part of the model ABI, the same for every model: each model's index.ts re-exports it
+// (src/report/metrics.ts reads them).
+
+export {
+  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
+  timelineClear,
+} from "./metrics";
