@@ -130,18 +130,32 @@ function record(buffer: usize, capacity: i32, address: u64, size: u64, requested
   written++;
 }
 
+/** The first span that starts at page `p` or later, below the break; 0 when there is none. */
+function spanFrom(p: u64): u64 {
+  const end = gld(G_BRK) >> PAGE_SHIFT;
+  for (; p < end; p++) {
+    const s = getDescriptor(p);
+    if (s != 0 && spanStart(s) == p) return s;
+  }
+  return 0;
+}
+
+/** The heap's first span in address order (0: none). */
+function firstSpan(): u64 {
+  return spanFrom(gld(G_HEAP_START) >> PAGE_SHIFT);
+}
+
+/** The span after `s` in address order (0: none). */
+function nextSpan(s: u64): u64 {
+  return spanFrom(spanStart(s) + spanLength(s));
+}
+
 /** Writes up to `capacity` walk records; returns how many records the heap has. */
 export function walkHeap(buffer: usize, capacity: i32): i32 {
   collectCached();
   written = 0;
-  const end = gld(G_BRK) >> PAGE_SHIFT;
-  let p = gld(G_HEAP_START) >> PAGE_SHIFT;
-  while (p < end) {
-    const s = getDescriptor(p);
-    if (s == 0 || spanStart(s) != p) {
-      p++;
-      continue;
-    }
+  for (let s = firstSpan(); s != 0; s = nextSpan(s)) {
+    const p = spanStart(s);
     const length = spanLength(s);
     const base = p << PAGE_SHIFT;
     const bytes = length << PAGE_SHIFT;
@@ -164,7 +178,6 @@ export function walkHeap(buffer: usize, capacity: i32): i32 {
       const tail = bytes - objects * size;
       if (tail > 0) record(buffer, capacity, base + objects * size, tail, 0, STATE_SPAN_TAIL, cl, -1);
     }
-    p += length;
   }
   return written;
 }
@@ -172,16 +185,9 @@ export function walkHeap(buffer: usize, capacity: i32): i32 {
 /** Writes up to `capacity` span records; returns how many spans the heap has. */
 export function walkSpans(buffer: usize, capacity: i32): i32 {
   let n = 0;
-  const end = gld(G_BRK) >> PAGE_SHIFT;
-  let p = gld(G_HEAP_START) >> PAGE_SHIFT;
-  while (p < end) {
-    const s = getDescriptor(p);
-    if (s == 0 || spanStart(s) != p) {
-      p++;
-      continue;
-    }
+  for (let s = firstSpan(); s != 0; s = nextSpan(s)) {
     const length = spanLength(s);
-    const base = p << PAGE_SHIFT;
+    const base = spanStart(s) << PAGE_SHIFT;
     const cl = spanClass(s);
     const location = spanLocation(s);
     let objects: u64 = 0;
@@ -206,7 +212,6 @@ export function walkSpans(buffer: usize, capacity: i32): i32 {
       store<f64>(r, <f64>objects, 40);
     }
     n++;
-    p += length;
   }
   return n;
 }
