@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
-import { helpExit, threadsArg } from "./args.js";
+import { HELP_OPTION, REPLAY_OPTIONS, helpExit, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
 
@@ -22,11 +22,10 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: "string", multiple: true },
       tunables: { type: "string" },
-      threads: { type: "string", default: "arena" },
-      lenient: { type: "boolean" },
+      ...REPLAY_OPTIONS,
       cost: { type: "string", multiple: true },
       json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   const exit = helpExit(values.help, positionals.length === 1, HELP);

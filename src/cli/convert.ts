@@ -1,6 +1,7 @@
 // `heaplab convert <in> -o <out> [--to alloc-trace|binary|rep|mtrace] [--format <in format>] [--lenient]`
 
 import { parseArgs } from "node:util";
+import { HELP_OPTION, OUTPUT_OPTION } from "./args.js";
 import { INPUT_FORMATS, type InputFormat, openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import type { LossReport } from "../trace/types.js";
@@ -34,11 +35,11 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      output: { type: "string", short: "o" },
+      ...OUTPUT_OPTION,
       to: { type: "string" },
       format: { type: "string" },
       lenient: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   if (values.help || positionals.length !== 1 || !values.output) {

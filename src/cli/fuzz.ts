@@ -1,6 +1,7 @@
 // `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
 
 import { parseArgs } from "node:util";
+import { HELP_OPTION, MODEL_OPTIONS } from "./args.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { anyTraceArbitrary } from "../fuzz/arbitraries.js";
@@ -27,16 +28,15 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: "string", default: "ptmalloc" },
+      ...MODEL_OPTIONS,
       runs: { type: "string", default: "100" },
       seed: { type: "string" },
-      tunables: { type: "string" },
       option: { type: "string", multiple: true },
       ops: { type: "string", default: "500" },
       threads: { type: "string", default: "4" },
       "check-every": { type: "string", default: "1" },
       out: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   if (values.help) {

@@ -12,7 +12,8 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { helpExit, openForReplay } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, helpExit } from "./args.js";
+import { openForReplay } from "./open.js";
 
 export const HELP = `usage: heaplab render <trace> [options]
 
@@ -29,14 +30,13 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string", default: "ptmalloc" },
-      tunables: { type: "string" },
+      ...MODEL_OPTIONS,
       at: { type: "string" },
       view: { type: "string", default: "heap" },
       html: { type: "boolean" },
       snapshots: { type: "string" },
-      output: { type: "string", short: "o" },
-      help: { type: "boolean", short: "h" },
+      ...OUTPUT_OPTION,
+      ...HELP_OPTION,
     },
   });
   const exit = helpExit(values.help, positionals.length === 1, HELP);

@@ -12,7 +12,8 @@ import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
-import { helpExit, openForReplay, threadsArg } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, threadsArg } from "./args.js";
+import { openForReplay } from "./open.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -34,19 +35,17 @@ export function parseReplayArgs(argv: string[]) {
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string", default: "ptmalloc" },
-      tunables: { type: "string" },
+      ...MODEL_OPTIONS,
       option: { type: "string", multiple: true },
       addresses: { type: "boolean" },
-      threads: { type: "string", default: "arena" },
+      ...REPLAY_OPTIONS,
       strict: { type: "boolean" },
-      lenient: { type: "boolean" },
       "check-every": { type: "string" },
       json: { type: "boolean" },
       timeline: { type: "string" },
       every: { type: "string", default: "1000" },
       cost: { type: "string", multiple: true },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   const options: Record<string, number> = {};

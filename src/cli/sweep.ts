@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
 import { formatSweep, parseVariation, rank, sweep, sweepRecord } from "../report/sweep.js";
-import { threadsArg } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [options]
 
@@ -23,16 +23,14 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string", default: "ptmalloc" },
+      ...MODEL_OPTIONS,
       vary: { type: "string", multiple: true },
-      tunables: { type: "string" },
       rank: { type: "string", default: "footprint.peak" },
       descending: { type: "boolean" },
       jobs: { type: "string" },
-      threads: { type: "string", default: "arena" },
-      lenient: { type: "boolean" },
+      ...REPLAY_OPTIONS,
       json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
   });
   if (values.help || positionals.length !== 1 || !values.vary?.length) {
