@@ -69,7 +69,8 @@ export interface HeapLayout {
   height: number;
 }
 
-const LABEL_WIDTH = 104;
+/** Width of the address labels left of the map's rows (the span map shares it). */
+export const LABEL_WIDTH = 104;
 const HUGE_EDGE_PAGES = 2;
 const GAP_HEIGHT = 16;
 const ROW_GAP = 3;
@@ -212,10 +213,9 @@ function gapLabel(gap: { start: number; bytes: number }, sorted: readonly ChunkR
   return `⋯ ${bytes(gap.bytes)}${within ? ` of a ${inside.state} chunk` : ""} not drawn ⋯`;
 }
 
-/** Draws the rows' backgrounds, address labels and page boundary lines. */
-function drawRows(layout: HeapLayout, sorted: readonly ChunkRow[], pageSize: number, rowHeight: number): string {
+/** Each row's address label and background (the heap map's and the span map's). */
+export function rowBackgrounds(layout: HeapLayout, rowHeight: number): string {
   const scale = layout.plotWidth / layout.rowBytes;
-  const pagePixels = pageSize * scale;
   let out = "";
   for (const row of layout.rows) {
     out += textEl("text", { x: LABEL_WIDTH - 6, y: row.y + rowHeight - 5, "text-anchor": "end", fill: "#495057" },
@@ -223,6 +223,14 @@ function drawRows(layout: HeapLayout, sorted: readonly ChunkRow[], pageSize: num
     out += el("rect", { class: "row", x: LABEL_WIDTH, y: row.y, width: row.bytes * scale, height: rowHeight,
       fill: "#f8f9fa", stroke: "#ced4da", "stroke-width": 0.5 });
   }
+  return out;
+}
+
+/** Draws the rows' backgrounds, address labels and page boundary lines. */
+function drawRows(layout: HeapLayout, sorted: readonly ChunkRow[], pageSize: number, rowHeight: number): string {
+  const scale = layout.plotWidth / layout.rowBytes;
+  const pagePixels = pageSize * scale;
+  let out = rowBackgrounds(layout, rowHeight);
   if (pagePixels >= 4) {
     let d = "";
     for (const row of layout.rows) {

@@ -7,14 +7,12 @@ import type { SpanRow } from "./types.js";
 import { bytes, el, hex, num, svgRoot, textEl, translate } from "./svg.js";
 import { sizeClassColor } from "./palette.js";
 import { legend } from "./legend.js";
-import { type HeapMapOptions, layoutHeap, piecesOf, visibleChunks } from "./heapmap.js";
+import { type HeapMapOptions, LABEL_WIDTH, layoutHeap, piecesOf, rowBackgrounds, visibleChunks } from "./heapmap.js";
 
 export interface SpansOptions extends Omit<HeapMapOptions, "detail" | "mark"> {
   /** Size of each class in bytes, indexed by class, for titles and the legend. */
   classSizes?: readonly number[];
 }
-
-const LABEL_WIDTH = 104;
 
 /** Fill of a span: its size class when in use, pale when free, white when returned to the system. */
 export function spanColor(span: SpanRow): string {
@@ -44,14 +42,7 @@ export function spansSVG(spans: readonly SpanRow[], options: SpansOptions = {}):
   const extents = visibleChunks(spans.map((span) => ({ chunk: span.start, size: span.pages * pageSize, span })),
     options.range);
   const layout = layoutHeap(extents, { ...options, pageSize });
-  const scale = layout.plotWidth / layout.rowBytes;
-  let map = "";
-  for (const row of layout.rows) {
-    map += textEl("text", { x: LABEL_WIDTH - 6, y: row.y + rowHeight - 5, "text-anchor": "end", fill: "#495057" },
-      hex(row.base));
-    map += el("rect", { class: "row", x: LABEL_WIDTH, y: row.y, width: row.bytes * scale, height: rowHeight,
-      fill: "#f8f9fa", stroke: "#ced4da", "stroke-width": 0.5 });
-  }
+  let map = rowBackgrounds(layout, rowHeight);
   for (const { span, chunk, size } of extents) {
     const pieces = piecesOf(layout, chunk, chunk + size);
     const used = span.objects > 0 ? span.allocated / span.objects : 0;
