@@ -3,5 +3,5 @@
 
 export {
   metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
-  timelineClear,
+  timelineClear, histogramsInto,
 } from "./metrics";

@@ -4,8 +4,9 @@
 //
 // A model's replay loop calls `metricsAfterOp` once per completed operation with its footprint (the bytes it
 // holds from the system). Live bytes come from the operation itself: the bytes each object counts for are kept
-// in a table of their own at COUNTED_BASE (one u64 per object id; the models may rewrite the object table's
-// requested sizes during an op), so a free or a realloc knows what it gives back. A model that can explain its
+// in a table of their own at COUNTED_BASE (two u64 per object id: the bytes and the op that allocated it; the
+// models may rewrite the object table's requested sizes during an op), so a free or a realloc knows what it gives
+// back, and a free knows the object's lifetime. A model that can explain its
 // footprint registers a decomposer (`metricsUseDecomposer`): it fills one f64 per part, parts adding up to the
 // footprint, and is called at every new peak and every sample.
 //
@@ -19,14 +20,15 @@
 //   op     operations completed when the row was taken (1-based index of the last one)
 //   kinds  ROW_SAMPLE | ROW_PEAK_LIVE | ROW_PEAK_FOOTPRINT | ROW_PEAK_RESIDENT
 //
-// Resident pages are a bitmap over the simulated address space at RESIDENT_BASE, one bit per 4 KiB page: a page
-// becomes resident when an allocation hands it out (its header and the requested bytes: the program writes what
-// it asks for) and stops being resident when the model releases it (`metricsRelease`: trim, munmap, madvise).
+// Resident pages (resident.ts): a page becomes resident when an allocation hands it out (its header and the
+// requested bytes: the program writes what it asks for) and stops being resident when the model releases it
+// (`metricsRelease`: trim, munmap, madvise).
 
 import { OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_TRIM, OP_SLOTS,
   RESULT_SLOTS, FLAG_RAW_ADDRESS } from "./ops";
 import { SYS_BRK, SYS_MADVISE, LOCK_ARENA, LOCK_PAGEHEAP, COUNTER_COUNT, counterCount, counterBytes } from "./counters";
-import { vmMap, vmIsMapped, lin } from "./vmem";
+import { vmMap, lin } from "./vmem";
+import { residentTouch, residentRelease, residentPageCount } from "./resident";
 
 export const ROW_SAMPLE: i32 = 1;
 export const ROW_PEAK_LIVE: i32 = 2;
@@ -39,7 +41,6 @@ const PARTS_MAX: i32 = 32;
 const PAGE_BITS: u64 = 12;
 
 const TIMELINE_BASE: u64 = 0xfff8_0000_0000;
-const RESIDENT_BASE: u64 = 0xfffa_0000_0000;
 const COUNTED_BASE: u64 = 0xfffc_0000_0000;
 
 // ── operation classes ────────────────────────────────────────────────────────────────────────────────────
@@ -74,7 +75,6 @@ let largeThreshold: u64 = 131072;
 let opIndex: u64 = 0;
 let live: u64 = 0;
 let footprint: u64 = 0;
-let residentPages: u64 = 0;
 let maxLive: u64 = 0;
 let maxLiveOp: u64 = 0;
 let footprintAtMaxLive: u64 = 0;
@@ -90,7 +90,6 @@ let rows: u64 = 0;
 let rowsMapped: u64 = 0;
 let countedMapped: u64 = 0;
 let liveObjects: u64 = 0;
-let walkSpent: f64 = 0;
 
 /** Registers the model's decomposer: `fn(buffer)` writes `count` f64 parts adding up to the footprint. */
 export function metricsUseDecomposer(fn: (buffer: usize) => i32, count: i32): void {
@@ -139,91 +138,97 @@ function classOf(code: i32, a: f64, b: f64): i32 {
 
 /** The counted-table word of object `id`: the bytes it counts for in `live` plus 1 while live, else 0. */
 function countedWord(id: i64): u64 {
-  const at = <u64>id << 3;
+  const at = <u64>id << 4;
   return at < countedMapped ? load<u64>(lin(COUNTED_BASE + at)) : 0;
 }
 
-function setCountedWord(id: i64, word: u64): void {
-  const at = <u64>id << 3;
+/** The linear address of object `id`'s entry (counted word, then the op that allocated it), backed. */
+function countedEntry(id: i64): usize {
+  const at = <u64>id << 4;
   if (at >= countedMapped) {
     const grown = (at + 0x10000) & ~(<u64>0xffff);
     vmMap(COUNTED_BASE + countedMapped, grown - countedMapped);
     countedMapped = grown;
   }
-  store<u64>(lin(COUNTED_BASE + at), word);
+  return lin(COUNTED_BASE + at);
 }
 
-/** Updates live bytes (and resident pages) for one completed op of class `opClass` on `object`. */
-function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address: u64): void {
+/**
+ * Updates live bytes, resident pages and the histograms for one completed op of class `opClass` on `object`
+ * (op number `op`). A realloc keeps its object, so an object's lifetime runs from its first allocation to its free.
+ */
+function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address: u64, op: u64): void {
   if (opClass == CLASS_OTHER) return;
   if (opClass == CLASS_FREE) {
     const word = object < 0 ? 0 : countedWord(object);
     if (word == 0) return;
+    const entry = countedEntry(object);
     live -= word - 1;
     liveObjects--;
-    setCountedWord(object, 0);
+    bump(lifetimeBuckets, op - load<u64>(entry, 8));
+    store<u64>(entry, 0);
     return;
   }
-  if (address == 0) return; // a failed allocation changes nothing
   const requested = requestOf(code, a, b);
-  touch(address - 16, requested + 16);
+  bump(sizeBuckets, requested);
+  if (address == 0) return; // a failed allocation changes nothing else
+  residentTouch(address - 16, requested + 16);
   // An allocation without an object (an interactive call, or a call the recording saw fail) is never freed by
   // id: it is not counted as live.
   if (object < 0) return;
-  const word = countedWord(object);
-  if (word == 0) liveObjects++;
-  else live -= word - 1;
+  const entry = countedEntry(object);
+  const word = load<u64>(entry);
+  if (word != 0) {
+    live -= word - 1;
+  } else {
+    liveObjects++;
+    store<u64>(entry, op, 8);
+  }
   live += requested;
-  setCountedWord(object, requested + 1);
+  store<u64>(entry, requested + 1);
+}
+
+// ── histograms ───────────────────────────────────────────────────────────────────────────────────────────
+//
+//   sizeBuckets, lifetimeBuckets: BUCKETS × (count f64, total f64)
+//   bucket 0 holds 0, bucket 1 holds 1, bucket k ≥ 2 holds (2^(k−2), 2^(k−1)]: the last, 65, ends at 2^64
+//
+// Request sizes of every allocation (calloc: nmemb × size; failed ones too), lifetimes in operations of every
+// object freed.
+
+const BUCKETS: i32 = 66;
+const sizeBuckets = memory.data(BUCKETS * 16);
+const lifetimeBuckets = memory.data(BUCKETS * 16);
+
+/** The bucket of `v`. */
+// @ts-ignore: decorator
+@inline function bucketOf(v: u64): i32 {
+  return v <= 1 ? <i32>v : 65 - <i32>clz(v - 1);
+}
+
+function bump(buckets: usize, v: u64): void {
+  const at = buckets + (<usize>bucketOf(v) << 4);
+  store<f64>(at, load<f64>(at) + 1);
+  store<f64>(at, load<f64>(at, 8) + <f64>v, 8);
+}
+
+/**
+ * Writes the size buckets, then the lifetime buckets (BUCKETS × count, total each), then the objects still live;
+ * returns the number of f64 written.
+ */
+export function histogramsInto(buffer: usize): i32 {
+  memory.copy(buffer, sizeBuckets, <usize>BUCKETS << 4);
+  memory.copy(buffer + (<usize>BUCKETS << 4), lifetimeBuckets, <usize>BUCKETS << 4);
+  store<f64>(buffer + (<usize>BUCKETS << 5), <f64>liveObjects);
+  return BUCKETS * 4 + 1;
 }
 
 // ── resident pages ───────────────────────────────────────────────────────────────────────────────────────
 
-// @ts-ignore: decorator
-@inline function bitmapByte(page: u64): u64 {
-  return RESIDENT_BASE + (page >> 3);
-}
-
-/** Marks the pages of [va, va + len) resident, a bitmap byte (8 pages) at a time. */
-function touch(va: u64, len: u64): void {
-  const last = (va + len - 1) >> PAGE_BITS;
-  let page = va >> PAGE_BITS;
-  while (page <= last) {
-    const first = page & ~(<u64>7);
-    const at = bitmapByte(first);
-    if (!vmIsMapped(at)) vmMap(at, 1);
-    const p = lin(at);
-    const top = last - first >= 7 ? 7 : <u32>(last - first);
-    const mask = (<u32>0xff >> (7 - top)) & (<u32>0xff << <u32>(page - first));
-    const byte = <u32>load<u8>(p);
-    const fresh = mask & ~byte;
-    if (fresh != 0) {
-      store<u8>(p, <u8>(byte | mask));
-      residentPages += <u64>popcnt(fresh);
-    }
-    page = first + 8;
-  }
-}
-
 /** Called by a model when it gives [va, va + len) back to the system (brk shrink, munmap, madvise). */
 export function metricsRelease(va: u64, len: u64): void {
   if (len == 0 || !enabled) return;
-  const first = (va + (1 << PAGE_BITS) - 1) >> PAGE_BITS;
-  const end = (va + len) >> PAGE_BITS;
-  for (let page = first; page < end; page++) {
-    const at = bitmapByte(page);
-    if (!vmIsMapped(at)) {
-      page |= (<u64>0x10000 << 3) - 1; // the whole frame of the bitmap is unmapped: nothing resident there
-      continue;
-    }
-    const p = lin(at);
-    const bit = <u8>1 << <u8>(page & 7);
-    const byte = load<u8>(p);
-    if ((byte & bit) != 0) {
-      store<u8>(p, byte & ~bit);
-      residentPages--;
-    }
-  }
+  residentRelease(va, len);
 }
 
 // ── operation classes ────────────────────────────────────────────────────────────────────────────────────
@@ -265,26 +270,10 @@ function chargeClass(c: i32): void {
   return ROW_FIXED + partCount;
 }
 
-/**
- * Walk records the peak decompositions may cost per op on average, beyond WALK_SLACK: a trace whose every op is
- * a new peak (a program that only allocates) would otherwise walk the whole heap once per op.
- */
-const WALK_BUDGET_PER_OP: f64 = 256;
-const WALK_SLACK: f64 = 4194304;
-
-/**
- * Decomposes the footprint into `parts` when recording and the walk (about one record per live object) fits
- * the budget, and always for a sample; otherwise the parts are NaN: JS recovers the decomposition of the final
- * peaks by replaying up to them.
- */
-function decomposeWithinBudget(sample: bool): void {
-  const cost = <f64>liveObjects + 64;
-  if (!recording || !sample && walkSpent + cost > WALK_BUDGET_PER_OP * <f64>opIndex + WALK_SLACK) {
-    for (let k = 0; k < partCount; k++) store<f64>(parts + (<usize>k << 3), NaN);
-    return;
-  }
-  walkSpent += cost;
-  decomposeNow();
+/** Fills `parts` with the decomposition of the current footprint, or NaN before JS asked for decompositions. */
+function decomposeIfRecording(): void {
+  if (recording) decomposeNow();
+  else for (let k = 0; k < partCount; k++) store<f64>(parts + (<usize>k << 3), NaN);
 }
 
 /** Fills `parts` with the decomposition of the current footprint (zeros without a decomposer). */
@@ -308,7 +297,7 @@ function appendRow(kinds: i32): void {
   putRowField(row, 1, <f64>kinds);
   putRowField(row, 2, <f64>live);
   putRowField(row, 3, <f64>footprint);
-  putRowField(row, 4, <f64>(residentPages << PAGE_BITS));
+  putRowField(row, 4, <f64>(residentPageCount() << PAGE_BITS));
   for (let k = 0; k < partCount; k++) putRowField(row, ROW_FIXED + k, load<f64>(parts + (<usize>k << 3)));
 }
 
@@ -326,7 +315,7 @@ export function metricsAfterOp(ops: usize, i: i32, results: usize, bytes: u64): 
   const opClass = classOf(code, a, b);
   if ((<i32>load<f64>(at, 40) & FLAG_RAW_ADDRESS) == 0) {
     const address = <u64>load<f64>(results + (<usize>(i * RESULT_SLOTS) << 3));
-    trackLive(opClass, code, <i64>load<f64>(at, 16), a, b, address);
+    trackLive(opClass, code, <i64>load<f64>(at, 16), a, b, address, opIndex + 1);
   }
   opIndex++;
   footprint = bytes;
@@ -342,12 +331,12 @@ function recordPeaksAndSamples(): void {
   let kinds = 0;
   if (live > maxLive) kinds |= ROW_PEAK_LIVE;
   if (footprint > maxFootprint) kinds |= ROW_PEAK_FOOTPRINT;
-  if (residentPages > maxResidentPages) kinds |= ROW_PEAK_RESIDENT;
+  if (residentPageCount() > maxResidentPages) kinds |= ROW_PEAK_RESIDENT;
   if (every != 0 && opIndex % every == 0) kinds |= ROW_SAMPLE;
   if (!recording) kinds &= ~ROW_SAMPLE;
   if (kinds == 0) return;
   const rowKinds = kinds & ~ROW_PEAK_RESIDENT; // a resident peak alone is summarised, not sampled
-  if (rowKinds != 0) decomposeWithinBudget((kinds & ROW_SAMPLE) != 0);
+  if (rowKinds != 0) decomposeIfRecording();
   if (kinds & ROW_PEAK_LIVE) {
     maxLive = live;
     maxLiveOp = opIndex;
@@ -360,7 +349,7 @@ function recordPeaksAndSamples(): void {
     liveAtMaxFootprint = live;
     memory.copy(partsAtPeakFootprint, parts, <usize>partCount << 3);
   }
-  if (kinds & ROW_PEAK_RESIDENT) maxResidentPages = residentPages;
+  if (kinds & ROW_PEAK_RESIDENT) maxResidentPages = residentPageCount();
   if (recording && rowKinds != 0) appendRow(kinds);
 }
 
@@ -383,7 +372,7 @@ export function metricsInto(buffer: usize): i32 {
   putScalar(buffer, 0, <f64>opIndex);
   putScalar(buffer, 1, <f64>live);
   putScalar(buffer, 2, <f64>footprint);
-  putScalar(buffer, 3, <f64>(residentPages << PAGE_BITS));
+  putScalar(buffer, 3, <f64>(residentPageCount() << PAGE_BITS));
   putScalar(buffer, 4, <f64>maxLive);
   putScalar(buffer, 5, <f64>maxLiveOp);
   putScalar(buffer, 6, <f64>footprintAtMaxLive);

@@ -13,6 +13,7 @@ import {
   inSmallbinRange, largebinIndex as largebinIndexOf, PREV_INUSE,
 } from "./chunk";
 import { binAt, markBin, unsortedChunks } from "./mstate";
+import { listedUnsorted, listedSorted, unlinked } from "./ledger";
 
 /** unlink_chunk: takes `p` out of its bin. False after an abort. */
 export function unlinkChunk(av: u64, p: u64): bool {
@@ -50,6 +51,7 @@ export function unlinkChunk(av: u64, p: u64): bool {
       setFdNextsize(bn, fn);
     }
   }
+  unlinked(p);
   return true;
 }
 
@@ -66,6 +68,7 @@ export function unlinkChunk(av: u64, p: u64): bool {
   }
   setFd(bck, p);
   setBk(fwd, p);
+  listedUnsorted(p, size);
 }
 
 /** The unsorted scan's binning of `victim` (size `size`, taken off the unsorted bin). False after an abort. */
@@ -120,5 +123,6 @@ export function placeInBin(av: u64, victim: u64, size: u64): bool {
   setFd(victim, fwd);
   setBk(fwd, victim);
   setFd(bck, victim);
+  listedSorted(size);
   return true;
 }

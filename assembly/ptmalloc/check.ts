@@ -16,7 +16,8 @@ export const SEGV_MESSAGE: string = "Segmentation fault";
 //   lists      bins are doubly linked; each free chunk is on exactly one list, the right one for its size; large
 //              bins run from large to small with a consistent nextsize ring; the binmap covers every non-empty
 //              bin; fastbin and tcache chunks are in-use-looking chunks of their bin's size; tcache counts match
-//   accounting system_mem is what the arena's heaps span; every mmapped chunk is page aligned and counted
+//   accounting system_mem is what the arena's heaps span; every mmapped chunk is page aligned and counted; on an
+//              otherwise sound heap, the ledger's running totals decompose the footprint as a heap walk does
 //
 //   chunks of the walk (scratch, linear memory, in address order: main heap, then arena heaps by address)
 //   ╒══════════════╤══════════════╤════════╤══════╕
@@ -43,6 +44,7 @@ import {
 } from "./params";
 import { mainArena, arenaAt, arenaCount, arenaFirstChunk, heapSize, heapForPtr, HEAP_INFO_SIZE } from "./arena";
 import { mapCount, mapStart, mapLength, mapKind, mapChunk, MAP_CHUNK, MAP_HEAP } from "./mmap";
+import { ledgerMatchesWalk } from "./decompose";
 
 export { setCheckEvery, debugLoad64, debugStore64 } from "../common/debug";
 
@@ -76,6 +78,7 @@ export const TCACHE_CHUNK_FREE: i32 = 27;
 export const FREE_CHUNK_UNLISTED: i32 = 28;
 export const MMAP_CHUNK_BAD: i32 = 29;
 export const MMAP_ACCOUNTING: i32 = 30;
+export const LEDGER_DRIFT: i32 = 31;
 
 /** What violation `code` means. */
 export function checkMessage(code: i32): string {
@@ -110,6 +113,7 @@ export function checkMessage(code: i32): string {
     case FREE_CHUNK_UNLISTED: return "free chunk on no bin";
     case MMAP_CHUNK_BAD: return "mmapped chunk not page aligned, not flagged, or not its mapping's size";
     case MMAP_ACCOUNTING: return "n_mmaps or mmapped_mem differs from the mmapped chunks";
+    case LEDGER_DRIFT: return "the ledger's running totals decompose the footprint otherwise than a heap walk";
     default: return "unknown violation";
   }
 }
@@ -419,6 +423,8 @@ export function check(buffer: usize, capacity: i32): i32 {
   checkTcaches();
   checkFreeChunksListed();
   checkMmapped();
+  // A heap broken otherwise is walked differently from how its chunks were counted: only a sound one can tell.
+  if (violationCount() == 0 && !ledgerMatchesWalk()) violation(LEDGER_DRIFT, 0);
   return violationCount();
 }
 

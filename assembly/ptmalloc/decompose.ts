@@ -12,6 +12,9 @@
 //   mmapSlack   a mmapped chunk's page rounding beyond the request
 //   metadata    the rest: the tcache structure, heap_info and malloc_state of other arenas, fenceposts, padding
 //
+// The parts come from the ledger's running totals (ledger.ts) and the arenas' top chunks, at a cost that does not
+// grow with the heap; `decomposeByWalk` computes the same parts from a heap walk, and the tests hold the two equal.
+//
 // `afterOp` is the one call the replay loop makes per operation.
 
 import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
@@ -19,12 +22,16 @@ import { systemMem } from "./mstate";
 import { param, P_MMAPPED_MEM } from "./params";
 import { arenaAt, arenaCount } from "./arena";
 import { walkInto, STATE_ALLOCATED, STATE_TCACHE, STATE_TOP, STATE_MMAPPED } from "./walk";
+import { top, unsortedChunks } from "./mstate";
+import { chunkSize } from "./chunk";
+import { listBytes, ownedRequested, ownedBytes, ownedChunks, LIST_COUNT } from "./ledger";
 
 const PART_NAMES: string = "live,headers,rounding,tcache,fastbins,unsorted,smallBins,largeBins,top,mmapSlack,metadata";
 const PART_COUNT: i32 = 11;
 const P_LIVE: i32 = 0;
 const P_HEADERS: i32 = 1;
 const P_ROUNDING: i32 = 2;
+const P_TOP: i32 = 8;
 const P_MMAP_SLACK: i32 = 9;
 const P_METADATA: i32 = 10;
 /** Part of a free chunk, by walk state (tcache … top follow the state order). */
@@ -70,8 +77,48 @@ function walkAll(): i32 {
   store<f64>(at, load<f64>(at) + v);
 }
 
+/** Bytes of every arena's top chunk (an arena that never obtained memory has none). */
+function topBytes(): u64 {
+  let bytes: u64 = 0;
+  for (let k: u64 = 0, n = arenaCount(); k < n; k++) {
+    const av = arenaAt(k);
+    const t = top(av);
+    if (t != unsortedChunks(av)) bytes += chunkSize(t);
+  }
+  return bytes;
+}
+
+// @ts-ignore: decorator
+@inline function put(buffer: usize, part: i32, v: u64): void {
+  store<f64>(buffer + (<usize>part << 3), <f64>v);
+}
+
 /** Writes the parts of the current footprint at `buffer` (f64 each, adding up to it); returns their number. */
 export function decompose(buffer: usize): i32 {
+  const heapRequested = ownedRequested(false);
+  const heapBytes = ownedBytes(false);
+  const heapChunks = ownedChunks(false);
+  const mmapRequested = ownedRequested(true);
+  const mmapBytes = ownedBytes(true);
+  const mmapChunks = ownedChunks(true);
+  put(buffer, P_LIVE, heapRequested + mmapRequested);
+  put(buffer, P_HEADERS, <u64>SIZE_SZ * heapChunks + 2 * <u64>SIZE_SZ * mmapChunks);
+  put(buffer, P_ROUNDING, heapBytes - <u64>SIZE_SZ * heapChunks - heapRequested);
+  let accounted = heapBytes + mmapBytes;
+  for (let list = 0; list < LIST_COUNT; list++) {
+    const bytes = listBytes(<u64>list);
+    put(buffer, P_FIRST_FREE + list, bytes);
+    accounted += bytes;
+  }
+  const topSize = topBytes();
+  put(buffer, P_TOP, topSize);
+  put(buffer, P_MMAP_SLACK, mmapBytes - 2 * <u64>SIZE_SZ * mmapChunks - mmapRequested);
+  put(buffer, P_METADATA, footprintBytes() - accounted - topSize);
+  return PART_COUNT;
+}
+
+/** The same parts as `decompose`, from a walk of every heap: the reference the ledger is tested against. */
+export function decomposeByWalk(buffer: usize): i32 {
   memory.fill(buffer, 0, <usize>PART_COUNT << 3);
   const n = walkAll();
   let accounted: f64 = 0;
@@ -101,3 +148,13 @@ export function decompose(buffer: usize): i32 {
 }
 
 metricsUseDecomposer(decompose, PART_COUNT);
+
+const ledgerParts = memory.data(PART_COUNT * 8);
+const walkedParts = memory.data(PART_COUNT * 8);
+
+/** True when the ledger's decomposition equals the heap walk's, part for part (the checker's LEDGER_DRIFT). */
+export function ledgerMatchesWalk(): bool {
+  decompose(ledgerParts);
+  decomposeByWalk(walkedParts);
+  return memory.compare(ledgerParts, walkedParts, <usize>PART_COUNT << 3) == 0;
+}

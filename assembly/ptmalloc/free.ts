@@ -23,6 +23,7 @@ import {
 import { tcachePut, tcacheHasRoom, tcacheDoubleFreeCheck } from "./tcache";
 import { unlinkChunk, linkUnsortedHead } from "./bins";
 import { systrim, munmapChunk } from "./system";
+import { listed, delisted, listedUnsorted, LIST_FASTBINS } from "./ledger";
 import { isMainArena, heapTrimFor } from "./arena";
 
 /** _int_free(av, p, have_lock). Returns false after an abort. */
@@ -73,6 +74,7 @@ function freeToFastbin(av: u64, p: u64, size: u64, haveLock: bool): bool {
   }
   st64(p + 16, protectPtr(p + 16, old));
   st64(fb, p);
+  listed(LIST_FASTBINS, size);
   if (haveLock && old != 0 && fastbinIndex(chunkSize(old)) != idx) {
     raise(ABORT, "invalid fastbin entry (free)");
     return false;
@@ -166,6 +168,7 @@ export function mallocConsolidate(av: u64): void {
       }
       const nextp = protectPtr(p + 16, fd(p));
       let size = chunkSize(p);
+      delisted(LIST_FASTBINS, size);
       const nextchunk = p + size;
       const nextsize = chunkSize(nextchunk);
       if (!prevInuse(p)) {
@@ -196,6 +199,7 @@ export function mallocConsolidate(av: u64): void {
         setBk(p, unsortedBin);
         setFd(p, firstUnsorted);
         setFoot(p, size);
+        listedUnsorted(p, size);
       } else {
         size += nextsize;
         setHead(p, size | PREV_INUSE);

@@ -28,6 +28,7 @@ import {
   libcMalloc, libcFree, libcRealloc, libcCalloc, midMemalign, posixMemalign, pvalloc, usableSizeOf, mallocTrim,
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
+import { ledgerOwn, ledgerDisown } from "./ledger";
 import { walkInto, WALK_FIELDS, NOTES_WITHOUT_OBJECT } from "./walk";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
@@ -161,15 +162,23 @@ function runOp(ops: usize, i: i32): u64 {
     case OP_REALLOC: {
       const old = raw ? <u64>object : objectAddress(object);
       requested = sizeArg(a);
+      const oldRequested = old != 0 ? ledgerDisown(old) : -1;
       result = libcRealloc(old, requested);
       if (failed()) return 0;
-      if (result != 0) writeNotes(result, requested, raw ? -1 : object);
+      if (result != 0) {
+        writeNotes(result, requested, raw ? -1 : object);
+        if (!raw) ledgerOwn(result, requested);
+      } else if (requested != 0 && oldRequested >= 0) {
+        ledgerOwn(old, <u64>oldRequested); // a failed realloc leaves the old block to its object
+      }
       if (!raw && (result != 0 || (requested == 0 && old != 0))) setObjectAddress(object, result);
       lastRegion = regionOf(result);
       return result;
     }
     case OP_FREE: {
-      libcFree(object < 0 ? 0 : raw ? <u64>object : objectAddress(object));
+      const mem = object < 0 ? 0 : raw ? <u64>object : objectAddress(object);
+      if (mem != 0) ledgerDisown(mem);
+      libcFree(mem);
       if (!raw && object >= 0 && !failed()) setObjectAddress(object, 0);
       lastRegion = REGION_NONE;
       return 0;
@@ -189,6 +198,7 @@ function runOp(ops: usize, i: i32): u64 {
   if (result != 0) {
     writeNotes(result, requested, object);
     setObjectAddress(object, result);
+    if (object >= 0) ledgerOwn(result, requested);
   }
   lastRegion = regionOf(result);
   return result;

@@ -22,6 +22,7 @@ import { tcachePut, tcacheGet, tcacheHasRoom } from "./tcache";
 import { unlinkChunk, placeInBin } from "./bins";
 import { mallocConsolidate } from "./free";
 import { sysmalloc, splitTop } from "./system";
+import { delisted, listedUnsorted, delistedUnsorted, LIST_FASTBINS, LIST_SMALL } from "./ledger";
 import { isMainArena } from "./arena";
 
 const MAX_ITERS: i32 = 10000;
@@ -93,6 +94,7 @@ export function intMalloc(av: u64, bytes: u64): u64 {
         // The last remainder is the sole unsorted chunk: take it out, split, and its remainder is the sole one.
         setBk(unsorted, unsorted);
         setFd(unsorted, unsorted);
+        delistedUnsorted(victim, size);
         return splitToUnsorted(av, victim, size, nb, "malloc(): corrupted unsorted chunks", true);
       }
 
@@ -102,6 +104,7 @@ export function intMalloc(av: u64, bytes: u64): u64 {
       }
       setBk(unsorted, bck);
       setFd(bck, unsorted);
+      delistedUnsorted(victim, size);
 
       if (size == nb) {
         setInuseBitAt(victim, size);
@@ -166,6 +169,7 @@ function fromFastbin(av: u64, nb: u64, tc: u64, tcIdx: u64, tcacheEligible: bool
     raise(ABORT, "malloc(): memory corruption (fast)");
     return 0;
   }
+  delisted(LIST_FASTBINS, chunkSize(victim));
   if (tcacheEligible) {
     let tcVictim: u64;
     while (tcacheHasRoom(tc, tcIdx) && (tcVictim = ld64(fb)) != 0) {
@@ -174,6 +178,7 @@ function fromFastbin(av: u64, nb: u64, tc: u64, tcIdx: u64, tcacheEligible: bool
         return 0;
       }
       st64(fb, protectPtr(tcVictim + 16, fd(tcVictim)));
+      delisted(LIST_FASTBINS, chunkSize(tcVictim));
       tcachePut(tc, tcVictim, tcIdx);
     }
   }
@@ -190,6 +195,7 @@ function fromSmallbin(av: u64, bin: u64, victim: u64, nb: u64, tc: u64, tcIdx: u
   setInuseBitAt(victim, nb);
   setBk(bin, bck);
   setFd(bck, bin);
+  delisted(LIST_SMALL, nb);
   if (!isMainArena(av)) setHead(victim, sizeField(victim) | NON_MAIN_ARENA);
   if (tcacheEligible) {
     let tcVictim: u64;
@@ -199,6 +205,7 @@ function fromSmallbin(av: u64, bin: u64, victim: u64, nb: u64, tc: u64, tcIdx: u
       if (!isMainArena(av)) setHead(tcVictim, sizeField(tcVictim) | NON_MAIN_ARENA);
       setBk(bin, bck);
       setFd(bck, bin);
+      delisted(LIST_SMALL, nb);
       tcachePut(tc, tcVictim, tcIdx);
     }
   }
@@ -232,6 +239,7 @@ function splitToUnsorted(av: u64, victim: u64, size: u64, nb: u64, message: stri
   setHead(victim, nb | PREV_INUSE | arenaBit(av));
   setHead(remainder, remainderSize | PREV_INUSE);
   setFoot(remainder, remainderSize);
+  listedUnsorted(remainder, remainderSize);
   return chunk2mem(victim);
 }
 

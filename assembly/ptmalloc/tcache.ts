@@ -11,7 +11,8 @@
 
 import { ld16, st16, ld64, st64 } from "../common/vmem";
 import { raise } from "../common/ops";
-import { chunk2mem, protectPtr, misaligned } from "./chunk";
+import { chunk2mem, mem2chunk, chunkSize, protectPtr, misaligned } from "./chunk";
+import { listed, delisted, LIST_TCACHE } from "./ledger";
 import { TCACHE_KEY, tcacheCount } from "./params";
 import { ABORT } from "./check";
 
@@ -33,6 +34,7 @@ export function tcachePut(tc: u64, p: u64, idx: u64): void {
   st64(e, protectPtr(e, tcacheEntry(tc, idx)));
   st64(tc + 128 + (idx << 3), e);
   st16(tc + (idx << 1), <u16>(tcacheCountOf(tc, idx) + 1));
+  listed(LIST_TCACHE, chunkSize(p));
 }
 
 /** tcache_get: pops the head of bin `idx` (the caller checked it is non-empty); returns its mem, 0 on abort. */
@@ -45,6 +47,7 @@ export function tcacheGet(tc: u64, idx: u64): u64 {
   st64(tc + 128 + (idx << 3), protectPtr(e, ld64(e)));
   st16(tc + (idx << 1), <u16>(tcacheCountOf(tc, idx) - 1));
   st64(e + 8, 0);
+  delisted(LIST_TCACHE, chunkSize(mem2chunk(e)));
   return e;
 }
 

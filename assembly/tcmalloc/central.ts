@@ -12,7 +12,7 @@
 
 import { ld64, st64 } from "../common/vmem";
 import { count, LOCK_CENTRAL, LOCK_PAGEHEAP } from "../common/counters";
-import { CENTRAL_BASE, CENTRAL_STRIDE } from "./globals";
+import { CENTRAL_BASE, CENTRAL_STRIDE, gadd, G_CENTRAL_FREE_BYTES, G_SPAN_TAIL_BYTES } from "./globals";
 import { PAGE_SHIFT, classToSize, classToPages, batchSize } from "./sizemap";
 import {
   SPAN_BYTES, spanStart, spanLength, spanNext, spanObjects, setSpanObjects, spanRefcount, setSpanRefcount,
@@ -33,11 +33,23 @@ import {
 // @ts-ignore: decorator
 @inline export function centralCounter(c: u64): u64 { return ld64(c + 96); }
 // @ts-ignore: decorator
-@inline function addCounter(c: u64, delta: i64): void { st64(c + 96, ld64(c + 96) + <u64>delta); }
+@inline function addCounter(c: u64, delta: i64): void {
+  st64(c + 96, ld64(c + 96) + <u64>delta);
+  gadd(G_CENTRAL_FREE_BYTES, <u64>delta * classToSize(classOf(c)));
+}
 // @ts-ignore: decorator
 @inline export function centralSpans(c: u64): u64 { return ld64(c + 104); }
 // @ts-ignore: decorator
-@inline function addSpans(c: u64, delta: i64): void { st64(c + 104, ld64(c + 104) + <u64>delta); }
+@inline function addSpans(c: u64, delta: i64): void {
+  st64(c + 104, ld64(c + 104) + <u64>delta);
+  gadd(G_SPAN_TAIL_BYTES, <u64>delta * spanTail(classOf(c)));
+}
+/** The class whose central list is at `c`. */
+// @ts-ignore: decorator
+@inline function classOf(c: u64): i32 { return <i32>((c - CENTRAL_BASE) / CENTRAL_STRIDE); }
+/** The bytes at the end of a span of class `cl` that no object fits in. */
+// @ts-ignore: decorator
+@inline function spanTail(cl: i32): u64 { return (classToPages(cl) << PAGE_SHIFT) % classToSize(cl); }
 
 /** CentralFreeList::Init for class `cl`. */
 export function centralInit(cl: i32): void {
@@ -193,5 +205,5 @@ export function centralFreeObjects(cl: i32): u64 {
 /** Unusable span tails of class `cl` (OverheadBytes). */
 export function centralOverheadBytes(cl: i32): u64 {
   if (cl == 0) return 0;
-  return centralSpans(central(cl)) * ((classToPages(cl) << PAGE_SHIFT) % classToSize(cl));
+  return centralSpans(central(cl)) * spanTail(cl);
 }

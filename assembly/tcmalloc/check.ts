@@ -15,6 +15,7 @@
 //   │ span u64 │ span u64 │ …        │
 //   ╘══════════╧══════════╧══════════╛
 
+import { runningTotalsHold } from "./stats";
 import { ld64 } from "../common/vmem";
 import { raise } from "../common/ops";
 import {
@@ -71,6 +72,7 @@ export const STATS_FREE: i32 = 27;
 export const STATS_UNMAPPED: i32 = 28;
 export const STATS_SYSTEM: i32 = 29;
 export const LARGE_SPAN_UNOWNED: i32 = 30;
+export const RUNNING_TOTALS: i32 = 31;
 
 /** What violation `code` means. */
 export function checkMessage(code: i32): string {
@@ -105,6 +107,7 @@ export function checkMessage(code: i32): string {
     case STATS_UNMAPPED: return "pageheap_unmapped_bytes differs from the returned free spans";
     case STATS_SYSTEM: return "heap size differs from the spans";
     case LARGE_SPAN_UNOWNED: return "in-use large span that no allocation owns";
+    case RUNNING_TOTALS: return "a running total of free bytes (thread, transfer, central, span tails) differs from its sum";
     default: return "unknown violation";
   }
 }
@@ -436,6 +439,7 @@ export function check(buffer: usize, capacity: i32): i32 {
   checkThreadCaches();
   checkTransferCaches();
   checkNothingLost();
+  if (!runningTotalsHold()) violation(RUNNING_TOTALS, 0);
   return violationCount();
 }
 

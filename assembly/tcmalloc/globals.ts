@@ -46,6 +46,11 @@ export const G_HEAP_COUNT: u64 = 184;        // thread_heap_count_
 export const G_SETNODE_READY: u64 = 192;     // the large sets' node allocator has run Init
 export const G_LIVE_REQUESTED: u64 = 200;    // the model's: bytes requested by the allocated objects of the trace
 export const G_LIVE_USABLE: u64 = 208;       // the model's: their usable bytes
+// the model's running totals of where free bytes sit, so a decomposition never loops over classes or caches
+export const G_THREAD_BYTES: u64 = 216;      // Σ size_ of the thread caches
+export const G_TRANSFER_BYTES: u64 = 224;    // Σ used slots × batch × object size of the transfer caches
+export const G_CENTRAL_FREE_BYTES: u64 = 232; // Σ counter_ × object size of the central lists
+export const G_SPAN_TAIL_BYTES: u64 = 240;   // Σ num_spans × unusable tail of the central lists
 
 // PageHeapAllocator states
 export const ALLOC_SPAN: u64 = STATICS_BASE + 0x1000;

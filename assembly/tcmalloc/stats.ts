@@ -10,7 +10,8 @@ import {
 import {
   gld, ALLOC_SPAN, G_BRK, G_META_BYTES, G_SYSTEM_BYTES, G_FREE_BYTES, G_UNMAPPED_BYTES, G_COMMITTED_BYTES,
   G_SCAVENGE_COUNT, G_COMMIT_COUNT, G_TOTAL_COMMIT_BYTES, G_DECOMMIT_COUNT, G_TOTAL_DECOMMIT_BYTES,
-  G_RESERVE_COUNT, G_TOTAL_RESERVE_BYTES, G_THREAD_HEAPS, G_HEAP_COUNT,
+  G_RESERVE_COUNT, G_TOTAL_RESERVE_BYTES, G_THREAD_HEAPS, G_HEAP_COUNT, G_THREAD_BYTES, G_TRANSFER_BYTES,
+  G_CENTRAL_FREE_BYTES, G_SPAN_TAIL_BYTES,
 } from "./globals";
 import { numClasses, classToSize, batchSize } from "./sizemap";
 import { centralFreeObjects, centralOverheadBytes } from "./central";
@@ -28,21 +29,14 @@ export const STAT_NAMES = "generic.current_allocated_bytes,generic.heap_size,gen
   + "syscalls.brk,syscalls.brk_bytes,syscalls.mmap,syscalls.mmap_bytes,syscalls.munmap,syscalls.munmap_bytes,"
   + "syscalls.mremap,syscalls.madvise,syscalls.madvise_bytes,locks.central,locks.pageheap";
 
+// The running totals the model keeps (globals.ts), and the sums over classes and caches they stand for: the
+// checker holds the two equal.
+
 /** Bytes of the free objects inside the spans of the central lists. */
-export function centralObjectBytes(): u64 {
-  let total: u64 = 0;
-  const n = numClasses();
-  for (let cl = 1; cl < n; cl++) total += classToSize(cl) * centralFreeObjects(cl);
-  return total;
-}
+export function centralObjectBytes(): u64 { return gld(G_CENTRAL_FREE_BYTES); }
 
 /** Bytes at the ends of small-object spans that no object fits in. */
-export function spanTailBytes(): u64 {
-  let total: u64 = 0;
-  const n = numClasses();
-  for (let cl = 1; cl < n; cl++) total += centralOverheadBytes(cl);
-  return total;
-}
+export function spanTailBytes(): u64 { return gld(G_SPAN_TAIL_BYTES); }
 
 /** Bytes in central free lists as MallocExtension counts them: free objects plus span tails. */
 export function centralBytes(): u64 {
@@ -50,18 +44,26 @@ export function centralBytes(): u64 {
 }
 
 /** Bytes in transfer caches (full batches). */
-export function transferBytes(): u64 {
-  let total: u64 = 0;
-  const n = numClasses();
-  for (let cl = 1; cl < n; cl++) total += classToSize(cl) * <u64>transferUsed(cl) * <u64>batchSize(cl);
-  return total;
-}
+export function transferBytes(): u64 { return gld(G_TRANSFER_BYTES); }
 
 /** Bytes in all thread caches. */
-export function threadBytes(): u64 {
-  let total: u64 = 0;
-  for (let tc = gld(G_THREAD_HEAPS); tc != 0; tc = nextCache(tc)) total += cacheSize(tc);
-  return total;
+export function threadBytes(): u64 { return gld(G_THREAD_BYTES); }
+
+/** True when every running total equals the sum over the classes and caches it stands for. */
+export function runningTotalsHold(): bool {
+  let central: u64 = 0;
+  let tails: u64 = 0;
+  let transfer: u64 = 0;
+  const n = numClasses();
+  for (let cl = 1; cl < n; cl++) {
+    central += classToSize(cl) * centralFreeObjects(cl);
+    tails += centralOverheadBytes(cl);
+    transfer += classToSize(cl) * <u64>transferUsed(cl) * <u64>batchSize(cl);
+  }
+  let thread: u64 = 0;
+  for (let tc = gld(G_THREAD_HEAPS); tc != 0; tc = nextCache(tc)) thread += cacheSize(tc);
+  return central == centralObjectBytes() && tails == spanTailBytes() && transfer == transferBytes()
+    && thread == threadBytes();
 }
 
 let out: usize = 0;

@@ -15,7 +15,7 @@
 import { ld64, st64, ld32, st32 } from "../common/vmem";
 import { count, LOCK_CENTRAL, LOCK_PAGEHEAP } from "../common/counters";
 import {
-  gld, gst, gadd, ALLOC_THREADCACHE, G_UNCLAIMED, G_THREAD_HEAPS, G_NEXT_STEAL, G_HEAP_COUNT,
+  gld, gst, gadd, ALLOC_THREADCACHE, G_UNCLAIMED, G_THREAD_HEAPS, G_NEXT_STEAL, G_HEAP_COUNT, G_THREAD_BYTES,
 } from "./globals";
 import { numClasses, classToSize, batchSize } from "./sizemap";
 import { allocatorNew } from "./system";
@@ -56,7 +56,10 @@ export function setOverallThreadCacheSize(bytes: f64): void {
 // @ts-ignore: decorator
 @inline export function cacheSize(tc: u64): u64 { return ld64(tc + 4096); }
 // @ts-ignore: decorator
-@inline function addCacheSize(tc: u64, delta: i64): void { st64(tc + 4096, ld64(tc + 4096) + <u64>delta); }
+@inline function addCacheSize(tc: u64, delta: i64): void {
+  st64(tc + 4096, ld64(tc + 4096) + <u64>delta);
+  gadd(G_THREAD_BYTES, <u64>delta);
+}
 // @ts-ignore: decorator
 @inline export function cacheMaxSize(tc: u64): i64 { return <i64>ld64(tc + 4104); }
 // @ts-ignore: decorator

@@ -9,7 +9,7 @@
 
 import { ld64, st64 } from "../common/vmem";
 import { count, LOCK_CENTRAL } from "../common/counters";
-import { gld, gst, G_RACE_COUNTER } from "./globals";
+import { gld, gst, gadd, G_RACE_COUNTER, G_TRANSFER_BYTES } from "./globals";
 import { numClasses, classToSize, batchSize } from "./sizemap";
 import { central, releaseListToSpans } from "./central";
 
@@ -27,6 +27,12 @@ import { central, releaseListToSpans } from "./central";
 
 // @ts-ignore: decorator
 @inline export function transferUsed(cl: i32): i64 { return <i64>ld64(usedAt(cl)); }
+/** Sets the used slots of class `cl`, keeping the running total of transfer-cache bytes. */
+function setUsed(cl: i32, used: i64): void {
+  const bytesPerSlot = classToSize(cl) * <u64>batchSize(cl);
+  gadd(G_TRANSFER_BYTES, <u64>(used - transferUsed(cl)) * bytesPerSlot);
+  st64(usedAt(cl), <u64>used);
+}
 // @ts-ignore: decorator
 @inline export function transferCapacity(cl: i32): i64 { return <i64>ld64(sizeAt(cl)); }
 // @ts-ignore: decorator
@@ -41,7 +47,7 @@ export function transferInit(cl: i32): void {
     limit = min(limit, max(<i64>1, fit));
     size = min(size, limit);
   }
-  st64(usedAt(cl), 0);
+  setUsed(cl, 0);
   st64(sizeAt(cl), <u64>size);
   st64(maxAt(cl), <u64>limit);
 }
@@ -56,7 +62,7 @@ function shrinkCache(cl: i32, force: bool): bool {
   count(LOCK_CENTRAL, 0);
   if (used == size) {
     st64(sizeAt(cl), <u64>(size - 1));
-    st64(usedAt(cl), <u64>(used - 1));
+    setUsed(cl, used - 1);
     releaseListToSpans(cl, ld64(slotAt(cl, used - 1)));
     return true;
   }
@@ -94,7 +100,7 @@ function makeCacheSpace(cl: i32): bool {
 export function transferPush(cl: i32, start: u64, end: u64): bool {
   if (!makeCacheSpace(cl)) return false;
   const slot = transferUsed(cl);
-  st64(usedAt(cl), <u64>(slot + 1));
+  setUsed(cl, slot + 1);
   st64(slotAt(cl, slot), start);
   st64(slotAt(cl, slot) + 8, end);
   return true;
@@ -111,7 +117,7 @@ let popEnd: u64 = 0;
 /** Takes the most recently stored batch (the caller checked that one exists). */
 export function transferPop(cl: i32): void {
   const slot = transferUsed(cl) - 1;
-  st64(usedAt(cl), <u64>slot);
+  setUsed(cl, slot);
   popStart = ld64(slotAt(cl, slot));
   popEnd = ld64(slotAt(cl, slot) + 8);
 }

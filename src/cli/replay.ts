@@ -7,7 +7,6 @@ import { createLab } from "../lab/lab.js";
 import { precompile } from "../wasm/load.js";
 import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
-import { openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
@@ -94,7 +93,6 @@ export async function run(argv: string[]): Promise<number> {
   const report = await reportReplay(lab, trace, {
     ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
     timeline: csv ? (rows) => csv.write(rows) : false,
-    reopen: () => openTrace(positionals[0], { lenient: values.lenient }),
   });
   await csv?.end();
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));

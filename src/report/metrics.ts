@@ -3,6 +3,7 @@
 
 import type { Model } from "../lab/model.js";
 import type { TraceBatch } from "../trace/types.js";
+import { type Histograms, readHistograms } from "./histograms.js";
 
 /** Kinds of a timeline row (bits of the row's `kinds` field). */
 export const ROW_SAMPLE = 1;
@@ -28,7 +29,7 @@ export interface TimelineRow {
   live: number;
   footprint: number;
   resident: number;
-  /** The footprint decomposed; the parts add up to `footprint`. Empty at a peak the walk budget skipped. */
+  /** The footprint decomposed; the parts add up to `footprint`. */
   parts: Record<string, number>;
 }
 
@@ -58,11 +59,12 @@ export interface RawMetrics {
   ratioCount: number;
   classes: Record<OpClass, ClassCost>;
   partNames: string[];
-  /** null when the walk budget skipped the peak (a replay up to it recovers the decomposition). */
+  /** null when the peak was reached before the metrics were configured (nothing decomposed it). */
   partsAtPeakLive: Record<string, number> | null;
   partsAtPeakFootprint: Record<string, number> | null;
   partsFinal: Record<string, number>;
   counters: Record<string, { count: number; bytes: number }>;
+  histograms: Histograms;
 }
 
 /** The names of a model's decomposition parts (none when it does not decompose its footprint). */
@@ -74,7 +76,7 @@ export function partNames(model: Pick<Model, "wasm">): string[] {
 }
 
 const REQUIRED_EXPORTS = ["metricsConfigure", "metricNames", "metricsInto", "metricsDecompose", "countersInto",
-  "timelineRows", "timelineInto", "timelineClear"];
+  "timelineRows", "timelineInto", "timelineClear", "histogramsInto"];
 
 const ROW_CHUNK = 4096;
 
@@ -107,7 +109,7 @@ export class ModelMetrics {
     this.exports = wasm as Record<string, (...args: number[]) => number>;
     this.scalarNames = this.strings("metricNames");
     this.partNames = partNames(model);
-    this.bufferSlots = 256;
+    this.bufferSlots = 512;
     this.buffer = model.wasm.allocBuffer(this.bufferSlots * 8);
   }
 
@@ -134,19 +136,45 @@ export class ModelMetrics {
    * line numbers); ops of earlier batches keep seq/line 0.
    */
   drain(batch: TraceBatch | null, opsInBatch: number, from = 0): TimelineRow[] {
-    const count = this.exports.timelineRows();
     const rows: TimelineRow[] = [];
+    this.eachRow((v, at) => { rows.push(this.row(v, at, batch, from)); });
+    this.opsBefore += opsInBatch;
+    return rows;
+  }
+
+  /**
+   * Takes the rows the last batch produced, as `drain` does, but builds only the last row of each peak kind: all
+   * a report needs when it keeps no timeline (a growing heap has a new peak at most ops).
+   */
+  drainPeaks(batch: TraceBatch | null, opsInBatch: number, from = 0): { live?: TimelineRow; footprint?: TimelineRow } {
+    const out: { live?: TimelineRow; footprint?: TimelineRow } = {};
+    let live = -1;
+    let footprint = -1;
+    this.eachRow((v, at, last) => {
+      const k = v[at + 1];
+      if (k & ROW_PEAK_LIVE) live = at;
+      if (k & ROW_PEAK_FOOTPRINT) footprint = at;
+      if (!last) return;
+      if (live >= 0) out.live = this.row(v, live, batch, from);
+      if (footprint >= 0) out.footprint = this.row(v, footprint, batch, from);
+      live = footprint = -1;
+    });
+    this.opsBefore += opsInBatch;
+    return out;
+  }
+
+  /** Calls `visit` with each waiting row (its offset in a view of a chunk of rows; `last` on a chunk's last row). */
+  private eachRow(visit: (v: Float64Array, at: number, last: boolean) => void): void {
+    const count = this.exports.timelineRows();
     const width = this.rowWidth;
     if (count > 0 && this.rowBuffer === 0) this.rowBuffer = this.model.wasm.allocBuffer(ROW_CHUNK * width * 8);
     for (let first = 0; first < count; first += ROW_CHUNK) {
       const n = Math.min(ROW_CHUNK, count - first);
       this.exports.timelineInto(this.rowBuffer, first, n);
       const v = this.view(n * width, this.rowBuffer);
-      for (let r = 0; r < n; r++) rows.push(this.row(v, r * width, batch, from));
+      for (let r = 0; r < n; r++) visit(v, r * width, r === n - 1);
     }
     this.exports.timelineClear();
-    this.opsBefore += opsInBatch;
-    return rows;
   }
 
   private row(v: Float64Array, at: number, batch: TraceBatch | null, from: number): TimelineRow {
@@ -159,7 +187,6 @@ export class ModelMetrics {
     if (k & ROW_PEAK_LIVE) kinds.push("peak-live");
     if (k & ROW_PEAK_FOOTPRINT) kinds.push("peak-footprint");
     const parts: Record<string, number> = {};
-    // NaN parts: the walk did not fit the budget at this peak (see metrics.ts); the row has no decomposition
     if (!Number.isNaN(v[at + 5])) this.partNames.forEach((name, p) => { parts[name] = v[at + 5 + p]; });
     return {
       op,
@@ -173,7 +200,7 @@ export class ModelMetrics {
     };
   }
 
-  /** Parts by name; null when they are NaN (a peak the walk budget skipped). */
+  /** Parts by name; null when they are NaN (a peak reached before the metrics were configured). */
   private named(values: Float64Array, from: number): Record<string, number> | null {
     if (this.partNames.length && Number.isNaN(values[from])) return null;
     const out: Record<string, number> = {};
@@ -206,12 +233,14 @@ export class ModelMetrics {
     const cv = this.view(counterCount * 2);
     const counters: RawMetrics["counters"] = {};
     COUNTER_NAMES.forEach((name, c) => { counters[name] = { count: cv[2 * c], bytes: cv[2 * c + 1] }; });
+    const histograms = readHistograms(this.view(this.exports.histogramsInto(this.buffer)));
     return {
       ops: s.ops, live: s.live, footprint: s.footprint, resident: s.resident,
       maxLive: s.maxLive, maxLiveOp: s.maxLiveOp, footprintAtMaxLive: s.footprintAtMaxLive,
       maxFootprint: s.maxFootprint, maxFootprintOp: s.maxFootprintOp, liveAtMaxFootprint: s.liveAtMaxFootprint,
       maxResident: s.maxResident, ratioSum: s.ratioSum, ratioCount: s.ratioCount,
       classes, partNames: [...this.partNames], partsAtPeakLive, partsAtPeakFootprint, partsFinal, counters,
+      histograms,
     };
   }
 }

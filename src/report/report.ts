@@ -5,10 +5,9 @@ import { createLab, type Lab, modelOptions, type ReplayOptions } from "../lab/la
 import type { LabOptions, ModelName, Stats } from "../lab/types.js";
 import type { ByteSource } from "../trace/input.js";
 import type { LossReport, TraceSource } from "../trace/types.js";
-import { readAllocTrace } from "../trace/alloc-trace.js";
 import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
 import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
-import { HistogramBuilder, type Histograms } from "./histograms.js";
+import type { Histograms } from "./histograms.js";
 import { ModelMetrics, type TimelineRow } from "./metrics.js";
 
 export const REPORT_SCHEMA = "heaplab.report/1";
@@ -27,11 +26,6 @@ export interface ReportOptions extends LabOptions, ReplayOptions {
   timeline?: boolean | ((rows: TimelineRow[]) => void | Promise<void>);
   /** The cost model (or `name=ns` overrides of the defaults). */
   costs?: Partial<CostModel> | string[];
-  /**
-   * Opens the trace again from its start (given a file or bytes, replayReport knows how). Used to recover the
-   * decomposition at a peak the in-replay walk budget skipped, by replaying up to it.
-   */
-  reopen?: () => TraceSource | Promise<TraceSource>;
 }
 
 /** Where a peak happened: the first operation reaching it. */
@@ -48,7 +42,7 @@ export interface Decomposition {
   /** Part names, in order; each decomposition below has one value per part, adding up to the footprint. */
   parts: string[];
   final: Record<string, number>;
-  /** null only for a streamed trace without `reopen` whose peak the in-replay walk budget skipped. */
+  /** null only when nothing was replayed. */
   atPeakLive: Record<string, number> | null;
   atPeakFootprint: Record<string, number> | null;
 }
@@ -104,32 +98,17 @@ function pick(stats: Stats, names: readonly string[]): Record<string, number> {
 
 /** Replays `trace` through a fresh lab and reports on it. */
 export async function replayReport(trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
-  const reopen = options.reopen ?? (isTraceSource(trace) ? undefined : () => readAllocTrace(trace, options));
-  return reportReplay(await createLab(options), trace, { ...options, reopen });
-}
-
-function isTraceSource(x: unknown): x is TraceSource {
-  return typeof x === "object" && x !== null && "batches" in x;
-}
-
-/** The decomposition after op `op`, from a fresh lab replaying the trace up to it; null without `reopen`. */
-async function decompositionAfter(op: number, options: ReportOptions): Promise<Record<string, number> | null> {
-  if (!options.reopen) return null;
-  const lab = await createLab(options);
-  const metrics = new ModelMetrics(lab.handle);
-  metrics.configure(0, LARGE_REQUEST[lab.model]);
-  await lab.replay(await options.reopen(), { ...options, observe: undefined, until: op });
-  return metrics.decomposeNow();
+  return reportReplay(await createLab(options), trace, options);
 }
 
 /**
- * Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it. `options`
- * should name the lab's tunables and options: a peak's decomposition may be recovered in a new lab made from them.
+ * Replays `trace` through `lab` (fresh: the report counts from its first operation) and reports on it; `options`
+ * name the lab's tunables and options for the report's header. The models decompose the footprint at every peak
+ * and sample as they replay, at a cost that does not grow with the heap, so one replay is all a report takes.
  */
 export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
   const metrics = new ModelMetrics(lab.handle);
   metrics.configure(options.every ?? 1000, LARGE_REQUEST[lab.model]);
-  const histograms = new HistogramBuilder();
   const kept: TimelineRow[] = [];
   const sink = typeof options.timeline === "function" ? options.timeline : null;
   let liveRow: TimelineRow | undefined;
@@ -137,21 +116,25 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
   const summary = await lab.replay(trace, {
     ...options,
     observe: async (batch, from, to, results) => {
-      histograms.observe(batch, from, to);
-      const rows = metrics.drain(batch, to - from, from);
-      for (const row of rows) {
-        if (row.kinds.includes("peak-live")) liveRow = row;
-        if (row.kinds.includes("peak-footprint")) footprintRow = row;
+      if (options.timeline === true || sink) {
+        const rows = metrics.drain(batch, to - from, from);
+        for (const row of rows) {
+          if (row.kinds.includes("peak-live")) liveRow = row;
+          if (row.kinds.includes("peak-footprint")) footprintRow = row;
+        }
+        if (options.timeline === true) for (const row of rows) kept.push(row);
+        if (sink && rows.length) await sink(rows);
+      } else {
+        const peaks = metrics.drainPeaks(batch, to - from, from);
+        liveRow = peaks.live ?? liveRow;
+        footprintRow = peaks.footprint ?? footprintRow;
       }
-      if (options.timeline === true) for (const row of rows) kept.push(row);
-      if (sink && rows.length) await sink(rows);
       if (options.observe) await options.observe(batch, from, to, results);
     },
   });
   const m = metrics.read();
-  const again = { ...options, model: lab.model };
-  const atPeakLive = m.partsAtPeakLive ?? await decompositionAfter(m.maxLiveOp, again);
-  const atPeakFootprint = m.partsAtPeakFootprint ?? await decompositionAfter(m.maxFootprintOp, again);
+  const atPeakLive = m.partsAtPeakLive;
+  const atPeakFootprint = m.partsAtPeakFootprint;
   const counters = m.counters;
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -194,7 +177,7 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     },
     locks: { arena: counters.arenaLock.count, central: counters.centralLock.count, pageheap: counters.pageheapLock.count },
     operations: { costs: resolveCosts(options.costs), classes: [] },
-    histograms: histograms.result(),
+    histograms: m.histograms,
     stats: summary.stats,
   };
   report.operations.classes = classTable(m, report.operations.costs);

@@ -94,9 +94,8 @@ describe("replay metrics", () => {
     expect(run.metrics.read().resident).toBe(3 * 4096);
   });
 
-  it("bounds the walks of a trace that peaks on every op, and still decomposes every sample", async () => {
-    // 20 000 mallocs, never freed: every op is a new live peak. Walking ~k records at op k would cost ~2·10^8;
-    // the budget (256 per op beyond 4 Mi) stops decomposing peaks after a few thousand ops.
+  it("decomposes every peak of a trace that peaks on every op, and every sample", async () => {
+    // 20 000 mallocs, never freed: every op is a new live peak, and each one is decomposed
     const h = await harness();
     const metrics = new ModelMetrics({ name: "ptmalloc", wasm: h as never });
     metrics.configure(3000, 1 << 20);
@@ -104,10 +103,16 @@ describe("replay metrics", () => {
     const rows = metrics.drain(null, 20000);
     const m = metrics.read();
     expect(m.maxLiveOp).toBe(20000);
-    expect(m.partsAtPeakLive).toBeNull();
-    const decomposed = rows.filter((r) => Object.keys(r.parts).length > 0);
-    expect(decomposed.length).toBeLessThan(20000 / 2);
-    expect(rows.filter((r) => r.kinds.includes("sample")).every((r) => r.parts.a === r.live)).toBe(true);
+    expect(m.partsAtPeakLive).toMatchObject({ a: 16 * 20000 });
+    expect(rows.filter((r) => r.kinds.includes("peak-live"))).toHaveLength(20000);
+    expect(rows.every((r) => r.parts.a === r.live)).toBe(true);
+  });
+
+  it("leaves the peaks undecomposed until the metrics are configured", async () => {
+    const h = await harness();
+    const metrics = new ModelMetrics({ name: "ptmalloc", wasm: h as never });
+    h.step(M, 0, 16, 0, 0x100010, 4096, 0, 0, 16, 0);
+    expect(metrics.read().partsAtPeakLive).toBeNull();
   });
 
   it("leaves live bytes alone for interactive calls (raw addresses, no object)", async () => {

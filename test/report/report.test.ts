@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { compareReplays, formatComparison, parseContestant } from "../../src/report/compare.js";
 import { DEFAULT_COSTS, parseCosts } from "../../src/report/cost.js";
 import { explain } from "../../src/report/fragmentation.js";
-import { HistogramBuilder } from "../../src/report/histograms.js";
+import type { Bucket, Histograms } from "../../src/report/histograms.js";
 import { metricAt, replayReport } from "../../src/report/report.js";
 import { combinations, parseVariation, rank, sweep } from "../../src/report/sweep.js";
 import { timelineCsvHeader, timelineCsvLines } from "../../src/report/timeline.js";
@@ -21,17 +21,70 @@ const SMALL = [
   "6 7 f 0x4000", "7 7 r 0x3000 0 0x0",
 ];
 
+/** The histograms of a trace computed from its text alone, keyed by trace address: the reference. */
+async function referenceHistograms(bytes: Uint8Array): Promise<Histograms> {
+  const sizes = new Map<number, Bucket>();
+  const lifetimes = new Map<number, Bucket>();
+  const bump = (into: Map<number, Bucket>, v: number) => {
+    const k = v <= 1 ? v : Math.ceil(Math.log2(v)) + 1;
+    const b = into.get(k) ?? { from: k <= 1 ? 0 : 2 ** (k - 2), to: k === 0 ? 0 : 2 ** (k - 1), count: 0, total: 0 };
+    b.count++;
+    b.total += v;
+    into.set(k, b);
+  };
+  const born = new Map<number, number>();
+  let op = 0;
+  for await (const batch of readAllocTrace(bytes).batches()) {
+    for (let i = 0; i < batch.length; i++) {
+      op++;
+      const [code, ptr, res, a, b] = [batch.code[i], batch.ptr[i], batch.res[i], batch.a[i], batch.b[i]];
+      if (code === 10) continue; // trim
+      const freeing = code === 4 || (code === 3 && ptr !== 0 && a === 0);
+      if (freeing) {
+        if (born.has(ptr)) bump(lifetimes, op - born.get(ptr)!);
+        born.delete(ptr);
+        continue;
+      }
+      bump(sizes, code === 2 ? a * b : code >= 5 && code <= 7 ? b : a);
+      if (res === 0) continue;
+      if (code === 3 && ptr !== 0) {
+        const birth = born.get(ptr)!;
+        born.delete(ptr);
+        born.set(res, birth);
+      } else {
+        born.set(res, op);
+      }
+    }
+  }
+  const sorted = (m: Map<number, Bucket>) => [...m.entries()].sort((x, y) => x[0] - y[0]).map(([, b]) => b);
+  return { sizes: sorted(sizes), lifetimes: sorted(lifetimes), liveAtEnd: born.size };
+}
+
 describe("trace histograms", () => {
-  it("buckets request sizes by powers of two and lifetimes in ops", async () => {
-    const h = new HistogramBuilder();
-    for await (const batch of readAllocTrace(text(SMALL)).batches()) h.observe(batch, 0, batch.length);
-    const r = h.result();
-    // sizes 24, 40, 100, 0 → buckets {0}, (16, 32], (32, 64], (64, 128]
-    expect(r.sizes.map((b) => [b.from, b.to, b.count, b.total])).toEqual([[0, 0, 1, 0], [16, 32, 1, 24],
-      [32, 64, 1, 40], [64, 128, 1, 100]]);
-    // b: ops 2 → 4 (2), the malloc(0): 5 → 6 (1), a (moved by realloc): 1 → 7 (6)
-    expect(r.lifetimes.map((b) => [b.from, b.to, b.count])).toEqual([[0, 1, 1], [1, 2, 1], [4, 8, 1]]);
-    expect(r.liveAtEnd).toBe(0);
+  it.each(["ptmalloc", "tcmalloc"] as const)("buckets request sizes by powers of two and lifetimes in ops (%s)",
+    async (model) => {
+      const r = (await replayReport(text(SMALL), { model })).histograms;
+      // sizes 24, 40, 100, 0 → buckets {0}, (16, 32], (32, 64], (64, 128]
+      expect(r.sizes.map((b) => [b.from, b.to, b.count, b.total])).toEqual([[0, 0, 1, 0], [16, 32, 1, 24],
+        [32, 64, 1, 40], [64, 128, 1, 100]]);
+      // b: ops 2 → 4 (2), the malloc(0): 5 → 6 (1), a (moved by realloc): 1 → 7 (6)
+      expect(r.lifetimes.map((b) => [b.from, b.to, b.count])).toEqual([[0, 1, 1], [1, 2, 1], [4, 8, 1]]);
+      expect(r.liveAtEnd).toBe(0);
+    });
+
+  it("buckets sizes up to 2^64 without growing", async () => {
+    const r = (await replayReport(text(["1 7 m 18446744073709551615 0x0", "2 7 m 9223372036854775809 0x0"]))).histograms;
+    expect(r.sizes.map((b) => [b.from, b.to, b.count])).toEqual([[2 ** 63, 2 ** 64, 2]]);
+  });
+
+  it.skipIf(sharedTracesMissing())("equal a reference computed from the trace text, on every shared trace", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { gunzipSync } = await import("node:zlib");
+    for (const { name, path } of sharedTraces()) {
+      const bytes = gunzipSync(readFileSync(path));
+      const report = await replayReport(bytes, { model: "ptmalloc", every: 0 });
+      expect(report.histograms, name).toEqual(await referenceHistograms(bytes));
+    }
   });
 });
 
@@ -87,9 +140,8 @@ describe("a ptmalloc replay report", () => {
     expect(report.resident).toEqual({ peak: 257 * 4096, final: 0 });
   });
 
-  it("recovers the decomposition at peaks the in-replay walk budget skipped", async () => {
-    // 30 000 mallocs of 24 bytes, never freed: the live peak is the last op, the footprint peak the last brk,
-    // both long after the budget ran out
+  it("decomposes the peaks of a trace that peaks on every op, in one replay", async () => {
+    // 30 000 mallocs of 24 bytes, never freed: the live peak is the last op, the footprint peak the last brk
     const lines = Array.from({ length: 30000 }, (_, k) => `${k + 1} 7 m 24 0x${(0x10000 + 32 * k).toString(16)}`);
     const report = await replayReport(text(lines), { model: "ptmalloc", every: 0 });
     expect(report.live).toMatchObject({ peak: 24 * 30000, peakOp: 30000 });

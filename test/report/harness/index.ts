@@ -8,7 +8,7 @@ import { countersInit, count, SYS_BRK, LOCK_ARENA } from "../../../assembly/comm
 import { metricsAfterOp, metricsUseDecomposer } from "../../../assembly/common/metrics";
 
 export { metricsConfigure, metricNames, metricsInto, metricsDecompose, metricsRelease, countersInto, timelineRows,
-  timelineInto, timelineClear } from "../../../assembly/common/metrics";
+  timelineInto, timelineClear, histogramsInto } from "../../../assembly/common/metrics";
 
 /** The stand-in's decomposition: a = live, b = the rest of the footprint. */
 export function decomposeParts(): string {
