@@ -1,8 +1,9 @@
 // Streaming at scale: replays a generated trace of HEAPLAB_STREAM_OPS operations (default 10 million; the
-// contract is checked with 100 million) through the ptmalloc model and prints the process's RSS growth, which must
-// stay bounded (under 500 MB above the simulated heap) however long the trace is.
+// contract is checked with 100 million) through the ptmalloc model, then reports on it (the report's metrics,
+// peaks decomposed, histograms), and prints the process's RSS growth, which must stay bounded (under 500 MB above
+// the simulated heap) however long the trace is.
 
-import { createLab, newBatch, BATCH_CAPACITY } from "../dist/index.js";
+import { createLab, newBatch, BATCH_CAPACITY, reportReplay } from "../dist/index.js";
 
 const TOTAL = Number(process.env.HEAPLAB_STREAM_OPS ?? 10_000_000);
 const LIVE = 20_000;
@@ -52,18 +53,24 @@ function generated(total) {
 }
 
 const rss = () => process.memoryUsage().rss / 2 ** 20;
-const lab = await createLab({ model: "ptmalloc" });
-const before = rss();
-let peakRss = before;
-let ops = 0;
-const t0 = performance.now();
-await lab.replay(generated(TOTAL), {
-  observe: (batch, from, to) => {
+
+/** Runs `work(observe)` and prints its ops/s and the RSS it added. */
+async function measure(title, lab, work) {
+  const before = rss();
+  let peakRss = before;
+  let ops = 0;
+  const t0 = performance.now();
+  await work((batch, from, to) => {
     ops += to - from;
     if (ops % (BATCH_CAPACITY * 16) < BATCH_CAPACITY) peakRss = Math.max(peakRss, rss());
-  },
-});
-const seconds = (performance.now() - t0) / 1000;
-const heap = lab.stats().system_mem / 2 ** 20;
-console.log(`${ops.toLocaleString("en-US")} ops in ${seconds.toFixed(1)} s (${Math.round(ops / seconds).toLocaleString("en-US")} ops/s)`);
-console.log(`RSS ${before.toFixed(0)} MB before, ${peakRss.toFixed(0)} MB at most: +${(peakRss - before).toFixed(0)} MB (simulated heap ${heap.toFixed(1)} MB)`);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const heap = lab.stats().system_mem / 2 ** 20;
+  console.log(`${title}: ${ops.toLocaleString("en-US")} ops in ${seconds.toFixed(1)} s (${Math.round(ops / seconds).toLocaleString("en-US")} ops/s)`);
+  console.log(`  RSS ${before.toFixed(0)} MB before, ${peakRss.toFixed(0)} MB at most: +${(peakRss - before).toFixed(0)} MB (simulated heap ${heap.toFixed(1)} MB)`);
+}
+
+const replayLab = await createLab({ model: "ptmalloc", metrics: false });
+await measure("replay", replayLab, (observe) => replayLab.replay(generated(TOTAL), { observe }));
+const reportLab = await createLab({ model: "ptmalloc" });
+await measure("report", reportLab, (observe) => reportReplay(reportLab, generated(TOTAL), { observe }));

@@ -88,67 +88,63 @@ function flipBits(from: u64, to: u64, set: bool): u64 {
   return changed;
 }
 
-/** Pages [first, end) became resident. */
-function markPages(first: u64, end: u64): void {
+/** Calls `visit` for each bitmap frame that pages [first, end) overlap, with the part [page, stop) inside it. */
+function eachFrame(first: u64, end: u64, visit: (frame: u64, page: u64, stop: u64, whole: bool) => void): void {
   let page = first;
   while (page < end) {
     const frame = page >> FRAME_PAGE_BITS;
-    const frameStart = frame << FRAME_PAGE_BITS;
-    const frameEnd = frameStart + FRAME_PAGES;
+    const frameEnd = (frame + 1) << FRAME_PAGE_BITS;
     const stop = end < frameEnd ? end : frameEnd;
-    if (!isFull(frame)) {
-      if (page == frameStart && stop == frameEnd) {
-        residentPages += FRAME_PAGES - bitsInFrame(frame);
-        vmUnmap(frameBase(frame), FRAME_BYTES);
-        setFull(frame, true);
-      } else {
-        if (!vmIsMapped(frameBase(frame))) vmMap(frameBase(frame), FRAME_BYTES);
-        residentPages += flipBits(page, stop, true);
-      }
-    }
+    visit(frame, page, stop, page == frame << FRAME_PAGE_BITS && stop == frameEnd);
     page = stop;
   }
 }
 
-/** Pages [first, end) are no longer resident. */
-function releasePages(first: u64, end: u64): void {
-  let page = first;
-  while (page < end) {
-    const frame = page >> FRAME_PAGE_BITS;
-    const frameStart = frame << FRAME_PAGE_BITS;
-    const frameEnd = frameStart + FRAME_PAGES;
-    const stop = end < frameEnd ? end : frameEnd;
-    const base = frameBase(frame);
-    if (page == frameStart && stop == frameEnd) {
-      if (isFull(frame)) {
-        residentPages -= FRAME_PAGES;
-        setFull(frame, false);
-      } else {
-        residentPages -= bitsInFrame(frame);
-        vmUnmap(base, FRAME_BYTES);
-      }
-    } else {
-      if (isFull(frame)) {
-        // part of a full frame goes: write its bits out first
-        vmMap(base, FRAME_BYTES);
-        memory.fill(lin(base), 0xff, <usize>FRAME_BYTES);
-        setFull(frame, false);
-      }
-      if (vmIsMapped(base)) residentPages -= flipBits(page, stop, false);
-    }
-    page = stop;
+/** Pages [page, stop) of `frame` became resident. */
+function markInFrame(frame: u64, page: u64, stop: u64, whole: bool): void {
+  if (isFull(frame)) return;
+  const base = frameBase(frame);
+  if (whole) {
+    residentPages += FRAME_PAGES - bitsInFrame(frame);
+    vmUnmap(base, FRAME_BYTES);
+    setFull(frame, true);
+    return;
   }
+  if (!vmIsMapped(base)) vmMap(base, FRAME_BYTES);
+  residentPages += flipBits(page, stop, true);
+}
+
+/** Pages [page, stop) of `frame` are no longer resident. */
+function releaseInFrame(frame: u64, page: u64, stop: u64, whole: bool): void {
+  const base = frameBase(frame);
+  if (whole) {
+    if (isFull(frame)) {
+      residentPages -= FRAME_PAGES;
+      setFull(frame, false);
+    } else {
+      residentPages -= bitsInFrame(frame);
+      vmUnmap(base, FRAME_BYTES);
+    }
+    return;
+  }
+  if (isFull(frame)) {
+    // part of a full frame goes: write its bits out first
+    vmMap(base, FRAME_BYTES);
+    memory.fill(lin(base), 0xff, <usize>FRAME_BYTES);
+    setFull(frame, false);
+  }
+  if (vmIsMapped(base)) residentPages -= flipBits(page, stop, false);
 }
 
 /** The pages overlapping [va, va + len) became resident (an allocation handed them out). */
 export function residentTouch(va: u64, len: u64): void {
   if (len == 0) return;
-  markPages(va >> PAGE_BITS, ((va + len - 1) >> PAGE_BITS) + 1);
+  eachFrame(va >> PAGE_BITS, ((va + len - 1) >> PAGE_BITS) + 1, markInFrame);
 }
 
 /** The whole pages inside [va, va + len) are no longer resident (brk shrink, munmap, madvise). */
 export function residentRelease(va: u64, len: u64): void {
   const first = (va + (1 << PAGE_BITS) - 1) >> PAGE_BITS;
   const end = (va + len) >> PAGE_BITS;
-  if (end > first) releasePages(first, end);
+  eachFrame(first, end, releaseInFrame);
 }

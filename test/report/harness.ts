@@ -17,6 +17,9 @@ export interface Harness extends ASUtil {
   step(code: number, object: number, a: number, b: number, address: number, footprint: number, syscalls: number,
     locks: number, live: number, flags: number): void;
   metricsRelease(va: number | bigint, len: number | bigint): void;
+  residentTouch(va: bigint, len: bigint): void;
+  residentRelease(va: bigint, len: bigint): void;
+  residentPageCount(): bigint;
   [name: string]: unknown;
 }
 

@@ -53,3 +53,5 @@ export function step(code: i32, object: f64, a: f64, b: f64, address: f64, bytes
   liveHere = <u64>live;
   metricsAfterOp(ops, 0, results, footprint);
 }
+
+export { residentTouch, residentRelease, residentPageCount } from "../../../assembly/common/resident";
