@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
 
+import { exitCodeOf } from "./args.js";
+
 type Command = { run(argv: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -38,6 +40,6 @@ main(process.argv.slice(2)).then(
   (error: Error) => {
     console.error(`heaplab: ${error.message}`);
     if (process.env.HEAPLAB_DEBUG) console.error(error.stack);
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(error);
   },
 );
