@@ -9,6 +9,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rea
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError, integerArg } from "./args.js";
+import { checkOutput } from "./output.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
 
@@ -54,6 +56,27 @@ export interface RecordedFile {
   exe: string;
   /** The last operation's sequence number (operations recorded). */
   ops: number;
+  /** The process wrote its last records (at exit, _exit, exec or a fatal signal): the file is whole. */
+  ended: boolean;
+  /** The signal that killed the process, when the recorder caught it. */
+  signal?: number;
+}
+
+/** The comments a process writes when its file ends: at exit (or _exit), at exec, or killed by a signal. */
+const ENDING = /^# (?:exit|exec) seq=\d+$|^# signal (\d+) seq=\d+$/m;
+
+/**
+ * How the file at `path` ends: its tail usually holds the ending comment; calls made after the exit flush (by
+ * destructors) may push it further back, so a file without one in its tail is searched whole.
+ */
+function endingOf(fd: number, size: number, tail: string): RegExpExecArray | null {
+  const found = ENDING.exec(tail);
+  if (found || size <= tail.length) return found;
+  const whole = Buffer.alloc(size);
+  readSync(fd, whole, 0, size, 0);
+  let last: RegExpExecArray | null = null;
+  for (const m of whole.toString("latin1").matchAll(new RegExp(ENDING.source, "gm"))) last = m as RegExpExecArray;
+  return last;
 }
 
 /** The environment that makes a child process record into `output`. */
@@ -93,11 +116,14 @@ function describe(path: string): RecordedFile {
     const first = head.toString("utf8").split("\n")[0];
     const lastOp = tail.toString("utf8").split("\n").reverse().find((l) => /^\d+ /.test(l));
     const exitLine = /# exit seq=(\d+)/.exec(tail.toString("utf8"));
+    const ending = endingOf(fd, size, tail.toString("latin1"));
     return {
       path,
       pid: Number(/pid=(\d+)/.exec(first)?.[1] ?? 0),
       exe: /exe=(\S+)/.exec(first)?.[1] ?? "?",
       ops: Math.max(Number(lastOp?.split(" ")[0] ?? 0), Number(exitLine?.[1] ?? 0)),
+      ended: ending !== null,
+      signal: ending?.[1] === undefined ? undefined : Number(ending[1]),
     };
   } finally {
     closeSync(fd);
@@ -135,13 +161,20 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  const flush = values.flush === undefined ? undefined : Number(values.flush);
-  if (flush !== undefined && !(Number.isInteger(flush) && flush > 0)) throw new Error(`--flush ${values.flush}: expected a positive integer`);
+  const flush = integerArg("flush", values.flush, { min: 1, max: 2 ** 32 - 1 });
+  // The recorder writes files itself, beside the output: its folder must exist before the program runs.
+  if (checkOutput(values.output, { label: `-o ${values.output}` }).kind !== "file") {
+    throw new UsageError(`-o ${values.output}: record writes files (one per process); give a file name`);
+  }
   const started = Date.now();
   const status = await recordProcess(command, values.output, { flush, cc: values.cc });
   const files = recordedFiles(values.output, started);
   if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);
-  for (const f of files) console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
+  for (const f of files) {
+    console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
+    if (f.signal) console.error(`record: ${f.path}: pid ${f.pid} was killed by signal ${f.signal}; the call it was in is not recorded`);
+    else if (!f.ended) console.error(`record: ${f.path} may be incomplete: pid ${f.pid} ended without writing its last records (SIGKILL?)`);
+  }
   return status;
 }
 
