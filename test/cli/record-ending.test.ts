@@ -69,26 +69,22 @@ describe.skipIf(unavailable)("record: how a program ends", () => {
     expect(r.stderr).not.toMatch(/incomplete/);
   });
 
-  it("keeps the records of a program that aborts, and names the signal", () => {
-    const exe = program("aborts", "allocate(); abort();", 100);
-    const out = join(dir, "abort.trace");
-    const r = heaplab(["record", "-o", out, "--", exe]);
-    expect(r.status).toBe(128 + 6);
-    const rec = records(out);
-    expect(rec.mallocs).toBe(100);
-    expect(rec.comments.at(-1)).toBe("# signal 6 seq=100");
-    expect(r.stderr).toMatch(/was killed by signal 6/);
-  });
-
-  it("keeps the records of a program that faults", () => {
-    const exe = program("faults", "allocate(); *(volatile int *)0 = 1;", 50);
-    const out = join(dir, "segv.trace");
-    const r = heaplab(["record", "-o", out, "--", exe]);
-    expect(r.status).toBe(128 + 11);
-    const rec = records(out);
-    expect(rec.mallocs).toBe(50);
-    expect(rec.comments.at(-1)).toBe("# signal 11 seq=50");
-  });
+  const deaths: [string, string, number, number][] = [
+    ["aborts", "abort();", 6, 100],
+    ["faults", "*(volatile int *)0 = 1;", 11, 50],
+  ];
+  for (const [name, death, signal, mallocs] of deaths) {
+    it(`keeps the records of a program that ${name}, and names the signal`, () => {
+      const exe = program(name, `allocate(); ${death}`, mallocs);
+      const out = join(dir, `${name}.trace`);
+      const r = heaplab(["record", "-o", out, "--", exe]);
+      expect(r.status).toBe(128 + signal);
+      const rec = records(out);
+      expect(rec.mallocs).toBe(mallocs);
+      expect(rec.comments.at(-1)).toBe(`# signal ${signal} seq=${mallocs}`);
+      expect(r.stderr).toMatch(new RegExp(`was killed by signal ${signal}`));
+    });
+  }
 
   it("leaves a program's own handler alone", () => {
     const exe = program("handler", `
