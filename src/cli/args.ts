@@ -46,6 +46,41 @@ export function exitCodeOf(error: unknown): number {
   return error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
 }
 
+/** The value of `parse()`, whose errors are the command line's mistakes (exit 2); also for promises. */
+export function asUsage<T>(parse: () => T): T {
+  const usage = (e: unknown): never => {
+    throw e instanceof Error && !(e instanceof UsageError) ? new UsageError(e.message) : e;
+  };
+  try {
+    const value = parse();
+    return (value instanceof Promise ? value.catch(usage) : value) as T;
+  } catch (e) {
+    return usage(e);
+  }
+}
+
+/** Node's wording of a system error, `ENOSPC: no space left on device, write '/x'`, anywhere in a message. */
+const SYSTEM_ERROR = /\b(E[A-Z0-9]+): (.*?)(?:, [a-z]+(?: '[^']*')?)?$/;
+
+/** Plainer words for the system errors users meet on files. */
+const REASONS: Record<string, string> = { EISDIR: "is a folder", ENOENT: "no such file or folder" };
+
+/** A system error as a one-line reason: `ENOSPC: no space left on device, write` → `no space left on device`. */
+export function reasonOf(error: Error): string {
+  return error.message.replace(SYSTEM_ERROR, (_, code: string, text: string) => REASONS[code] ?? text);
+}
+
+/**
+ * The one line a command's error is reported in: a system error keeps its file and loses Node's code and system
+ * call (`x.trace: ENOENT: no such file or directory, open 'x.trace'` → `x.trace: no such file or folder`).
+ */
+export function errorLine(error: Error): string {
+  const e = error as NodeJS.ErrnoException;
+  // Node's own command-line parser explains itself over several lines.
+  const line = e.code?.startsWith("ERR_PARSE_ARGS") ? e.message.replace(/\n/g, " ") : reasonOf(e);
+  return e.path && e.message.startsWith(`${e.code}: `) ? `${e.path}: ${line}` : line;
+}
+
 /**
  * The integer value of a numeric option, or `fallback` when it is absent. Only decimal digits are read: `Number`
  * would take `1e3`, `0x10`, ` 7` and an empty string (0), and a value beyond `max` would wrap or lose precision

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
 
-import { exitCodeOf } from "./args.js";
+import { errorLine, exitCodeOf } from "./args.js";
 
 type Command = { run(argv: string[]): Promise<number> };
 
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: Error) => {
-    console.error(`heaplab: ${error.message}`);
+    console.error(`heaplab: ${errorLine(error)}`);
     if (process.env.HEAPLAB_DEBUG) console.error(error.stack);
     process.exitCode = exitCodeOf(error);
   },

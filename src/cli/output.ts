@@ -11,18 +11,10 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { UsageError } from "./args.js";
+import { UsageError, reasonOf } from "./args.js";
 
 /** The names that mean standard output. */
 export const STANDARD_OUTPUT: ReadonlySet<string> = new Set(["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
-
-/** A system error as a one-line reason: `ENOSPC: no space left on device, write` → `no space left on device`. */
-export function reasonOf(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file or folder";
-  if (code === "EISDIR") return "is a folder";
-  return /^[A-Z0-9_]+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(error.message)?.[1] ?? error.message;
-}
 
 /** Errors of `out` are kept for its writes to report (an unhandled 'error' event would crash the process). */
 function watchErrors(out: Writable): void {
