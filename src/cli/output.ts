@@ -98,6 +98,9 @@ export interface OutputOptions {
 
 /** A command's output: standard output, a device written in place, or a file replaced when complete. */
 export class Output {
+  /** The stream's first error: a writer that meets it reports it raw, and it is the output's to name. */
+  private failure?: Error;
+
   private constructor(
     readonly stream: Writable,
     readonly label: string,
@@ -106,6 +109,12 @@ export class Output {
     private readonly target?: string,
   ) {
     watchErrors(stream);
+    stream.on("error", (e: Error) => { this.failure ??= e; });
+  }
+
+  /** `error` named by this output when it is the output's own failure (a full disk), else as it is. */
+  explain(error: unknown): unknown {
+    return error === this.failure && error instanceof Error ? new Error(`${this.label}: ${reasonOf(error)}`) : error;
   }
 
   /** Opens the output `path` names; fails as `checkOutput` does, before anything is written. */
@@ -188,7 +197,7 @@ export async function withOutput<T>(path: string, options: OutputOptions, write:
     return result;
   } catch (e) {
     output.abort();
-    throw e;
+    throw output.explain(e);
   }
 }
 

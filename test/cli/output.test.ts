@@ -1,7 +1,7 @@
 // Output files never destroy anything: an output that is the input is refused, a failure leaves every existing
 // file (and link) as it was, `-o -` is standard output, and two processes writing one file leave one whole file.
 
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -115,6 +115,29 @@ describe("standard output", () => {
     expect(svg.stderr).toMatch(/^-: \d+ chunks after 100 operations/);
     expect(readdirSync(dir)).toEqual(["x.trace"]);
   });
+});
+
+describe("standard output on a full device", () => {
+  const cases: [string, () => string[]][] = [
+    ["the report", () => ["replay", input]],
+    ["address lines", () => ["replay", input, "--addresses"]],
+    ["a comparison", () => ["compare", input]],
+    ["convert -o -", () => ["convert", input, "-o", "-"]],
+  ];
+  for (const [name, args] of cases) {
+    it(`${name}: one line, exit 1`, () => {
+      const full = openSync("/dev/full", "w");
+      try {
+        const r = heaplab(args(), { stdout: full });
+        const lines = r.stderr.trimEnd().split("\n");
+        expect(lines.at(-1)).toMatch(/^heaplab: (standard output|-o -): no space left on device$/);
+        expect(lines.filter((l) => l.startsWith("heaplab:"))).toHaveLength(1);
+        expect(r.status).toBe(1);
+      } finally {
+        closeSync(full);
+      }
+    });
+  }
 });
 
 describe("--timeline", () => {

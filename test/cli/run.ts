@@ -15,9 +15,10 @@ export interface Ran {
 }
 
 /** `heaplab …args` in a process of its own. */
-export function heaplab(args: string[], options: { cwd?: string; input?: string } = {}): Ran {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", cwd: options.cwd, input: options.input });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+export function heaplab(args: string[], options: { cwd?: string; stdout?: number } = {}): Ran {
+  const stdio = ["ignore", options.stdout ?? "pipe", "pipe"] as const;
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", cwd: options.cwd, stdio: [...stdio] });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr };
 }
 
 /** `heaplab …args` in a process of its own, not waited for: several run at once. */
