@@ -135,6 +135,7 @@ export class Output {
     } catch {
       // Another owner's file: the new one is ours, with the default permissions.
     }
+    removeOnInterrupt(temp);
     return new Output(createWriteStream(temp, { fd }), label, temp, place.target);
   }
 
@@ -147,6 +148,7 @@ export class Output {
         this.stream.end((e?: Error | null) => (e ? reject(e) : resolve()));
       });
       if (this.temp) renameSync(this.temp, this.target!);
+      if (this.temp) pending.delete(this.temp);
     } catch (e) {
       this.abort();
       throw new Error(`${this.label}: ${reasonOf(e as Error)}`);
@@ -157,8 +159,34 @@ export class Output {
   abort(): void {
     if (this.stream === process.stdout) return;
     this.stream.destroy();
-    if (this.temp) rmSync(this.temp, { force: true });
+    if (this.temp) removeTemporary(this.temp);
   }
+}
+
+/** Temporary files not yet renamed or removed: an interrupted command removes them on its way out. */
+const pending = new Set<string>();
+let interruptsHandled = false;
+
+function removeTemporary(temp: string): void {
+  rmSync(temp, { force: true });
+  pending.delete(temp);
+}
+
+/** Registers `temp` for removal if the process is interrupted (Ctrl-C, kill) or exits before it is committed. */
+function removeOnInterrupt(temp: string): void {
+  if (!interruptsHandled) {
+    interruptsHandled = true;
+    const removeAll = (): void => pending.forEach(removeTemporary);
+    process.on("exit", removeAll);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      process.once(signal, () => {
+        removeAll();
+        // The listener is gone: the signal's default action now ends the process, with the status it gives.
+        process.kill(process.pid, signal);
+      });
+    }
+  }
+  pending.add(temp);
 }
 
 /** Where an output goes: standard output, a device or pipe written in place, or a regular file `target` replaced. */

@@ -1,12 +1,13 @@
 // Output files never destroy anything: an output that is the input is refused, a failure leaves every existing
 // file (and link) as it was, `-o -` is standard output, and two processes writing one file leave one whole file.
 
+import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, openSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeEach, describe, expect, it } from "vitest";
-import { allocTrace, heaplab, heaplabAsync, snapshot } from "./run.js";
+import { MAIN, allocTrace, heaplab, heaplabAsync, snapshot } from "./run.js";
 
 let dir: string;
 let input: string;
@@ -170,5 +171,22 @@ describe("two processes writing one output", () => {
     }
     expect(existsSync(out)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(["a.trace", "b.trace", "out.trace", "x.trace"]);
+  });
+});
+
+describe("an interrupted command", () => {
+  it("removes its temporary file and leaves the target as it was", async () => {
+    const big = join(dir, "big.trace");
+    writeFileSync(big, allocTrace(300_000, 24));
+    const out = join(dir, "out.trace");
+    writeFileSync(out, "precious\n");
+    const child = spawn(process.execPath, [MAIN, "convert", big, "-o", out]);
+    const ended = new Promise<string | null>((resolve) => child.on("close", (_, signal) => resolve(signal)));
+    // Interrupted once the temporary file exists, while the trace is being written.
+    while (!readdirSync(dir).some((n) => n.endsWith(".tmp"))) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGINT");
+    expect(await ended).toBe("SIGINT");
+    expect(readFileSync(out, "utf8")).toBe("precious\n");
+    expect(readdirSync(dir).sort()).toEqual(["big.trace", "out.trace", "x.trace"]);
   });
 });
