@@ -17,7 +17,10 @@ export const HELP = `usage: heaplab record -o <file> [options] -- <command> [arg
   -o, --output FILE   the trace of the command's process; other processes write FILE.<pid>,
                       and an image that replaced another by exec writes <name>.exec<k>
   --flush N           write the recorder's buffer out every N records (default 1024)
-  --cc COMPILER       C compiler for the recorder (default: $CC or cc)`;
+  --cc COMPILER       C compiler for the recorder (default: $CC or cc)
+
+A process that ends by _exit or is killed by a signal it left at its default action (SIGSEGV, abort …) keeps
+its records; a file cut short (SIGKILL) is named as possibly incomplete.`;
 
 /** native/recorder.c, shipped with the package. */
 export const RECORDER_SOURCE = fileURLToPath(new URL("../../native/recorder.c", import.meta.url));
