@@ -9,7 +9,7 @@ import type { ModelName } from "../lab/types.js";
 import { openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
-import { ByteWriter, LineWriter, Output } from "./output.js";
+import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
 import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, integerArg, modelOptionArgs, threadsArg } from "./args.js";
 import { openForReplay } from "./open.js";
@@ -25,7 +25,8 @@ export const HELP = `usage: heaplab replay <trace> [options]
   --lenient                   skip and count double frees and malformed lines
   --check-every N             check the heap's invariants after every N operations; a violation stops the replay
   --json                      the report as one JSON document (schema: docs/report-schema.md)
-  --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak
+  --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak (-: standard
+                              output, the report then on stderr)
   --every K                   timeline period in operations (default 1000; 0: peaks only)
   --cost name=ns              override the cost model (call, syscall, lock); repeatable`;
 
@@ -96,7 +97,9 @@ export async function run(argv: string[]): Promise<number> {
     csv?.abort();
     throw e;
   }
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  // With the timeline on standard output, the report goes beside it, not into the CSV.
+  const print = values.timeline && STANDARD_OUTPUT.has(values.timeline) ? console.error : console.log;
+  print(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
 }
 

@@ -116,6 +116,16 @@ describe("standard output", () => {
     expect(svg.stderr).toMatch(/^-: \d+ chunks after 100 operations/);
     expect(readdirSync(dir)).toEqual(["x.trace"]);
   });
+
+  it("--timeline - writes the CSV alone to standard output, the report to stderr", () => {
+    const r = heaplab(["replay", input, "--timeline", "-", "--json"], { cwd: dir });
+    expect(r.status).toBe(0);
+    const rows = r.stdout.trimEnd().split("\n");
+    expect(rows.length).toBeGreaterThan(1);
+    expect(new Set(rows.map((row) => row.split(",").length)).size).toBe(1);
+    expect(JSON.parse(r.stderr).schema).toMatch(/^heaplab\.report\//);
+    expect(readdirSync(dir)).toEqual(["x.trace"]);
+  });
 });
 
 describe("standard output on a full device", () => {
