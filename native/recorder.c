@@ -323,8 +323,10 @@ void *malloc(size_t n) {
 void free(void *p) {
     if (busy) { __libc_free(p); return; }
     ENTER();
-    __libc_free(p);
+    /* Recorded before the call (a free has no result): a free that glibc aborts on, a double free, is then in the
+       file the signal handler writes, and its replay stops where the program did. */
     if (recording) { begin_record('f'); put_arg_hex(p); end_record(); }
+    __libc_free(p);
     LEAVE();
 }
 

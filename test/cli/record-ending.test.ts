@@ -86,6 +86,17 @@ describe.skipIf(unavailable)("record: how a program ends", () => {
     });
   }
 
+  it("keeps the free glibc aborts on, so that the replay stops where the program did", () => {
+    const exe = program("double-free", "allocate(); free(p[3]); free(p[3]);", 10);
+    const out = join(dir, "double-free.trace");
+    const r = heaplab(["record", "-o", out, "--", exe]);
+    expect(r.status).toBe(128 + 6);
+    expect(records(out).comments.at(-1)).toBe("# signal 6 seq=12");
+    const replay = heaplab(["replay", out]);
+    expect(replay.stderr.trimEnd()).toMatch(/^heaplab: .*double-free\.trace:\d+: double free of 0x[0-9a-f]+ \(freed at line \d+\)$/);
+    expect(replay.status).toBe(1);
+  });
+
   it("leaves a program's own handler alone", () => {
     const exe = program("handler", `
       signal(SIGTERM, SIG_IGN);
