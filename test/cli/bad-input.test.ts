@@ -76,7 +76,8 @@ beforeAll(() => {
 /** Runs `args` and checks the one line, the exit code, the inputs and the outputs. */
 function expectRefused(args: string[], status: number, error: RegExp): void {
   const before = snapshot(dir);
-  const r = heaplab(args);
+  // Run from the output folder: a file written under a mistaken name (`-`) is caught too.
+  const r = heaplab(args, { cwd: out });
   const lines = r.stderr.trimEnd().split("\n");
   expect(lines, r.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(error);

@@ -193,7 +193,9 @@ describe("an interrupted command", () => {
     const child = spawn(process.execPath, [MAIN, "convert", big, "-o", out]);
     const ended = new Promise<string | null>((resolve) => child.on("close", (_, signal) => resolve(signal)));
     // Interrupted once the temporary file exists, while the trace is being written.
-    while (!readdirSync(dir).some((n) => n.endsWith(".tmp"))) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(dir).some((n) => n.endsWith(".tmp")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toHaveLength(1);
     child.kill("SIGINT");
     expect(await ended).toBe("SIGINT");
     expect(readFileSync(out, "utf8")).toBe("precious\n");
