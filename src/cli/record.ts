@@ -66,20 +66,25 @@ export interface RecordedFile {
 }
 
 /** The comments a process writes when its file ends: at exit (or _exit), at exec, or killed by a signal. */
-const ENDING = /^# (?:exit|exec) seq=\d+$|^# signal (\d+) seq=\d+$/m;
+const ENDING = /^# (?:exit|exec) seq=\d+$|^# signal (\d+) seq=\d+$/gm;
 
 /**
- * How the file at `path` ends: its tail usually holds the ending comment; calls made after the exit flush (by
- * destructors) may push it further back, so a file without one in its tail is searched whole.
+ * The last ending comment of the file open as `fd`, searched from its end a window at a time: it is usually in
+ * the last lines, but calls made after the exit flush (by destructors) may push it back any distance.
  */
-function endingOf(fd: number, size: number, tail: string): RegExpExecArray | null {
-  const found = ENDING.exec(tail);
-  if (found || size <= tail.length) return found;
-  const whole = Buffer.alloc(size);
-  readSync(fd, whole, 0, size, 0);
-  let last: RegExpExecArray | null = null;
-  for (const m of whole.toString("latin1").matchAll(new RegExp(ENDING.source, "gm"))) last = m as RegExpExecArray;
-  return last;
+function endingOf(fd: number, size: number): RegExpExecArray | null {
+  const WINDOW = 1 << 20;
+  // Windows overlap by more than an ending comment, so that one cut by a window's edge is whole in the next.
+  const OVERLAP = 64;
+  for (let end = size; end > 0; end -= WINDOW - OVERLAP) {
+    const start = Math.max(0, end - WINDOW);
+    const bytes = Buffer.alloc(end - start);
+    readSync(fd, bytes, 0, bytes.length, start);
+    const endings = [...bytes.toString("latin1").matchAll(ENDING)];
+    if (endings.length) return endings[endings.length - 1] as RegExpExecArray;
+    if (start === 0) break;
+  }
+  return null;
 }
 
 /** The environment that makes a child process record into `output`. */
@@ -119,7 +124,7 @@ function describe(path: string): RecordedFile {
     const first = head.toString("utf8").split("\n")[0];
     const lastOp = tail.toString("utf8").split("\n").reverse().find((l) => /^\d+ /.test(l));
     const exitLine = /# exit seq=(\d+)/.exec(tail.toString("utf8"));
-    const ending = endingOf(fd, size, tail.toString("latin1"));
+    const ending = endingOf(fd, size);
     return {
       path,
       pid: Number(/pid=(\d+)/.exec(first)?.[1] ?? 0),
