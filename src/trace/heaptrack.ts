@@ -14,6 +14,7 @@ import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, textT
 import type { ByteSource } from "./input.js";
 import { SYNTHETIC_BASE } from "./rep.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField, sizeField } from "./values.js";
 
 /** Opens a heaptrack file (raw or interpreted, plain or gzip) as a streamed trace (one thread, tid 1). */
 export function readHeaptrack(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -33,7 +34,9 @@ const heaptrackParser: ParserFactory = (file, header, loss) => {
   let matched = 0;
 
   const hex = (text: string | undefined, line: number, name: string): number => {
-    if (text && /^[0-9a-f]+$/.test(text)) return parseInt(text, 16);
+    if (text && /^[0-9a-f]+$/.test(text)) {
+      return name === "size" ? sizeField(text, 16, file, line, name) : exactField(text, 16, file, line, name);
+    }
     throw new ParseError(file, line, name, text ? `not a hex number: '${text.slice(0, 40)}'` : "missing");
   };
   const setMode = (m: "raw" | "interpreted", line: number): void => {

@@ -33,6 +33,8 @@ const ALLOCATOR = new Set([
   "pvalloc", "malloc_trim",
 ]);
 
+const POINTER_FIELDS = new Set(["ptr", "result"]);
+
 const ltraceParser: ParserFactory = (file, _header, loss) => {
   const live = new LiveSet(loss);
   const pending = new Map<number, { text: string; line: number }>();
@@ -43,8 +45,8 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
     if (text === undefined) throw new ParseError(file, line, name, "missing");
     const t = text.trim();
     if (t === "nil" || t === "(nil)" || t === "NULL") return 0;
-    const v = parseUnsigned(t);
-    if (!Number.isFinite(v)) throw new ParseError(file, line, name, `not a number or pointer: '${t.slice(0, 40)}'`);
+    const v = parseUnsigned(t, file, line, name, POINTER_FIELDS.has(name));
+    if (Number.isNaN(v)) throw new ParseError(file, line, name, `not a number or pointer: '${t.slice(0, 40)}'`);
     return v;
   };
 

@@ -1,0 +1,146 @@
+// Malformed and hostile inputs, one small file each, written by the test: every reader answers with a typed error
+// naming the file, the line and the reason (or reads the input as the real program meant it), in bounded time and
+// memory, and never changes the file it read.
+
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openTrace } from "../../src/trace/detect.js";
+import { ParseError } from "../../src/trace/types.js";
+import { collect, show } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "heaplab-bad-input-"));
+let files = 0;
+
+/** A file holding `content`, with a name saying what it is. */
+function fileOf(content: string | Uint8Array, name = "t.trace"): string {
+  const path = join(dir, `${files++}-${name}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+const hash = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** The error reading `path` gives; the file must be unchanged afterwards. */
+async function errorOf(path: string, options: Parameters<typeof openTrace>[1] = {}): Promise<ParseError> {
+  const before = hash(path);
+  let error: unknown;
+  try {
+    await collect(await openTrace(path, options));
+  } catch (e) {
+    error = e;
+  }
+  expect(hash(path)).toBe(before);
+  expect(error).toBeInstanceOf(ParseError);
+  return error as ParseError;
+}
+
+/** Asserts the one-line message `file:line: field: reason`. */
+function expectError(e: ParseError, path: string, line: number, field: string, reason: RegExp): void {
+  expect(e.file).toBe(path);
+  expect(e.line).toBe(line);
+  expect(e.field).toBe(field);
+  expect(e.reason).toMatch(reason);
+  expect(e.message).not.toContain("\n");
+}
+
+async function opsOf(path: string, options: Parameters<typeof openTrace>[1] = {}): Promise<string[]> {
+  return show(await collect(await openTrace(path, options)));
+}
+
+const HEADER = "# alloc-trace v1 pid=1 ppid=0 exe=t\n";
+
+describe("one very long line", () => {
+  const long = "1 1 m 16 0x" + "a".repeat(3 << 20);
+  const cases: [string, string][] = [
+    ["alloc-trace", `${HEADER}${long}\n2 1 f 0x10\n`],
+    ["alloc-trace without newline", `${HEADER}${long}`],
+    ["mtrace", `= Start\n+ 0x10 0x10\n@ ${"x".repeat(3 << 20)} + 0x20 0x10\n`],
+    ["ltrace", `malloc(16) = 0x10\nmalloc(${"1".repeat(3 << 20)}) = 0x20\n`],
+  ];
+  for (const [what, text] of cases) {
+    it(`${what}: an error quoting at most 80 characters, in bounded time`, async () => {
+      const path = fileOf(text);
+      const started = performance.now();
+      const e = await errorOf(path);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expectError(e, path, what === "mtrace" ? 3 : 2, "line", /longer than 1048576 bytes/);
+      const quoted = /starts '(.*)'\)/.exec(e.reason)![1];
+      expect(quoted.length).toBeLessThanOrEqual(80);
+    });
+  }
+});
+
+describe("numbers a size_t cannot hold", () => {
+  const cases: [string, string, string, number, string][] = [
+    ["alloc-trace: 400 digits", `${HEADER}1 1 m ${"9".repeat(400)} 0x10\n`, "t.trace", 2, "size"],
+    ["alloc-trace: 2^64", `${HEADER}1 1 m 18446744073709551616 0x0\n`, "t.trace", 2, "size"],
+    ["alloc-trace: calloc nmemb 2^64", `${HEADER}1 1 c 18446744073709551616 1 0x0\n`, "t.trace", 2, "nmemb"],
+    ["alloc-trace: an address beyond 2^53", `${HEADER}1 1 m 16 0x20000000000001\n`, "t.trace", 2, "res"],
+    ["alloc-trace: a seq beyond 2^53", `${HEADER}99999999999999999999 1 m 16 0x10\n`, "t.trace", 2, "seq"],
+    ["mtrace: 300 hex digits", `= Start\n+ 0x10 0x${"f".repeat(300)}\n`, "t.mtrace", 2, "size"],
+    ["rep", `1\n1\n1\n0\na 0 ${"9".repeat(30)}\n`, "t.rep", 5, "bytes"],
+    ["android", `1: malloc 0x10 ${"9".repeat(30)}\n`, "t.txt", 1, "size"],
+    ["heaptrack", `v 10000 2\n+ ${"f".repeat(17)} 1 10\n`, "t.ht", 2, "size"],
+    ["ltrace", `malloc(${"9".repeat(25)}) = 0\n`, "t.ltrace", 1, "size"],
+  ];
+  for (const [what, text, name, line, field] of cases) {
+    it(what, async () => {
+      const path = fileOf(text, name);
+      expectError(await errorOf(path), path, line, field, /does not fit in 64 bits|beyond 2\^53/);
+    });
+  }
+
+  it("the largest size_t, and calloc whose product overflows, are read (glibc answers them with NULL)", async () => {
+    const path = fileOf(`${HEADER}1 1 m 18446744073709551615 0x0\n2 1 c 4294967296 4294967296 0x0\n3 1 m 00016 0x10\n`);
+    const ops = await opsOf(path);
+    expect(ops).toHaveLength(3);
+    expect(ops[2]).toBe("3 1 m 16 0x10");
+  });
+});
+
+describe("byte-order mark and format detection", () => {
+  it("a UTF-8 BOM before the alloc-trace header is accepted", async () => {
+    const path = fileOf(`\ufeff${HEADER}1 1 m 16 0x10\n2 1 f 0x10\n`);
+    expect(await opsOf(path)).toEqual(["1 1 m 16 0x10", "2 1 f 0x10"]);
+  });
+
+  it("a UTF-8 BOM before header-less alloc-trace lines is accepted", async () => {
+    const path = fileOf(`\ufeff1 1 m 16 0x10\n2 1 f 0x10\n`);
+    expect(await opsOf(path)).toEqual(["1 1 m 16 0x10", "2 1 f 0x10"]);
+  });
+
+  it("a UTF-8 BOM before an mtrace log is accepted", async () => {
+    const path = fileOf("\ufeff= Start\n+ 0x10 0x10\n- 0x10\n= End\n");
+    expect(await opsOf(path)).toHaveLength(2);
+  });
+
+  it("a .rep with a negative size is read as .rep and refused with the reason", async () => {
+    const path = fileOf("1\n2\n2\n0\na 0 -16\nf 0\n", "t.rep");
+    expectError(await errorOf(path), path, 5, "bytes", /negative size/);
+  });
+});
+
+describe("the # heap-base comment", () => {
+  const cases: [string, RegExp][] = [
+    ["0x3", /outside user space/],
+    ["0x1000000000000000", /outside user space/],
+    ["0x555555559010", /not a multiple of the 4096-byte page/],
+    ["banana", /not an address/],
+  ];
+  for (const [base, reason] of cases) {
+    it(`${base} is refused with the file and line`, async () => {
+      const path = fileOf(`${HEADER}# heap-base ${base}\n1 1 m 16 0x10\n`);
+      expectError(await errorOf(path), path, 2, "heap-base", reason);
+    });
+  }
+
+  it("a plausible break is kept", async () => {
+    const path = fileOf(`${HEADER}# heap-base 0x555555559000\n1 1 m 16 0x10\n`);
+    const trace = await openTrace(path);
+    await collect(trace);
+    expect(trace.header.heapBase).toBe(0x555555559000);
+  });
+});
