@@ -2,7 +2,7 @@
 // into a stream of byte chunks, one per batch, so that a trace of any length is written in bounded memory. What a
 // target format cannot express is counted in the writer's own loss report.
 
-import { encodeBinaryBlock, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
+import { encodeBinaryBlocks, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
 import {
   type BatchOptions, LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
   requestedBytes,
@@ -150,7 +150,7 @@ async function* encodeBinary(source: TraceSource): AsyncIterable<Uint8Array> {
       headerWritten = true;
       yield encodeBinaryHeader(source.header);
     }
-    yield encodeBinaryBlock(batch);
+    yield* encodeBinaryBlocks(batch);
   }
   if (!headerWritten) yield encodeBinaryHeader(source.header);
   yield encodeBinaryEnd(source.loss);

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openTrace } from "../../src/trace/detect.js";
-import { ParseError } from "../../src/trace/types.js";
-import { collect, show } from "./helpers.js";
+import { OpCode, ParseError, type TraceOp } from "../../src/trace/types.js";
+import { encodeToBytes } from "../../src/trace/write.js";
+import { collect, show, sourceOf } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "heaplab-bad-input-"));
 let files = 0;
@@ -142,5 +143,89 @@ describe("the # heap-base comment", () => {
     const trace = await openTrace(path);
     await collect(trace);
     expect(trace.header.heapBase).toBe(0x555555559000);
+  });
+});
+
+describe("binary traces (.hlb)", () => {
+  const op = (seq: number, fields: Partial<TraceOp> = {}): TraceOp => ({
+    seq, tid: 7, code: OpCode.malloc, ptr: 0, a: 16, b: 0, res: 0x1000 + 16 * seq, line: 0, ...fields,
+  });
+  const ops = [op(1), op(2), op(3, { code: OpCode.free, ptr: 0x1010, a: 0, res: 0 }), op(4, { a: 48 })];
+
+  async function hlb(list: TraceOp[] = ops, header = {}, notes?: unknown): Promise<Uint8Array> {
+    const source = sourceOf(list, header);
+    if (notes !== undefined) (source.loss as { notes: unknown }).notes = notes;
+    return encodeToBytes(source, "binary");
+  }
+  /** Where the first block starts (after the magic, version, length and padded header JSON). */
+  const firstBlock = (file: Uint8Array): number => Math.ceil((12 + new DataView(file.buffer).getUint32(8, true)) / 8) * 8;
+
+  it("reads the well-formed file the tests below corrupt", async () => {
+    expect(await opsOf(fileOf(await hlb(), "t.hlb"))).toHaveLength(4);
+  });
+
+  it("a block declaring 2^28 ops in constant columns is refused before anything is allocated for them", async () => {
+    const file = await hlb(Array.from({ length: 4 }, () => op(1, { res: 0x1000 })));
+    new DataView(file.buffer).setUint32(firstBlock(file), 0x0ffffff8, true);
+    new DataView(file.buffer).setUint32(firstBlock(file) + 4, 0x0ffffff0, true);
+    const path = fileOf(file, "t.hlb");
+    const rss = process.memoryUsage().rss;
+    expectError(await errorOf(path), path, 0, "block", /corrupt block header/);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(256 << 20);
+  });
+
+  it("a block length of 0xFFFFFFF8 is a ParseError, not a RangeError", async () => {
+    const file = await hlb();
+    new DataView(file.buffer).setUint32(firstBlock(file), 0xfffffff8, true);
+    const path = fileOf(file, "t.hlb");
+    expectError(await errorOf(path), path, 0, "block", /corrupt block header/);
+  });
+
+  const values: [string, Partial<TraceOp>, string][] = [
+    ["a negative size", { a: -5 }, "a"],
+    ["a NaN size", { a: NaN }, "a"],
+    ["an infinite size", { a: Infinity }, "a"],
+    ["a size of 2^64", { a: 2 ** 64 }, "a"],
+    ["a fractional size", { a: 16.5 }, "a"],
+    ["a negative pointer", { res: -16 }, "res"],
+    ["a NaN pointer", { res: NaN }, "res"],
+    ["a negative thread id", { tid: -1 }, "tid"],
+  ];
+  for (const [what, fields, column] of values) {
+    it(`${what} is refused with its line`, async () => {
+      const path = fileOf(await hlb([op(1), op(2, fields), op(3)]), "t.hlb");
+      expectError(await errorOf(path), path, 2, column, /not (a size|an integer)/);
+    });
+  }
+
+  const bases: [number, RegExp][] = [[3, /outside user space/], [2 ** 60, /outside user space/], [0x555555559010, /page/]];
+  for (const [base, reason] of bases) {
+    it(`heap base ${base} is refused naming the file`, async () => {
+      const path = fileOf(await hlb(ops, { heapBase: base }), "t.hlb");
+      expectError(await errorOf(path), path, 0, "header heapBase", reason);
+    });
+  }
+
+  it("a trailer whose notes are not strings is refused", async () => {
+    const path = fileOf(await hlb(ops, {}, 5), "t.hlb");
+    expectError(await errorOf(path), path, 0, "trailer notes", /not a list of strings/);
+  });
+
+  it("bytes after the end block are refused", async () => {
+    const file = await hlb();
+    const path = fileOf(new Uint8Array([...file, ...file]), "t.hlb");
+    expectError(await errorOf(path), path, 4, "end", /bytes after the end block/);
+  });
+
+  it("a batch larger than a block may be is written as several blocks, read back op for op and line for line", async () => {
+    const many = Array.from({ length: 70000 }, (_, i) => op(i + 1, { res: 0x1000 + 16 * i }));
+    const comments = [{ at: 0, text: "# first" }, { at: 65536, text: "# at the cut" }, { at: 70000, text: "# last" }];
+    const file = await encodeToBytes(sourceOf(many, {}, 70000, comments), "binary");
+    const trace = await openTrace(fileOf(file, "t.hlb"));
+    const read = await collect(trace);
+    expect(read).toHaveLength(70000);
+    expect(read[65535].line).toBe(65537);
+    expect(read[65536].line).toBe(65539);
+    expect(read[69999]).toMatchObject({ seq: 70000, res: 0x1000 + 16 * 69999, line: 70002 });
   });
 });
