@@ -7,7 +7,7 @@
 //         | null
 // A malloc_trim op prints `<seq> t <pad> <0|1>`.
 
-import { readAllocTrace } from "../trace/alloc-trace.js";
+import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, requestedBytes } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
@@ -134,7 +134,7 @@ export async function addressLines(
   const lab: Lab = await createLab({ metrics: false, ...options });
   const formatter = new AddressFormatter(lab.handle);
   const lines: string[] = [];
-  const trace = typeof source === "object" && "batches" in source ? source : readAllocTrace(source as ByteSource);
+  const trace = typeof source === "object" && "batches" in source ? source : await openTrace(source as ByteSource);
   await lab.replay(trace, { ...options, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }) });
   return lines;
 }

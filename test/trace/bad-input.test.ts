@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createLab } from "../../src/lab/lab.js";
+import { replayReport } from "../../src/report/report.js";
 import { openTrace } from "../../src/trace/detect.js";
 import { OpCode, ParseError, type TraceOp } from "../../src/trace/types.js";
 import { encodeToBytes } from "../../src/trace/write.js";
@@ -227,5 +229,67 @@ describe("binary traces (.hlb)", () => {
     expect(read[65535].line).toBe(65537);
     expect(read[65536].line).toBe(65539);
     expect(read[69999]).toMatchObject({ seq: 70000, res: 0x1000 + 16 * 69999, line: 70002 });
+  });
+});
+
+describe("the lab", () => {
+  it("replays a trace file of any format, detected as the command line does", async () => {
+    const lab = await createLab({ metrics: false });
+    const path = fileOf("= Start\n+ 0x55555555a2a0 0x40\n+ 0x55555555a2f0 0x18\n- 0x55555555a2a0\n= End\n", "t.mtrace");
+    const summary = await lab.replay(path);
+    expect(summary.ops).toBe(3);
+    expect(summary.byOp).toEqual({ m: 2, f: 1 });
+  });
+
+  it("refuses arguments that are not sizes or addresses, and stays usable", async () => {
+    const lab = await createLab({ metrics: false });
+    const refused: [string, () => unknown, ErrorConstructor][] = [
+      ["malloc(-1)", () => lab.malloc(-1), RangeError],
+      ["malloc(NaN)", () => lab.malloc(NaN), RangeError],
+      ["malloc(1.5)", () => lab.malloc(1.5), RangeError],
+      ["malloc('abc')", () => lab.malloc("abc" as unknown as number), TypeError],
+      ["malloc(2^64)", () => lab.malloc(2 ** 64), RangeError],
+      ["malloc(-1n)", () => lab.malloc(-1n), RangeError],
+      ["calloc(-1, 8)", () => lab.calloc(-1, 8), RangeError],
+      ["memalign(-1, 10)", () => lab.memalign(-1, 10), RangeError],
+      ["valloc(-1)", () => lab.valloc(-1), RangeError],
+      ["free(-16)", () => lab.free(-16), RangeError],
+      ["free(NaN)", () => lab.free(NaN), RangeError],
+      ["free('0x10')", () => lab.free("0x10" as unknown as number), TypeError],
+      ["malloc(16, { thread: -1 })", () => lab.malloc(16, { thread: -1 }), RangeError],
+    ];
+    for (const [what, run, type] of refused) expect(run, what).toThrow(type);
+    const p = lab.malloc(16);
+    expect(p).toBeGreaterThan(0);
+    lab.free(p);
+  });
+
+  it("answers sizes no allocator can serve with NULL, as glibc does", async () => {
+    for (const model of ["ptmalloc", "tcmalloc"] as const) {
+      const lab = await createLab({ model, metrics: false });
+      expect(lab.malloc(2n ** 64n - 1n), `${model} malloc((size_t)-1)`).toBe(0);
+      expect(lab.malloc(2 ** 63), `${model} malloc(2^63)`).toBe(0);
+      expect(lab.calloc(2n ** 32n, 2n ** 32n), `${model} calloc overflowing`).toBe(0);
+      expect(lab.valloc(2n ** 64n - 1n), `${model} valloc((size_t)-1)`).toBe(0);
+      expect(lab.malloc(24n)).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses until and checkEvery that are not counts", async () => {
+    const lab = await createLab({ metrics: false });
+    const path = fileOf(`${HEADER}1 1 m 16 0x10\n`);
+    await expect(lab.replay(path, { until: -5 })).rejects.toThrow(RangeError);
+    await expect(lab.replay(path, { until: NaN })).rejects.toThrow(RangeError);
+    await expect(lab.replay(path, { checkEvery: -1 })).rejects.toThrow(RangeError);
+    expect((await lab.replay(path, { until: 1 })).ops).toBe(1);
+  });
+
+  it("a block displaced by a missed free is counted once and no longer live", async () => {
+    const path = fileOf(`${HEADER}1 1 m 100 0x1000\n2 1 m 50 0x1000\n3 1 m 10 0x2000\n`);
+    const report = await replayReport(path);
+    expect(report.replay.pointerReuse).toBe(1);
+    expect(report.live.final).toBe(60);
+    const freed = fileOf(`${HEADER}1 1 m 100 0x1000\n2 1 m 50 0x1000\n3 1 f 0x1000\n`);
+    expect((await replayReport(freed)).live.final).toBe(0);
   });
 });
