@@ -7,11 +7,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { addressLines } from "../../src/lab/addresses.js";
 import { createLab } from "../../src/lab/lab.js";
+import { glibcNumber, parseTunables } from "../../src/lab/model.js";
 import { replayReport } from "../../src/report/report.js";
 import { openTrace } from "../../src/trace/detect.js";
 import { OpCode, ParseError, type TraceOp } from "../../src/trace/types.js";
 import { encodeToBytes } from "../../src/trace/write.js";
+import { nativeAddressLines, oracleUnavailable } from "../oracle/native.js";
 import { collect, show, sourceOf } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "heaplab-bad-input-"));
@@ -292,4 +295,41 @@ describe("the lab", () => {
     const freed = fileOf(`${HEADER}1 1 m 100 0x1000\n2 1 m 50 0x1000\n3 1 f 0x1000\n`);
     expect((await replayReport(freed)).live.final).toBe(0);
   });
+});
+
+describe("tunable values, read as glibc reads GLIBC_TUNABLES", () => {
+  it("octal, hex, trailing characters, signs and overflow", () => {
+    const cases: [string, number][] = [
+      ["010", 8], ["0100", 64], ["0x10", 16], ["0X1f", 31], ["65536k", 65536], ["1e3", 1], ["09", 0], ["0", 0],
+      [" 7", 7], ["+7", 7], ["99999999999999999999999", 2 ** 64], ["-1", 2 ** 64],
+    ];
+    for (const [text, value] of cases) expect(glibcNumber(text), text).toBe(value);
+    expect(parseTunables("glibc.rtld.nns=2:glibc.malloc.tcache_count=010:glibc.cpu.x86_rep_movsb_threshold=2048"))
+      .toEqual({ "glibc.malloc.tcache_count": 8 });
+    expect(() => parseTunables("glibc.malloc.tcache_count=abc")).toThrow(/non-numeric/);
+  });
+
+  const why = oracleUnavailable();
+  // Twelve 24-byte blocks freed then allocated again: which of them tcache holds depends on tcache_count; sizes
+  // 40 to 120 tell tcache_max apart; a 100,000-byte block is mmapped only below the mmap threshold.
+  const trace = [HEADER.trimEnd()];
+  let seq = 0;
+  const sizes = [24, 40, 56, 72, 88, 104, 120];
+  for (const size of sizes) for (let k = 0; k < 12; k++) trace.push(`${++seq} 1 m ${size} 0x${(0x10000 * (size + 1) + 0x20 * k).toString(16)}`);
+  for (const size of sizes) for (let k = 0; k < 12; k++) trace.push(`${++seq} 1 f 0x${(0x10000 * (size + 1) + 0x20 * k).toString(16)}`);
+  for (const size of sizes) for (let k = 0; k < 12; k++) trace.push(`${++seq} 1 m ${size} 0x${(0x20000000 + 0x10000 * size + 0x20 * k).toString(16)}`);
+  trace.push(`${++seq} 1 m 100000 0x30000000`, `${++seq} 1 m 100000 0x30100000`);
+  for (const tunables of [
+    "glibc.malloc.tcache_count=010", "glibc.malloc.tcache_count=0x3", "glibc.malloc.tcache_count=5junk",
+    "glibc.malloc.tcache_count=1e1", "glibc.malloc.tcache_max=0100", "glibc.malloc.mmap_threshold=65536k",
+    "glibc.rtld.nns=2:glibc.malloc.tcache_count=2",
+  ]) {
+    it.skipIf(why !== null)(`${tunables}: every address as the real glibc's`, async () => {
+      const path = fileOf(`${trace.join("\n")}\n`);
+      const native = await nativeAddressLines(path, { tunables, threads: "merge" });
+      const model = await addressLines(path, { model: "ptmalloc", tunables, threads: "merge" });
+      expect(model).toEqual(native);
+      expect(model).not.toEqual(await addressLines(path, { model: "ptmalloc", threads: "merge" }));
+    });
+  }
 });
