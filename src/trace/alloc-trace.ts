@@ -9,7 +9,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
-  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
+  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
 } from "./types.js";
 import { MAX_LINE_BYTES, exactField, heapBaseProblem, lineTooLong, sizeField } from "./values.js";
 
@@ -424,11 +424,13 @@ function parseLine(
     throw new ParseError(file, lineNo, "op", `unknown op '${decoder.decode(buf.subarray(from, stop))}'`);
   }
   const arity = ARITY[letter];
+  let wide: bigint[] | undefined;
   for (let k = 0; k < arity; k++) {
     const field = fieldName(letter, k);
     from = p;
     stop = next(field);
     fields[k] = isAddressField(letter, k) ? hex(buf, from, stop, file, lineNo, field) : decimal(buf, from, stop, file, lineNo, field);
+    if (fields[k] > Number.MAX_SAFE_INTEGER) (wide ??= [])[k] = BigInt(decoder.decode(buf.subarray(from, stop)));
   }
   if (p < end) throw new ParseError(file, lineNo, "line", `unexpected extra field '${decoder.decode(buf.subarray(p, end))}'`);
 
@@ -446,6 +448,12 @@ function parseLine(
     case "r": batch.ptr[i] = fields[0]; batch.a[i] = fields[1]; batch.res[i] = fields[2]; break;
     case "t": batch.a[i] = fields[0]; batch.res[i] = fields[1]; break;
     default: batch.a[i] = fields[0]; batch.b[i] = fields[1]; batch.res[i] = fields[2]; break;
+  }
+  if (wide) {
+    // Only sizes reach here (addresses and counts beyond 2^53 are refused): field 1 of `r` and `b`'s own field.
+    const a = letter === "r" ? 1 : 0;
+    if (wide[a] !== undefined) setWide(batch, i, "a", wide[a]);
+    if (ARITY[letter] === 3 && letter !== "r" && wide[1] !== undefined) setWide(batch, i, "b", wide[1]);
   }
   batch.length = i + 1;
 }

@@ -17,7 +17,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
-  type TraceSource, emptyLoss, pooledRead,
+  type TraceSource, emptyLoss, pooledRead, setWide, sizeAt,
 } from "./types.js";
 import { MAX_LINE_BYTES, SIZE_LIMIT, heapBaseProblem } from "./values.js";
 
@@ -25,7 +25,7 @@ export const BINARY_MAGIC = "HLBT";
 export const BINARY_VERSION = 1;
 
 /** How a column is stored: value(i) = base + stored(i), or base + step·i, or base alone. */
-export const Encoding = { const: 0, arith: 1, u8: 2, u16: 3, u32: 4, u48: 5, f64: 6 } as const;
+export const Encoding = { const: 0, arith: 1, u8: 2, u16: 3, u32: 4, u48: 5, f64: 6, u64: 7 } as const;
 type Encoding = (typeof Encoding)[keyof typeof Encoding];
 
 const COLUMNS = ["seq", "tid", "code", "ptr", "a", "b", "res"] as const;
@@ -155,7 +155,12 @@ function encodeBlock(
 ): Uint8Array {
   if (!littleEndian) throw new Error("binary traces need a little-endian host");
   const n = to - from;
-  const plans = COLUMNS.map((c) => ({ column: c, values: batch[c].subarray(from, to), ...chooseEncoding(batch[c].subarray(from, to), n) }));
+  const plans = COLUMNS.map((c) => {
+    const values = batch[c].subarray(from, to);
+    // A size beyond 2^53 that its double rounds is stored as the u64 it is.
+    const exact = (c === "a" || c === "b") && hasWide(batch, from, to, c);
+    return { column: c, values, ...(exact ? { encoding: Encoding.u64, base: 0, step: 0 } : chooseEncoding(values, n)) };
+  });
   let size = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
   for (const p of plans) size += dataBytes(p.encoding, n);
   for (const c of comments) size += 8 + pad(c.bytes.length, 4);
@@ -174,7 +179,8 @@ function encodeBlock(
     at += DESCRIPTOR;
   }
   for (const p of plans) {
-    writeColumn(out.buffer, at, p.encoding, p.base, p.values, n);
+    if (p.encoding === Encoding.u64) writeSizes(out.buffer, at, batch, from, to, p.column as "a" | "b");
+    else writeColumn(out.buffer, at, p.encoding, p.base, p.values, n);
     at += dataBytes(p.encoding, n);
   }
   for (const c of comments) {
@@ -184,6 +190,30 @@ function encodeBlock(
     at += 8 + pad(c.bytes.length, 4);
   }
   return out;
+}
+
+/** Whether ops [from, to) hold a size of column `column` that only `batch.wide` has exactly. */
+function hasWide(batch: TraceBatch, from: number, to: number, column: "a" | "b"): boolean {
+  if (!batch.wide) return false;
+  const odd = column === "b" ? 1 : 0;
+  for (const key of batch.wide.keys()) if ((key & 1) === odd && key >> 1 >= from && key >> 1 < to) return true;
+  return false;
+}
+
+function writeSizes(buffer: ArrayBuffer, at: number, batch: TraceBatch, from: number, to: number, column: "a" | "b"): void {
+  const a = new BigUint64Array(buffer, at, to - from);
+  for (let i = from; i < to; i++) a[i - from] = BigInt(sizeAt(batch, i, column));
+}
+
+/** Decodes a u64 size column: the nearest double into the column, the exact value of those beyond 2^53 aside. */
+function readSizes(buffer: ArrayBuffer, at: number, batch: TraceBatch, column: "a" | "b", n: number): void {
+  const words = new Uint32Array(buffer, at, 2 * n);
+  const out = batch[column];
+  for (let i = 0; i < n; i++) {
+    const high = words[2 * i + 1];
+    out[i] = words[2 * i] + high * 4294967296;
+    if (high >= 0x200000) setWide(batch, i, column, new BigUint64Array(buffer, at + 8 * i, 1)[0]);
+  }
 }
 
 function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: number, values: ArrayLike<number>, n: number): void {
@@ -583,7 +613,10 @@ function decodeBlock(
     const step = view.getFloat64(d + 16, true);
     const from = block.byteOffset + at;
     if (column === "code") codesValid = readCodes(block.buffer as ArrayBuffer, from, encoding, base, step, batch.code, n, file);
-    else {
+    else if (encoding === Encoding.u64) {
+      if (column !== "a" && column !== "b") throw new ParseError(file, firstLine, column, "u64 encoding outside a size column");
+      readSizes(block.buffer as ArrayBuffer, from, batch, column, n);
+    } else {
       readColumn(block.buffer as ArrayBuffer, from, encoding, base, step, batch[column], n, file);
       if (!descriptorInRange(encoding, base, step, n, limitOf(column))) unchecked |= 1 << k;
     }

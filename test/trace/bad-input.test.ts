@@ -333,3 +333,38 @@ describe("tunable values, read as glibc reads GLIBC_TUNABLES", () => {
     });
   }
 });
+
+describe("sizes beyond 2^53, exact end to end", () => {
+  const text = [
+    HEADER.trimEnd(),
+    "1 1 m 9223372036854775808 0x0",
+    "2 1 m 18446744073709551615 0x0",
+    "3 1 c 4294967296 4294967297 0x0",
+    "4 1 c 18446744073709551615 2 0x0",
+    "5 1 a 16 9007199254740993 0x0",
+    "6 1 m 16 0x10",
+    "7 1 r 0x10 9007199254740993 0x0",
+    "8 1 v 18446744073709551614 0x0",
+    "9 1 m 24 0x30",
+    "",
+  ].join("\n");
+
+  it("--addresses lines print them as the native replayer does", async () => {
+    const path = fileOf(text);
+    const model = await addressLines(path, { model: "ptmalloc", threads: "merge" });
+    expect(model[0]).toBe("1 m 9223372036854775808 null");
+    expect(model[1]).toBe("2 m 18446744073709551615 null");
+    expect(model[2]).toBe("3 c 18446744078004518912 null");
+    expect(model[3]).toBe("4 c 36893488147419103230 null");
+    if (oracleUnavailable() === null) expect(model).toEqual(await nativeAddressLines(path, { threads: "merge" }));
+  });
+
+  it("text → binary → text and text → mtrace keep every digit", async () => {
+    const path = fileOf(text);
+    const binary = await encodeToBytes(await openTrace(path), "binary");
+    const back = new TextDecoder().decode(await encodeToBytes(await openTrace(binary), "alloc-trace"));
+    expect(back).toBe(text);
+    const mtrace = new TextDecoder().decode(await encodeToBytes(await openTrace(path), "mtrace"));
+    expect(mtrace).toContain("+ (nil) 0x8000000000000000\n+ (nil) 0xffffffffffffffff\n");
+  });
+});
