@@ -5,7 +5,7 @@ import { createLab, type Lab, modelOptions, type ReplayOptions } from "../lab/la
 import type { LabOptions, ModelName, Stats } from "../lab/types.js";
 import type { ByteSource } from "../trace/input.js";
 import type { LossReport, TraceSource } from "../trace/types.js";
-import { readAllocTrace } from "../trace/alloc-trace.js";
+import { openTrace } from "../trace/detect.js";
 import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
 import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
 import { HistogramBuilder, type Histograms } from "./histograms.js";
@@ -104,7 +104,7 @@ function pick(stats: Stats, names: readonly string[]): Record<string, number> {
 
 /** Replays `trace` through a fresh lab and reports on it. */
 export async function replayReport(trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
-  const reopen = options.reopen ?? (isTraceSource(trace) ? undefined : () => readAllocTrace(trace, options));
+  const reopen = options.reopen ?? (isTraceSource(trace) ? undefined : () => openTrace(trace, options));
   return reportReplay(await createLab(options), trace, { ...options, reopen });
 }
 

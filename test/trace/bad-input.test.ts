@@ -242,6 +242,8 @@ describe("the lab", () => {
     const summary = await lab.replay(path);
     expect(summary.ops).toBe(3);
     expect(summary.byOp).toEqual({ m: 2, f: 1 });
+    const report = await replayReport(path);
+    expect(report.live.final).toBe(0x18);
   });
 
   it("refuses arguments that are not sizes or addresses, and stays usable", async () => {
