@@ -2,6 +2,7 @@
 // or writes the module's memory goes through here.
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
+import { heapBaseProblem } from "../trace/values.js";
 import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
 
 export const OP_SLOTS = 6;
@@ -93,6 +94,8 @@ export class Model {
       if (id < 0) {
         throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
       }
+      const problem = key === "heap_base" ? heapBaseProblem(value) : null;
+      if (problem) throw new RangeError(`option heap_base: ${problem}`);
       if (!wasm.setOption(id, value)) throw new Error(`option ${key}=${value} rejected by the ${name} model`);
     }
     wasm.init();

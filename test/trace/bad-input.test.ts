@@ -280,6 +280,14 @@ describe("the lab", () => {
     }
   });
 
+  it("refuses a heap base no program break can be, instead of failing every malloc", async () => {
+    for (const model of ["ptmalloc", "tcmalloc"] as const) {
+      await expect(createLab({ model, options: { heap_base: 2 ** 60 } })).rejects.toThrow(/heap_base: .*outside user space/);
+      await expect(createLab({ model, options: { heap_base: 3 } })).rejects.toThrow(RangeError);
+    }
+    expect((await createLab({ options: { heap_base: 0x555555559000 } })).heapBase()).toBe(0x555555559000);
+  });
+
   it("refuses until and checkEvery that are not counts", async () => {
     const lab = await createLab({ metrics: false });
     const path = fileOf(`${HEADER}1 1 m 16 0x10\n`);
