@@ -12,6 +12,7 @@
 import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, parseUnsigned, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField } from "./values.js";
 
 /** Opens an ltrace log as a streamed trace (tid = the pid prefix, else 1). */
 export function readLtrace(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -116,7 +117,8 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
   const parser: LineParser = {
     line(text, line, sink) {
       const m = PREFIX.exec(text)!;
-      const tid = Number(m[1] ?? m[2] ?? 1);
+      const pid = m[1] ?? m[2];
+      const tid = pid === undefined ? 1 : exactField(pid, 10, file, line, "pid");
       let body = text.slice(m[0].length).trim();
       if (body === "" || body.startsWith("+++") || body.startsWith("---") || body.startsWith("@villoc")) return;
       const resumed = body.charCodeAt(0) === 60 /* < */ ? RESUMED.exec(body) : null;

@@ -91,6 +91,8 @@ describe("numbers a size_t cannot hold", () => {
     ["android", `1: malloc 0x10 ${"9".repeat(30)}\n`, "t.txt", 1, "size"],
     ["heaptrack", `v 10000 2\n+ ${"f".repeat(17)} 1 10\n`, "t.ht", 2, "size"],
     ["ltrace", `malloc(${"9".repeat(25)}) = 0\n`, "t.ltrace", 1, "size"],
+    ["ltrace: a pid beyond 2^53", `99999999999999999999 malloc(16) = 0x10\n`, "t.ltrace", 1, "pid"],
+    ["android: a tid beyond 2^53", `99999999999999999999: malloc 0x10 16\n`, "t.txt", 1, "tid"],
   ];
   for (const [what, text, name, line, field] of cases) {
     it(what, async () => {
