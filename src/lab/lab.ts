@@ -69,7 +69,8 @@ export function sizeArgument(value: unknown, name: string): number {
   }
   if (typeof value !== "number") throw new TypeError(`${name} must be a number or a bigint, not ${describe(value)}`);
   if (!Number.isInteger(value)) throw new RangeError(`${name} ${value} is not an integer`);
-  if (value < 0 || value >= 2 ** 64) {
+  // 2^64 itself is allowed: it is the double that SIZE_MAX, written 2 ** 64 - 1, rounds to.
+  if (value < 0 || value > 2 ** 64) {
     throw new RangeError(`${name} ${value} is outside size_t [0, 2^64) (for (size_t)-1 pass 2n ** 64n - 1n)`);
   }
   return value;

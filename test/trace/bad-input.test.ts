@@ -255,7 +255,7 @@ describe("the lab", () => {
       ["malloc(NaN)", () => lab.malloc(NaN), RangeError],
       ["malloc(1.5)", () => lab.malloc(1.5), RangeError],
       ["malloc('abc')", () => lab.malloc("abc" as unknown as number), TypeError],
-      ["malloc(2^64)", () => lab.malloc(2 ** 64), RangeError],
+      ["malloc(2^65)", () => lab.malloc(2 ** 65), RangeError],
       ["malloc(-1n)", () => lab.malloc(-1n), RangeError],
       ["calloc(-1, 8)", () => lab.calloc(-1, 8), RangeError],
       ["memalign(-1, 10)", () => lab.memalign(-1, 10), RangeError],
@@ -275,6 +275,7 @@ describe("the lab", () => {
     for (const model of ["ptmalloc", "tcmalloc"] as const) {
       const lab = await createLab({ model, metrics: false });
       expect(lab.malloc(2n ** 64n - 1n), `${model} malloc((size_t)-1)`).toBe(0);
+      expect(lab.malloc(2 ** 64 - 1), `${model} malloc((size_t)-1 as the nearest double)`).toBe(0);
       expect(lab.malloc(2 ** 63), `${model} malloc(2^63)`).toBe(0);
       expect(lab.calloc(2n ** 32n, 2n ** 32n), `${model} calloc overflowing`).toBe(0);
       expect(lab.valloc(2n ** 64n - 1n), `${model} valloc((size_t)-1)`).toBe(0);
