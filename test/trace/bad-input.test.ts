@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addressLines } from "../../src/lab/addresses.js";
 import { createLab } from "../../src/lab/lab.js";
@@ -107,6 +108,35 @@ describe("numbers a size_t cannot hold", () => {
     expect(ops).toHaveLength(3);
     expect(ops[2]).toBe("3 1 m 16 0x10");
   });
+});
+
+describe("corrupted text", () => {
+  const samples: Record<string, string> = {
+    "alloc-trace": `${HEADER}# heap-base 0x555555559000\n1 1 m 16 0x10\n2 1 c 2 8 0x30\n3 1 r 0x10 64 0x50\n4 1 f 0x30\n5 1 a 64 10 0x100\n6 1 t 0 1\n`,
+    mtrace: "= Start\n@ ./p:[0x4005e0] + 0x10 0x10\n< 0x10\n> 0x20 0x40\n! 0x20 0x80\n- 0x20\n+ (nil) 0x10\n= End\n",
+    rep: "1\n2\n4\n100\na 0 10\nr 0 20\na 1 5\nf 0\n",
+    android: "1: malloc 0x10 16\n1: calloc 0x30 2 8\n2: realloc 0x50 0x10 64\n1: free 0x30\n2: memalign 0x100 64 10\n",
+    heaptrack: "v 10000 2\n+ 10 1 10\n+ 20 1 30\n- 10\n",
+    ltrace: "[pid 5] malloc(16) = 0x10\n[pid 5] calloc(2, 8) = 0x30\n[pid 5] realloc(0x10, 64) = 0x50\n[pid 5] free(0x30) = <void>\n",
+  };
+  for (const [format, text] of Object.entries(samples)) {
+    it(`${format}: any corruption is read or refused with a ParseError, never another exception`, async () => {
+      const bytes = new TextEncoder().encode(text);
+      await fc.assert(fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.nat(255)), { minLength: 1, maxLength: 3 }), fc.nat(bytes.length),
+        fc.boolean(),
+        async (flips, keep, named) => {
+          const bad = bytes.slice(0, Math.max(keep, 1));
+          for (const [at, value] of flips) if (at < bad.length) bad[at] = value;
+          try {
+            await collect(await openTrace(bad, named ? { format: format as "mtrace" } : {}));
+          } catch (e) {
+            if (!(e instanceof ParseError)) throw e;
+          }
+        },
+      ), { numRuns: 200 });
+    });
+  }
 });
 
 describe("byte-order mark and format detection", () => {
@@ -222,6 +252,23 @@ describe("binary traces (.hlb)", () => {
     const file = await hlb();
     const path = fileOf(new Uint8Array([...file, ...file]), "t.hlb");
     expectError(await errorOf(path), path, 4, "end", /bytes after the end block/);
+  });
+
+  it("any corruption of a file's bytes is read or refused with a ParseError, never another exception", async () => {
+    const comments = [{ at: 0, text: "# alloc-trace v1 pid=7 ppid=1 exe=t" }, { at: 2, text: "# a note" }];
+    const file = await encodeToBytes(sourceOf(ops, { heapBase: 0x555555559000 }, 3, comments), "binary");
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.tuple(fc.nat(file.length - 1), fc.nat(255)), { minLength: 1, maxLength: 4 }), fc.nat(file.length),
+      async (flips, keep) => {
+        const bad = file.slice(0, Math.max(keep, 1));
+        for (const [at, value] of flips) if (at < bad.length) bad[at] = value;
+        try {
+          await collect(await openTrace(bad, { format: "binary" }));
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e;
+        }
+      },
+    ), { numRuns: 300 });
   });
 
   it("a batch larger than a block may be is written as several blocks, read back op for op and line for line", async () => {
