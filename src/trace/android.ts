@@ -62,6 +62,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, size);
           sink.push(++seq, tid, OpCode.malloc, 0, size, 0, ptr, line);
+          sink.exact(tokens[3]);
           break;
         }
         case "calloc": {
@@ -70,6 +71,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, nmemb * size);
           sink.push(++seq, tid, OpCode.calloc, 0, nmemb, size, ptr, line);
+          sink.exact(tokens[3], tokens[4]);
           break;
         }
         case "memalign": {
@@ -78,6 +80,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, size);
           sink.push(++seq, tid, OpCode.memalign, 0, align, size, ptr, line);
+          sink.exact(tokens[3], tokens[4]);
           break;
         }
         case "realloc": {
@@ -89,6 +92,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
             live.allocated(ptr, size);
           }
           sink.push(++seq, tid, OpCode.realloc, old, size, 0, ptr, line);
+          sink.exact(tokens[4]);
           break;
         }
         case "free":

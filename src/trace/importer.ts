@@ -4,7 +4,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, type LossReport, type OpCode, ParseError, type TraceBatch,
-  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
+  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
 } from "./types.js";
 import { MAX_LINE_BYTES, exactField, lineTooLong, sizeField } from "./values.js";
 
@@ -16,22 +16,39 @@ export interface ImportOptions {
 /** Collects operations into batches of BATCH_CAPACITY and hands full ones on. */
 export class OpSink {
   private batch: TraceBatch;
+  /** Where the op pushed last went (the batch it filled may already be in `ready`). */
+  private last: TraceBatch;
+  private lastIndex = 0;
   private readonly ready: TraceBatch[] = [];
   /** Operations pushed so far. */
   count = 0;
 
   constructor(private readonly pool: BatchPool) {
     this.batch = pool.take();
+    this.last = this.batch;
   }
 
   push(seq: number, tid: number, code: OpCode, ptr: number, a: number, b: number, res: number, line: number): void {
     const batch = this.batch;
     pushFields(batch, seq, tid, code, ptr, a, b, res, line);
+    this.last = batch;
+    this.lastIndex = batch.length - 1;
     this.count++;
     if (batch.length === BATCH_CAPACITY) {
       this.ready.push(batch);
       this.batch = this.pool.take();
     }
+  }
+
+  /**
+   * Keeps the exact value of the last op's sizes beyond 2^53 (which its columns round), from the tokens they were
+   * read from (decimal or 0x-hex, leading zeros allowed).
+   */
+  exact(a?: string, b?: string): void {
+    const batch = this.last;
+    const i = this.lastIndex;
+    if (a !== undefined && batch.a[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "a", BigInt(a));
+    if (b !== undefined && batch.b[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "b", BigInt(b));
   }
 
   /** Full batches, oldest first (emptied by the call). */

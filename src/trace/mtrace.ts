@@ -88,6 +88,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.malloc, 0, n, 0, ptr, line);
+          sink.exact(args[1]);
           break;
         }
         case "-":
@@ -103,6 +104,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           live.freed(pendingOld.ptr);
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.realloc, pendingOld.ptr, n, 0, ptr, line);
+          sink.exact(args[1]);
           pendingOld = null;
           break;
         }
@@ -110,6 +112,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           const n = size(args[1], line);
           loss.failedCalls++;
           sink.push(++seq, TID, OpCode.realloc, ptr, n, 0, 0, line);
+          sink.exact(args[1]);
           break;
         }
       }

@@ -93,10 +93,12 @@ const repParser: ParserFactory = (file, header, loss) => {
         if (live[id]) loss.pointerReuseResolved++;
         live[id] = 1;
         sink.push(seq, TID, OpCode.malloc, 0, bytes, 0, address, line);
+        sink.exact(tokens[2]);
       } else {
         const old = live[id] ? address : 0;
         live[id] = 1;
         sink.push(seq, TID, OpCode.realloc, old, bytes, 0, address, line);
+        sink.exact(tokens[2]);
       }
     },
     end(line) {

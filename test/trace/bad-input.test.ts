@@ -419,6 +419,25 @@ describe("sizes beyond 2^53, exact end to end", () => {
     if (oracleUnavailable() === null) expect(model).toEqual(await nativeAddressLines(path, { threads: "merge" }));
   });
 
+  it("every imported format keeps them too, and its alloc-trace rendering reads back", async () => {
+    const max = "18446744073709551615";
+    const cases: [string, string, string][] = [
+      ["t.mtrace", "= Start\n+ (nil) 0xffffffffffffffff\n= End\n", `m ${max} 0x0`],
+      ["t.rep", `1\n1\n1\n0\na 0 ${max}\n`, `m ${max} 0x10000010`],
+      ["t.txt", `1: calloc 0x0 3 ${max}\n`, `c 3 ${max} 0x0`],
+      ["t.ht", "v 10000 2\n+ ffffffffffffffff 1 0\n", `m ${max} 0x0`],
+      ["t.ltrace", `malloc(${max}) = 0\nreallocarray(0x10, 4294967296, 4294967297) = 0\n`, `m ${max} 0x0`],
+    ];
+    for (const [name, text, line] of cases) {
+      const rendered = new TextDecoder().decode(await encodeToBytes(await openTrace(fileOf(text, name)), "alloc-trace"));
+      expect(rendered, name).toContain(line);
+      const again = await encodeToBytes(await openTrace(fileOf(rendered)), "alloc-trace");
+      expect(new TextDecoder().decode(again), name).toBe(rendered);
+    }
+    const ltrace = await encodeToBytes(await openTrace(fileOf(cases[4][1], "t.ltrace")), "alloc-trace");
+    expect(new TextDecoder().decode(ltrace)).toContain(`r 0x10 ${max} 0x0`);
+  });
+
   it("text → binary → text and text → mtrace keep every digit", async () => {
     const path = fileOf(text);
     const binary = await encodeToBytes(await openTrace(path), "binary");
