@@ -101,6 +101,7 @@ function counting(source: TraceSource, onOps: (n: number) => void): TraceSource 
 }
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
+const SIZE_MAX = (1n << 64n) - 1n;
 
 /** A decimal integer; above 2^53 the exact value, never an exponent or trailing zeros. */
 const dec = (v: number | bigint): string =>
@@ -277,6 +278,7 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
   const size = (v: number | bigint): string => (v === 0 ? "0" : `0x${v.toString(16)}`);
   let trims = 0;
   let nullFrees = 0;
+  let overflows = 0;
   for await (const b of source.batches(RECYCLE)) {
     const lines: string[] = [];
     for (let i = 0; i < b.length; i++) {
@@ -296,9 +298,15 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
           else lines.push(`< ${ptr(old)}`, `> ${ptr(b.res[i])} ${size(n)}`);
           break;
         }
-        default:
+        default: {
+          const bytes = exactRequestedBytes(b, i);
+          if (typeof bytes === "bigint" && bytes > SIZE_MAX) {
+            overflows++;
+            break;
+          }
           if (b.res[i] === 0) loss.failedCalls++;
-          lines.push(`+ ${ptr(b.res[i])} ${size(exactRequestedBytes(b, i))}`);
+          lines.push(`+ ${ptr(b.res[i])} ${size(bytes)}`);
+        }
       }
     }
     if (lines.length) yield encoder.encode(lines.join("\n") + "\n");
@@ -306,5 +314,6 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
   yield encoder.encode("= End\n");
   if (trims) loss.notes.push(`${trims} malloc_trim calls dropped (mtrace does not log them)`);
   if (nullFrees) loss.notes.push(`${nullFrees} free(NULL) calls dropped (mtrace does not log them)`);
+  if (overflows) loss.notes.push(`${overflows} calloc calls whose size overflowed dropped (mtrace does not log them)`);
   loss.notes.push("thread ids and op kinds (calloc, memalign family) are not kept by mtrace");
 }
