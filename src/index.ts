@@ -1,7 +1,7 @@
 // heaplab: allocator models in WebAssembly, trace replay, and where the memory went.
 
 export { createLab, modelOptions } from "./lab/lab.js";
-export type { Lab, CallOptions, ReplayOptions } from "./lab/lab.js";
+export type { Lab, CallOptions, ReplayOptions, Size } from "./lab/lab.js";
 export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
 export { parseTunables } from "./lab/model.js";

@@ -2,6 +2,7 @@
 // or writes the module's memory goes through here.
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
+import { heapBaseProblem } from "../trace/values.js";
 import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
 
 export const OP_SLOTS = 6;
@@ -16,7 +17,11 @@ export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
 
-/** Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record. */
+/**
+ * Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record, reading each value as glibc 2.36 reads
+ * GLIBC_TUNABLES (`glibcNumber`). Tunables of glibc's other namespaces (`glibc.rtld.…`, `glibc.cpu.…`) may share the
+ * string, as in the real environment variable: they do not concern the allocator and are left out.
+ */
 export function parseTunables(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of text.split(":")) {
@@ -24,11 +29,43 @@ export function parseTunables(text: string): Record<string, number> {
     const eq = part.indexOf("=");
     if (eq < 0) throw new Error(`tunable '${part}' has no value (expected name=value)`);
     const name = part.slice(0, eq).trim();
-    const value = Number(part.slice(eq + 1).trim());
-    if (!Number.isFinite(value)) throw new Error(`tunable '${name}' has a non-numeric value '${part.slice(eq + 1)}'`);
-    out[name] = value;
+    if (name.startsWith("glibc.") && !name.startsWith("glibc.malloc.")) continue;
+    const value = part.slice(eq + 1);
+    if (!/^[ \t]*[-+]?[0-9]/.test(value)) throw new Error(`tunable '${name}' has a non-numeric value '${value}'`);
+    out[name] = glibcNumber(value);
   }
   return out;
+}
+
+/**
+ * A tunable's value as glibc's `_dl_strtoul` reads it: blanks skipped, an optional sign, then a leading `0x` means
+ * hex and a leading `0` octal; reading stops at the first character that is not a digit of that base (`65536k` is
+ * 65536, `1e3` is 1, `09` is 0); a value past 2^64 − 1 is 2^64 − 1, and a negative one wraps modulo 2^64. Returned
+ * as the nearest double (a model refuses anything that large).
+ */
+export function glibcNumber(text: string): number {
+  let i = 0;
+  while (text[i] === " " || text[i] === "\t") i++;
+  const negative = text[i] === "-";
+  if (text[i] === "-" || text[i] === "+") i++;
+  let base = 10n;
+  if (text[i] === "0") {
+    if (text[i + 1] === "x" || text[i + 1] === "X") {
+      base = 16n;
+      i += 2;
+    } else {
+      base = 8n;
+    }
+  }
+  const limit = (1n << 64n) - 1n;
+  let value = 0n;
+  for (; i < text.length; i++) {
+    const digit = parseInt(text[i], 16);
+    if (!(digit < Number(base))) break;
+    value = value * base + BigInt(digit);
+    if (value > limit) return Number(limit);
+  }
+  return Number(negative ? (-value) & limit : value);
 }
 
 export class Model {
@@ -57,6 +94,8 @@ export class Model {
       if (id < 0) {
         throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
       }
+      const problem = key === "heap_base" ? heapBaseProblem(value) : null;
+      if (problem) throw new RangeError(`option heap_base: ${problem}`);
       if (!wasm.setOption(id, value)) throw new Error(`option ${key}=${value} rejected by the ${name} model`);
     }
     wasm.init();

@@ -73,7 +73,7 @@ describe("trace histograms", () => {
     });
 
   it("buckets sizes up to 2^64 without growing", async () => {
-    const r = (await replayReport(text(["1 7 m 18446744073709551615 0x0", "2 7 m 9223372036854775809 0x0"]))).histograms;
+    const r = (await replayReport(text(["1 7 m 18446744073709551615 0x0", "2 7 m 9223372036854777856 0x0"]))).histograms;
     expect(r.sizes.map((b) => [b.from, b.to, b.count])).toEqual([[2 ** 63, 2 ** 64, 2]]);
   });
 
