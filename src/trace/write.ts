@@ -53,7 +53,7 @@ export async function writeTrace(
 ): Promise<WriteResult> {
   if (typeof target === "string") {
     // The one implementation of safe output files lives with the command line, which owns -o.
-    const { withOutput } = await import("../cli/output.js");
+    const { withOutput } = await import("../io/output.js");
     const format = options.format ?? outputFormatOf(target);
     const gzip = options.gzip ?? target.endsWith(".gz");
     return withOutput(target, options, (output) => writeTrace(source, output.stream, { format, gzip }));
