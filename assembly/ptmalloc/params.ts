@@ -50,6 +50,8 @@ export let arenaTest: u64 = 8;
 export let perturbByte: u64 = 0;
 export let heapBaseAddress: u64 = 0x555555559000;
 export let mmapBaseAddress: u64 = 0x7ffff7fc0000;
+/** Bytes of libc's data (main_arena, mp_) the model maps at mmap_base. */
+export const LIBC_DATA_SIZE: u64 = 0x4000;
 export let cores: u64 = 2;
 
 /** The value glibc draws from getrandom for tcache entry keys; any fixed value will do. */

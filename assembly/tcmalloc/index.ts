@@ -1,13 +1,16 @@
 // The wasm exports of the TCMalloc model (gperftools 2.10 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import { vmInit, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import {
+  vmInit, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
+} from "../common/vmem";
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise,
+  setObjectAddress, clearError, failed, raise, settleMemory,
 } from "../common/ops";
+export { lastErrorCode } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
 import { setReleaseRate, setHeapLimitMb, setAggressiveDecommit } from "./pageheap";
@@ -64,7 +67,7 @@ export function init(): void {
 
 /** Linear memory for batch buffers. */
 export function allocBuffer(bytes: i32): usize {
-  return heap.alloc(<usize>bytes);
+  return vmBuffer(<usize>bytes);
 }
 
 // @ts-ignore: decorator
@@ -123,21 +126,27 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
   for (let i = 0; i < count; i++) {
     clearError();
-    if (journal) journalBegin();
-    const ok = runOp(ops, i, results) && checkAfterOp();
+    // Near the engine's memory cap any operation may run out half way: only the journal can undo it then.
+    const journaled = journal || vmAtCeiling();
+    if (journaled) journalBegin();
+    vmClearFailure();
+    const ok = runOp(ops, i, results) && !settleMemory() && checkAfterOp();
     if (!ok) {
-      if (journal) journalRollback();
+      settleMemory();
+      if (journaled) journalRollback();
       return i;
     }
-    if (journal) journalCommit();
+    if (journaled) journalCommit();
     afterOp(ops, i, results);
   }
   return count;
 }
 
-/** Usable size of the block at `address` (0 when TCMalloc does not own it). */
+/** tc_malloc_size(address); -1 when TCMalloc does not own it and aborts (lastErrorMessage says so). */
 export function usableSize(address: f64): f64 {
-  return <f64>usableSizeOf(<u64>address);
+  clearError();
+  const size = usableSizeOf(<u64>address);
+  return failed() ? -1 : <f64>size;
 }
 
 /** nallocx(size, 0). */

@@ -80,7 +80,11 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     valloc: (size, o) => call(OpCode.valloc, size, 0, o),
     pvalloc: (size, o) => call(OpCode.pvalloc, size, 0, o),
     trim: (pad = 0) => call(OpCode.trim, pad, 0),
-    usableSize: (address) => model.wasm.usableSize(address),
+    usableSize: (address) => {
+      const size = model.wasm.usableSize(address);
+      if (size < 0) throw model.error();
+      return size;
+    },
     heapBase: () => model.wasm.heapBase(),
     chunks: () => model.chunks(replayer.lineOf),
     stats: () => model.stats(),
