@@ -11,6 +11,7 @@ import {
   vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
 } from "../common/vmem";
 import { countersInit } from "../common/counters";
+import { setOvercommitLimit } from "../common/kernel";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
   settleMemory,
@@ -51,7 +52,7 @@ const THREAD_SLOTS_BYTES: u64 = 0x10000;
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
   + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
-  + "mmap_base,cores";
+  + "mmap_base,cores,overcommit_limit";
 
 /** Comma-separated tunable names; the index of a name is its `setOption` id. */
 export function optionNames(): string {
@@ -77,6 +78,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 11: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
     case 12: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
     case 13: setCores(v); break;
+    case 14: setOvercommitLimit(v); break;
     default: return 0;
   }
   return 1;

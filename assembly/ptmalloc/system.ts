@@ -10,6 +10,7 @@ import { st64, vmMap, vmUnmap } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
+import { overcommitRefuses } from "../common/kernel";
 import { ABORT } from "./check";
 import {
   chunkSize, setHead, prevSize, setPrevSize, prevInuse, chunk2mem, MINSIZE, SIZE_SZ, PREV_INUSE,
@@ -33,7 +34,8 @@ const MORECORE_FAILURE: u64 = u64.MAX_VALUE;
 const SYSMALLOC_ASSERT: string = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)";
 
 /**
- * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping].
+ * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping] or
+ * the kernel's overcommit heuristic refuses the increment.
  * SYS_BRK counts only the calls that move the break: glibc's sbrk(0) queries are answered from its cached break
  * without a system call.
  */
@@ -41,7 +43,9 @@ export function sbrk(increment: i64): u64 {
   const old = param(P_BRK);
   if (increment == 0) return old;
   const moved = old + <u64>increment;
-  if (increment > 0 ? (moved < old || moved > lowestMapping()) : (moved > old || moved < heapBaseAddress)) {
+  if (increment > 0
+    ? (moved < old || moved > lowestMapping() || overcommitRefuses(<u64>increment))
+    : (moved > old || moved < heapBaseAddress)) {
     return MORECORE_FAILURE;
   }
   setParam(P_BRK, moved);
@@ -61,10 +65,10 @@ export function splitTop(av: u64, nb: u64): u64 {
   return chunk2mem(victim);
 }
 
-/** sysmalloc_mmap: a dedicated mapping for `nb`; returns mem, or 0 when no gap is left. */
+/** sysmalloc_mmap: a dedicated mapping for `nb`; returns mem, or 0 when no gap is left or the kernel refuses. */
 export function sysmallocMmap(nb: u64): u64 {
   const size = alignUp(nb + SIZE_SZ, PAGE);
-  if (size <= nb) return 0;
+  if (size <= nb || overcommitRefuses(size)) return 0;
   const mm = findGap(size);
   if (mm == 0) return 0;
   mapInsert(mm, size, mm, MAP_CHUNK);
@@ -206,6 +210,7 @@ export function mremapChunk(p: u64, nb: u64): u64 {
   const total = offset + size;
   const newSize = alignUp(nb + offset + SIZE_SZ, PAGE);
   if (newSize == total) return p;
+  if (newSize > total && overcommitRefuses(newSize - total)) return 0;
   const i = mapIndexOf(block);
   if (i < 0) return 0;
   let at = block;

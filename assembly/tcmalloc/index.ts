@@ -5,10 +5,11 @@ import {
   vmInit, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
 } from "../common/vmem";
 import { countersInit } from "../common/counters";
+import { setOvercommitLimit } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise, settleMemory,
+  setObjectAddress, clearError, failed, raise, settleMemory, SIZE_TOO_LARGE,
 } from "../common/ops";
 export { lastErrorCode } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
@@ -30,7 +31,7 @@ export * from "./decompose";
 export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
-  + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base";
+  + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base,overcommit_limit";
 
 let heapBaseOption: u64 = 0x555555559000;
 let mmapBaseOption: u64 = 0x7ffff7fff000;
@@ -52,6 +53,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 4: if (value < 1 || value > 8192) return 0; setTransferNumObjects(<i32>value); break;
     case 5: if (value <= 0 || value % 4096 != 0) return 0; heapBaseOption = <u64>value; break;
     case 6: if (value <= 0 || value % 4096 != 0) return 0; mmapBaseOption = <u64>value; break;
+    case 7: if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0; setOvercommitLimit(<u64>value); break;
     default: return 0;
   }
   return 1;

@@ -52,6 +52,26 @@ export function modelOptions(options: LabOptions): Record<string, number> {
   return { ...tunables, ...options.options };
 }
 
+/**
+ * The overcommit limit of the machine the lab runs on (RAM + swap, see assembly/common/kernel.ts), read once from
+ * /proc/meminfo; undefined where there is none (a browser, another kernel).
+ */
+let machineLimit: Promise<number | undefined> | undefined;
+export function machineOvercommitLimit(): Promise<number | undefined> {
+  machineLimit ??= (async () => {
+    try {
+      const { readFile } = await import("node:fs/promises");
+      const text = await readFile("/proc/meminfo", "utf8");
+      const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+      const total = kib("MemTotal") + kib("SwapTotal");
+      return Number.isFinite(total) ? total * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  return machineLimit;
+}
+
 function isTraceSource(x: unknown): x is TraceSource {
   return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
 }
@@ -59,7 +79,12 @@ function isTraceSource(x: unknown): x is TraceSource {
 /** Creates a lab around a fresh instance of the chosen model (default ptmalloc). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const name: ModelName = options.model ?? "ptmalloc";
-  const model = await Model.create(name, modelOptions(options), options.metrics ?? true);
+  const resolved = modelOptions(options);
+  if (resolved.overcommit_limit === undefined) {
+    const limit = await machineOvercommitLimit();
+    if (limit !== undefined) resolved.overcommit_limit = limit;
+  }
+  const model = await Model.create(name, resolved, options.metrics ?? true);
   const replayer = new Replayer(model);
   const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>
     model.call(code, o?.thread ?? 0, object, a, b, flags)[0];
