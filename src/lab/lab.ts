@@ -126,6 +126,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
         byOp: { ...replayer.byOp },
         threads: replayer.threads,
         unknownFrees: replayer.unknownFrees,
+        unknownReallocs: replayer.unknownReallocs,
+        failedReallocs: replayer.failedReallocs,
         doubleFreesSkipped: replayer.doubleFreesSkipped,
         pointerReuse: replayer.pointerReuse,
         loss: source.loss,

@@ -169,8 +169,9 @@ export function recordedAddressLines(path: string): string[] {
     else if (op === "c") { size = BigInt(f[3]) * BigInt(f[4]); res = f[5]; }
     else if (op === "r") {
       if (f[3] !== "0x0" && !live.has(f[3])) continue;
-      live.delete(f[3]);
       size = BigInt(f[4]); res = f[5];
+      // A failed realloc leaves the block where it was.
+      if (res !== "0x0" || size === 0n) live.delete(f[3]);
     } else { size = BigInt(f[4]); res = f[5]; }
     if (res !== "0x0") live.add(res);
     out.push(`${seq} ${op} ${size} ${where(res)}`);
