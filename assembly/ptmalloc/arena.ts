@@ -26,6 +26,7 @@ import {
   P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, arenaMax, arenaTest, cores, threadArena, setThreadArena,
 } from "./params";
 import { findGap, rangeFree, mapInsert, MAP_HEAP, mapIndexOf, mapRemove } from "./mmap";
+import { madviseThp } from "./system";
 import { intFree } from "./free";
 import { unlinkChunk } from "./bins";
 
@@ -110,6 +111,7 @@ function newHeap(size: u64, pad: u64): u64 {
     count(SYS_MUNMAP, HEAP_MAX_SIZE - ul);
   }
   mapInsert(p2, HEAP_MAX_SIZE, 0, MAP_HEAP);
+  madviseThp(p2, size);
   st64(p2 + 16, size);
   st64(p2 + 24, size);
   st64(p2 + 32, PAGE);

@@ -24,7 +24,7 @@ import {
   PARAMS_BASE, THREADS_BASE, ARENAS_BASE, PAGE, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_BRK, P_NARENAS,
   P_MULTI_THREADED, P_SBRK_BASE, param, setParam, setCurrentThread, setThreadArena, singleThread,
   setTcacheCount, setTcacheMax, setTcacheUnsortedLimit, setMxfast, setMmapThreshold, setMmapMax,
-  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores,
+  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores, setHugetlb,
   initialMmapThreshold, initialTrimThreshold, heapBaseAddress, mmapBaseAddress, LIBC_DATA_SIZE,
 } from "./params";
 import { mainArena, setMainArena, arenaForChunk, arenaIndex, arenaAt, arenaCount, HEAP_INFO_SIZE } from "./arena";
@@ -52,7 +52,7 @@ const THREAD_SLOTS_BYTES: u64 = 0x10000;
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
   + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
-  + "mmap_base,cores,overcommit_limit";
+  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb";
 
 /** Comma-separated tunable names; the index of a name is its `setOption` id. */
 export function optionNames(): string {
@@ -79,6 +79,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 12: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
     case 13: setCores(v); break;
     case 14: setOvercommitLimit(v); break;
+    case 15: if (!setHugetlb(v)) return 0; break;
     default: return 0;
   }
   return 1;

@@ -8,7 +8,7 @@
 
 import { st64, vmMap, vmUnmap } from "../common/vmem";
 import { raise, failed } from "../common/ops";
-import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP } from "../common/counters";
+import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
 import { overcommitRefuses } from "../common/kernel";
 import { ABORT } from "./check";
@@ -21,7 +21,7 @@ import {
 } from "./mstate";
 import {
   PAGE, P_BRK, P_SBRK_BASE, P_MMAP_THRESHOLD, P_N_MMAPS, P_MAX_N_MMAPS, P_MMAPPED_MEM, P_MAX_MMAPPED_MEM, P_TRIMS,
-  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress,
+  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress, thpPageSize,
 } from "./params";
 import {
   findGap, mapInsert, mapIndexOf, mapRemove, setMapLength, setMapChunk, mapChunk, mapKind,
@@ -54,6 +54,12 @@ export function sbrk(increment: i64): u64 {
   return old;
 }
 
+/** madvise_thp: asks for transparent huge pages on a region of at least one (glibc.malloc.hugetlb=1). */
+export function madviseThp(p: u64, size: u64): void {
+  if (thpPageSize == 0 || size < thpPageSize) return;
+  count(SYS_MADVISE, size + (p & (PAGE - 1)));
+}
+
 /** Carves `nb` from the low end of the top chunk of `av` (use_top's split). */
 export function splitTop(av: u64, nb: u64): u64 {
   const victim = top(av);
@@ -73,6 +79,7 @@ export function sysmallocMmap(nb: u64): u64 {
   if (mm == 0) return 0;
   mapInsert(mm, size, mm, MAP_CHUNK);
   count(SYS_MMAP, size);
+  madviseThp(mm, size);
   setPrevSize(mm, 0);
   setHead(mm, size | IS_MMAPPED);
   const n = param(P_N_MMAPS) + 1;
@@ -119,10 +126,13 @@ export function sysmalloc(nb: u64, av: u64): u64 {
 function growMainHeap(av: u64, nb: u64, oldTop: u64, oldSize: u64, oldEnd: u64): bool {
   let size = nb + topPad + MINSIZE;
   if (contiguous(av)) size -= oldSize;
-  size = alignUp(size, PAGE);
+  // With transparent huge pages the new break ends on a huge-page boundary: where depends on the break itself.
+  if (thpPageSize != 0) size = alignUp(param(P_BRK) + size, thpPageSize) - param(P_BRK);
+  else size = alignUp(size, PAGE);
   if (<i64>size <= 0) return false;
   const brk = sbrk(<i64>size);
   if (brk == MORECORE_FAILURE) return false;
+  madviseThp(brk, size);
   if (param(P_SBRK_BASE) == 0) setParam(P_SBRK_BASE, brk);
   setSystemMem(av, systemMem(av) + size);
   if (brk == oldEnd) {
@@ -144,7 +154,7 @@ export function systrim(pad: u64, av: u64): bool {
   const topSize = chunkSize(top(av));
   const topArea = topSize - MINSIZE - 1;
   if (topArea <= pad) return false;
-  const extra = <i64>((topArea - pad) & ~(PAGE - 1));
+  const extra = <i64>((topArea - pad) & ~((thpPageSize != 0 ? thpPageSize : PAGE) - 1));
   if (extra == 0) return false;
   const currentBrk = sbrk(0);
   if (currentBrk != top(av) + topSize) return false;
