@@ -29,6 +29,8 @@ export interface ReplayControl {
   lenient?: boolean;
   /** Stop after this many operations. */
   until?: number;
+  /** Stop after the last operation whose sequence number is at most this (a forked child's parent, up to the fork). */
+  untilSeq?: number;
 }
 
 /**
@@ -107,6 +109,15 @@ export class Replayer {
     if (control.until !== undefined && this.ops + length >= control.until) {
       complete = this.ops + length <= control.until;
       length = Math.max(0, control.until - this.ops);
+    }
+    if (control.untilSeq !== undefined) {
+      for (let i = 0; i < length; i++) {
+        if (batch.seq[from + i] > control.untilSeq) {
+          length = i;
+          complete = false;
+          break;
+        }
+      }
     }
     const ops = this.model.opsView();
     this.skipped.length = 0;
