@@ -9,7 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addressLines } from "../../src/lab/addresses.js";
-import { buildOracle, oracleUnavailable } from "../oracle/native.js";
+import { buildOracle, oracleUnavailable, plainCopy, sharedTraces } from "../oracle/native.js";
 import { kernelPlacedByRegion } from "./compare.js";
 import { traceText } from "./gen.js";
 
@@ -27,15 +27,14 @@ function unavailable(): string | null {
   return null;
 }
 
-/** The replay on the real glibc without address randomisation: its lines and its heap start. */
-async function nativeWithoutAslr(trace: string, tunables: string): Promise<{ lines: string[]; heapBase: number }> {
+/** The replay of a trace file on the real glibc without address randomisation: its lines and its heap start. */
+async function nativeFileWithoutAslr(
+  path: string, tunables: string, threads: "merge" | "real" = "merge",
+): Promise<{ lines: string[]; heapBase: number }> {
   const binary = await buildOracle();
-  const path = join(tmpdir(), `heaplab-thp-${process.pid}.trace`);
-  writeFileSync(path, trace);
-  const run = spawnSync("setarch", ["-R", binary, "--heap-base", path], {
+  const run = spawnSync("setarch", ["-R", binary, "--heap-base", "--threads", threads, path], {
     encoding: "latin1", env: { PATH: process.env.PATH, GLIBC_TUNABLES: tunables }, maxBuffer: 1 << 28,
   });
-  rmSync(path, { force: true });
   if (run.status !== 0) throw new Error(`native replay failed: ${run.stderr}`);
   const lines = run.stdout.split("\n").filter((l) => l && l[0] !== "#");
   const base = /^# heap-base (\S+)$/m.exec(run.stdout);
@@ -43,8 +42,21 @@ async function nativeWithoutAslr(trace: string, tunables: string): Promise<{ lin
   return { lines, heapBase: Number(base[1]) };
 }
 
-async function modelLines(trace: string, tunables: string, heapBase: number): Promise<string[]> {
-  return kernelPlacedByRegion(await addressLines(new TextEncoder().encode(trace), { tunables, options: { heap_base: heapBase } }));
+async function nativeWithoutAslr(trace: string, tunables: string): Promise<{ lines: string[]; heapBase: number }> {
+  const path = join(tmpdir(), `heaplab-thp-${process.pid}.trace`);
+  writeFileSync(path, trace);
+  try {
+    return await nativeFileWithoutAslr(path, tunables);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+async function modelLines(
+  trace: string | Uint8Array, tunables: string, heapBase: number, threads: "merge" | "arena" = "merge",
+): Promise<string[]> {
+  const bytes = typeof trace === "string" ? new TextEncoder().encode(trace) : trace;
+  return kernelPlacedByRegion(await addressLines(bytes, { tunables, threads, options: { heap_base: heapBase } }));
 }
 
 const skip = unavailable();
@@ -69,4 +81,16 @@ describe.skipIf(skip)("glibc.malloc.hugetlb=1 (transparent huge pages)", () => {
       expect(await modelLines(trace, tunables, native.heapBase)).toEqual(kernelPlacedByRegion(native.lines));
     }), { numRuns: 40, seed: 19 });
   }, 120_000);
+
+  for (const shared of sharedTraces().filter((t) => /sqlite3-memdb|git-repack/.test(t.name))) {
+    it(`${shared.name} (${shared.threads > 1 ? "a thread per trace thread" : "one thread"}): line for line`, async () => {
+      const tunables = "glibc.malloc.hugetlb=1";
+      const plain = plainCopy(shared.path);
+      const threads = shared.threads > 1 ? "real" : "merge";
+      const native = await nativeFileWithoutAslr(plain, tunables, threads);
+      const model = await modelLines(readFileSync(plain), tunables, native.heapBase, threads === "real" ? "arena" : "merge");
+      expect(native.lines.length).toBeGreaterThan(10_000);
+      expect(model).toEqual(kernelPlacedByRegion(native.lines));
+    }, 120_000);
+  }
 });
