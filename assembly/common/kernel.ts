@@ -18,3 +18,6 @@ export function setOvercommitLimit(bytes: u64): void {
 @inline export function overcommitRefuses(bytes: u64): bool {
   return overcommitLimit != 0 && bytes > overcommitLimit;
 }
+
+/** End of x86-64 user space (47 bits): no mapping, and no break, lies at or above it. */
+export const USER_SPACE_END: u64 = 0x8000_0000_0000;

@@ -11,7 +11,7 @@ import {
   vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
 } from "../common/vmem";
 import { countersInit } from "../common/counters";
-import { setOvercommitLimit } from "../common/kernel";
+import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
   settleMemory,
@@ -75,8 +75,12 @@ export function setOption(id: i32, value: f64): i32 {
     case 8: setArenaMax(v); break;
     case 9: setArenaTest(v); break;
     case 10: setPerturb(v); break;
-    case 11: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
-    case 12: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
+    case 11: if (v == 0 || (v & (PAGE - 1)) != 0 || v >= USER_SPACE_END) return 0; setHeapBase(v); break;
+    case 12: {
+      if (v == 0 || (v & (PAGE - 1)) != 0 || v > USER_SPACE_END - LIBC_DATA_SIZE) return 0;
+      setMmapBase(v);
+      break;
+    }
     case 13: setCores(v); break;
     case 14: setOvercommitLimit(v); break;
     case 15: if (!setHugetlb(v)) return 0; break;

@@ -5,7 +5,7 @@ import {
   vmInit, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
 } from "../common/vmem";
 import { countersInit } from "../common/counters";
-import { setOvercommitLimit } from "../common/kernel";
+import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
@@ -51,8 +51,8 @@ export function setOption(id: i32, value: f64): i32 {
     case 2: setAggressiveDecommit(value != 0); break;
     case 3: if (value < 0) return 0; setHeapLimitMb(value); break;
     case 4: if (value < 1 || value > 8192) return 0; setTransferNumObjects(<i32>value); break;
-    case 5: if (value <= 0 || value % 4096 != 0) return 0; heapBaseOption = <u64>value; break;
-    case 6: if (value <= 0 || value % 4096 != 0) return 0; mmapBaseOption = <u64>value; break;
+    case 5: if (!(value > 0) || value % 4096 != 0 || value >= <f64>USER_SPACE_END) return 0; heapBaseOption = <u64>value; break;
+    case 6: if (!(value > 0) || value % 4096 != 0 || value > <f64>USER_SPACE_END) return 0; mmapBaseOption = <u64>value; break;
     case 7: if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0; setOvercommitLimit(<u64>value); break;
     default: return 0;
   }

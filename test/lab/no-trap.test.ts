@@ -88,6 +88,28 @@ describe.each(MODELS)("%s: the lab API never traps", (model) => {
   }, 120_000);
 });
 
+describe.each(MODELS)("%s: heap and mapping bases anywhere", (model) => {
+  it("a base outside user space is refused; any other pair of bases answers every call without a trap", async () => {
+    await expect(createLab({ model, options: { heap_base: 2 ** 48 } })).rejects.toThrow(/rejected/);
+    await expect(createLab({ model, options: { mmap_base: 2 ** 60 } })).rejects.toThrow(/rejected/);
+    const bases = [4096, 2 ** 32, 0x555555559000, 0x7ffff7fc0000, 2 ** 47 - 0x4000];
+    for (const heap of bases) {
+      for (const mmap of bases) {
+        const lab = await createLab({ model, metrics: false, options: { heap_base: heap, mmap_base: mmap } });
+        const calls = [() => lab.malloc(24), () => lab.malloc(200_000), () => lab.malloc(2 ** 40), () => lab.calloc(10, 10),
+          () => lab.memalign(2 ** 20, 100), () => lab.trim(0), () => lab.chunks(), () => lab.check(), () => lab.stats()];
+        for (const call of calls) {
+          try {
+            call();
+          } catch (error) {
+            expectTyped(error);
+          }
+        }
+      }
+    }
+  }, 120_000);
+});
+
 describe.each(MODELS)("%s: a heap the wasm instance cannot hold", (model) => {
   it("64 KiB blocks until linear memory is exhausted: a limit HeapError, nothing changed, the lab still usable",
     async () => {
