@@ -39,16 +39,24 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant("trim" as const), size: anyNumber }),
 );
 
-function run(lab: Lab, live: number[], s: Step): void {
+/** The calling thread: mostly the main one, sometimes others, sometimes nonsense. */
+const thread = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(0) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 300 }) },
+  { weight: 1, arbitrary: fc.constantFrom(-1, NaN, 0.5, 2 ** 31, 2 ** 40, 4095, 4096) },
+);
+
+function run(lab: Lab, live: number[], s: Step, thread: number): void {
   const address = "pick" in s ? (s.useRaw || live.length === 0 ? s.raw : live[s.pick % live.length] + s.offset) : 0;
+  const o = { thread };
   let result = 0;
   switch (s.op) {
-    case "malloc": case "valloc": case "pvalloc": result = lab[s.op](s.size); break;
-    case "calloc": case "memalign": case "alignedAlloc": case "posixMemalign": result = lab[s.op](s.a, s.size); break;
-    case "free": lab.free(address); live.splice(live.indexOf(address) >>> 0, live.includes(address) ? 1 : 0); break;
+    case "malloc": case "valloc": case "pvalloc": result = lab[s.op](s.size, o); break;
+    case "calloc": case "memalign": case "alignedAlloc": case "posixMemalign": result = lab[s.op](s.a, s.size, o); break;
+    case "free": lab.free(address, o); live.splice(live.indexOf(address) >>> 0, live.includes(address) ? 1 : 0); break;
     case "usableSize": lab.usableSize(address); break;
     case "realloc": {
-      result = lab.realloc(address, s.size);
+      result = lab.realloc(address, s.size, o);
       if (result !== 0 || s.size === 0) live.splice(live.indexOf(address) >>> 0, live.includes(address) ? 1 : 0);
       break;
     }
@@ -65,12 +73,12 @@ function expectTyped(error: unknown): void {
 describe.each(MODELS)("%s: the lab API never traps", (model) => {
   it("arbitrary calls with arbitrary numbers throw only typed errors and leave the lab usable", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
+      fc.asyncProperty(fc.array(fc.tuple(step, thread), { maxLength: 40 }), async (steps) => {
         const lab = await createLab({ model, metrics: false });
         const live: number[] = [];
-        for (const s of steps) {
+        for (const [s, t] of steps) {
           try {
-            run(lab, live, s);
+            run(lab, live, s, t);
           } catch (error) {
             expectTyped(error);
           }
@@ -83,7 +91,7 @@ describe.each(MODELS)("%s: the lab API never traps", (model) => {
         expect(p).toBeGreaterThan(0);
         lab.free(p);
       }),
-      { numRuns: 150, seed: 12 },
+      { numRuns: Number(process.env.HEAPLAB_NO_TRAP_RUNS ?? 150), seed: Number(process.env.HEAPLAB_SEED ?? 12) },
     );
   }, 120_000);
 });
