@@ -6,6 +6,7 @@ export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
 export { parseTunables } from "./lab/model.js";
 export { HeapError, TraceError, CHUNK_STATES } from "./lab/types.js";
+export type { HeapErrorKind } from "./lab/types.js";
 export type { ChunkRow, ChunkState, LabOptions, ModelName, ReplaySummary, Stats } from "./lab/types.js";
 export { readAllocTrace } from "./trace/alloc-trace.js";
 export { openTrace, openAs, detectFormat, INPUT_FORMATS } from "./trace/detect.js";

@@ -31,7 +31,7 @@ export function checkModel(model: Model): Violation[] {
   for (;;) {
     if (!buffer) {
       buffer = { capacity: 256, ptr: 0 };
-      buffer.ptr = wasm.allocBuffer(buffer.capacity * SLOTS * 8);
+      buffer.ptr = model.buffer(buffer.capacity * SLOTS * 8);
       buffers.set(model, buffer);
     }
     const n = wasm.check(buffer.ptr, buffer.capacity);
@@ -45,7 +45,7 @@ export function checkModel(model: Model): Violation[] {
       return out;
     }
     buffer = { capacity: n + (n >> 1), ptr: 0 };
-    buffer.ptr = wasm.allocBuffer(buffer.capacity * SLOTS * 8);
+    buffer.ptr = model.buffer(buffer.capacity * SLOTS * 8);
     buffers.set(model, buffer);
   }
 }

@@ -3,7 +3,7 @@
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
 import { heapBaseProblem } from "../trace/values.js";
-import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
+import { CHUNK_STATES, type ChunkRow, HeapError, type HeapErrorKind, type Stats } from "./types.js";
 
 export const OP_SLOTS = 6;
 export const RESULT_SLOTS = 2;
@@ -102,9 +102,9 @@ export class Model {
     if (!metrics) (wasm.metricsOff as () => void)();
     this.statNames = this.strings(wasm.statNames());
     this.walkFields = this.strings(wasm.walkFields());
-    this.opsPtr = wasm.allocBuffer(BATCH_OPS * OP_SLOTS * 8);
-    this.resultsPtr = wasm.allocBuffer(BATCH_OPS * RESULT_SLOTS * 8);
-    this.statsPtr = wasm.allocBuffer(Math.max(1, this.statNames.length) * 8);
+    this.opsPtr = this.buffer(BATCH_OPS * OP_SLOTS * 8);
+    this.resultsPtr = this.buffer(BATCH_OPS * RESULT_SLOTS * 8);
+    this.statsPtr = this.buffer(Math.max(1, this.statNames.length) * 8);
   }
 
   static async create(name: ModelName, options: Record<string, number>, metrics = true): Promise<Model> {
@@ -134,6 +134,21 @@ export class Model {
     return this.wasm.__getString(this.wasm.lastErrorMessage());
   }
 
+  /** The failed operation's error, located at `where` in a trace when given. */
+  error(where?: { file?: string; line?: number; seq?: number }): HeapError {
+    return new HeapError(this.errorMessage(), where, errorKind(this.wasm.lastErrorCode()));
+  }
+
+  /** Linear memory for a buffer; a "limit" HeapError when the instance cannot grow that far. */
+  buffer(bytes: number): number {
+    // A usize comes back as a signed i32: above 2 GiB of linear memory it reads negative.
+    const ptr = this.wasm.allocBuffer(bytes) >>> 0;
+    if (ptr === 0) {
+      throw new HeapError(`out of memory: the model's wasm instance cannot grow by ${bytes} bytes`, undefined, "limit");
+    }
+    return ptr;
+  }
+
   /**
    * Runs one operation with the journal on, so that a failing call changes nothing; throws HeapError on misuse.
    * Returns [address, region].
@@ -141,7 +156,7 @@ export class Model {
   call(code: number, thread: number, object: number, a: number, b: number, flags: number): [number, number] {
     const ops = this.opsView();
     ops[0] = code; ops[1] = thread; ops[2] = object; ops[3] = a; ops[4] = b; ops[5] = flags;
-    if (this.run(1, true) < 1) throw new HeapError(this.errorMessage());
+    if (this.run(1, true) < 1) throw this.error();
     const results = this.resultsView();
     return [results[0], results[1]];
   }
@@ -160,14 +175,14 @@ export class Model {
     for (;;) {
       if (this.walkCapacity === 0) {
         this.walkCapacity = 4096;
-        this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
+        this.walkPtr = this.buffer(this.walkCapacity * width * 8);
       }
       const n = this.wasm.walk(this.walkPtr, this.walkCapacity);
       if (n <= this.walkCapacity) {
         return new Float64Array(this.wasm.memory.buffer, this.walkPtr, n * width).slice();
       }
       this.walkCapacity = n + (n >> 2);
-      this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
+      this.walkPtr = this.buffer(this.walkCapacity * width * 8);
     }
   }
 
@@ -191,6 +206,13 @@ export class Model {
     }
     return rows;
   }
+}
+
+/** Error codes of common/ops.ts that are not the allocator's own aborts. */
+const ERROR_KINDS: Record<number, HeapErrorKind> = { 100: "check", 200: "limit", 201: "segv" };
+
+function errorKind(code: number): HeapErrorKind {
+  return ERROR_KINDS[code] ?? "abort";
 }
 
 /** The name of a region tag: heap, mmap or arena<k> (k in the model's creation order). */

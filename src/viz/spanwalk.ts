@@ -28,7 +28,7 @@ export function spanRows(lab: Lab): SpanRow[] {
   let buffer = buffers.get(wasm) ?? { pointer: 0, capacity: 0 };
   for (;;) {
     if (buffer.capacity === 0) {
-      buffer = { pointer: wasm.allocBuffer(1024 * SPAN_WIDTH * 8), capacity: 1024 };
+      buffer = { pointer: lab.handle.buffer(1024 * SPAN_WIDTH * 8), capacity: 1024 };
       buffers.set(wasm, buffer);
     }
     const count = walk(buffer.pointer, buffer.capacity);
@@ -43,7 +43,7 @@ export function spanRows(lab: Lab): SpanRow[] {
       return rows;
     }
     const capacity = count + (count >> 2);
-    buffer = { pointer: wasm.allocBuffer(capacity * SPAN_WIDTH * 8), capacity };
+    buffer = { pointer: lab.handle.buffer(capacity * SPAN_WIDTH * 8), capacity };
     buffers.set(wasm, buffer);
   }
 }

@@ -15,6 +15,7 @@ export interface ModelExports {
   allocBuffer(bytes: number): number;
   replay(ops: number, count: number, results: number, journal: boolean | number): number;
   lastErrorMessage(): number;
+  lastErrorCode(): number;
   usableSize(address: number): number;
   heapBase(): number;
   arenaBase(k: number): number;
