@@ -1,12 +1,13 @@
 // The wasm exports of the TCMalloc model (gperftools 2.10 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import { vmInit, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import { vmInit } from "../common/vmem";
+import { replayBatch } from "../common/replay";
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise,
+  setObjectAddress, failed, raise,
 } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
@@ -121,18 +122,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  for (let i = 0; i < count; i++) {
-    clearError();
-    if (journal) journalBegin();
-    const ok = runOp(ops, i, results) && checkAfterOp();
-    if (!ok) {
-      if (journal) journalRollback();
-      return i;
-    }
-    if (journal) journalCommit();
-    afterOp(ops, i, results);
-  }
-  return count;
+  return replayBatch(ops, count, results, journal, runOp, checkAfterOp, afterOp);
 }
 
 /** Usable size of the block at `address` (0 when TCMalloc does not own it). */

@@ -17,7 +17,7 @@ import { openForReplay } from "./open.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --model ptmalloc|tcmalloc|mimalloc   allocator model (default ptmalloc)
   --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0
   --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null

@@ -1,0 +1,42 @@
+// Generated traces on the real mimalloc 2.0.9 and on the model: identical address lines on one thread and on
+// three threads (one heap each, blocks freed by other threads). HEAPLAB_LONG=1 runs longer campaigns;
+// HEAPLAB_SEED fixes the seed.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { traces } from "../tcmalloc/gen.js";
+import { traceFile } from "../tcmalloc/real.js";
+import { firstDifference } from "../differential/compare.js";
+import { mimallocSizes } from "./gen.js";
+import { mimallocUnavailable, modelRun, realLines } from "./real.js";
+
+const skip = mimallocUnavailable();
+const LONG = process.env.HEAPLAB_LONG === "1";
+const seed = process.env.HEAPLAB_SEED ? Number(process.env.HEAPLAB_SEED) : Date.now() % 2 ** 31;
+
+/** Where the model departs from the real library on `text`, or null. */
+async function departure(text: string, threads: number): Promise<string | null> {
+  const path = traceFile(text);
+  const real = await realLines(path, threads > 1 ? "real" : "merge");
+  const model = await modelRun(path, threads > 1 ? "arena" : "merge");
+  const lines = firstDifference(real, model.lines);
+  if (lines) return lines;
+  if (model.violations) return `the checker finds ${model.violations} violations`;
+  if (model.walkLive !== model.stats.live_usable) return `walk ${model.walkLive}, stats ${model.stats.live_usable}`;
+  return null;
+}
+
+describe.skipIf(skip)("mimalloc model on generated traces", () => {
+  for (const threads of [1, 3]) {
+    it(`${threads === 1 ? "one thread" : "three threads"} (seed ${seed})`, async () => {
+      const result = await fc.check(
+        fc.asyncProperty(traces(threads, LONG ? 600 : 150, mimallocSizes),
+          async (text) => (await departure(text, threads)) === null),
+        { numRuns: LONG ? 300 : 12, seed },
+      );
+      if (!result.failed) return;
+      const shrunk = (result.counterexample?.[0] as string | undefined) ?? "";
+      expect.fail(`seed ${seed}: ${await departure(shrunk, threads)}\n${shrunk}`);
+    }, LONG ? 3_600_000 : 120_000);
+  }
+});
