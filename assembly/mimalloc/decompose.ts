@@ -6,14 +6,14 @@
 //   part           what
 //   ─────────────  ──────────────────────────────────────────────────────────────────────────────────────────
 //   live           bytes the program asked for, in every allocated block
-//   rounding       an allocated block's bin size (or large page) beyond the request
+//   rounding       an allocated block's bin size (or large page) beyond the request, aligned pointers' offsets
 //   pageFree       free blocks on pages (free, local_free, thread_free lists)
 //   unusedCapacity blocks of a page not yet linked into its free list, and the page's tail no block fits in
 //   freeSpans      free spans of slices inside segments, and whole segments in the segment cache
 //   metadata       segment headers (the first slice of every segment)
 
 import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
-import { gld, G_RESERVED, G_LIVE_REQUESTED, G_LIVE_USABLE } from "./globals";
+import { gld, G_RESERVED, G_LIVE_REQUESTED, G_LIVE_BLOCKS } from "./globals";
 import { PAGE_STRUCT, sliceCount, xblockSize, freeList, localFree, threadFree, capacity, used, blockSize,
   blockNext } from "./page";
 import { slice, sliceIsFree, segmentKind, KIND_HUGE, SLICE_SHIFT, INFO_SLICES, segmentBytes } from "./segment";
@@ -40,7 +40,7 @@ export function decomposeParts(): string {
 /** Writes the parts of the current footprint at `buffer` (f64 each, adding up to it); returns their number. */
 export function decompose(buffer: usize): i32 {
   const live = gld(G_LIVE_REQUESTED);
-  const usable = gld(G_LIVE_USABLE);
+  const usable = gld(G_LIVE_BLOCKS);
   let pageFree: u64 = 0;
   let pages: u64 = 0;
   let spans: u64 = 0;

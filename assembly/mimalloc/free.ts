@@ -98,6 +98,11 @@ export function blockStart(p: u64): u64 {
   return hasAligned(page) ? unalign(page, p) : p;
 }
 
+/** Bytes of the block holding `p` (its page's block size). */
+export function blockBytes(p: u64): u64 {
+  return blockSize(pageOf(p));
+}
+
 /** mi_usable_size: the block's size, less the offset of an aligned pointer into it. */
 export function usableSize(p: u64): u64 {
   if (p == 0) return 0;

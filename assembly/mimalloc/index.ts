@@ -7,15 +7,15 @@ import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, objectRequested, setObjectRequested, clearError, failed, raise,
+  setObjectAddress, setObjectRequested, clearError, failed, raise,
 } from "../common/ops";
-import { globalsInit, gadd, G_LIVE_REQUESTED, G_LIVE_USABLE, MAX_THREADS } from "./globals";
+import { globalsInit, gadd, G_LIVE_REQUESTED, G_LIVE_BLOCKS, MAX_THREADS } from "./globals";
 import { setHintStart, setMmapBase, setLimitOsAlloc } from "./os";
 import { binOf, binSize, goodSize, BIN_FULL } from "./bins";
 import { miMalloc, miCalloc, miRealloc, miMallocAligned, miPosixMemalign, miValloc, miPvalloc } from "./alloc";
-import { miFree, usableSize as blockUsableSize, ownedPage, blockStart } from "./free";
+import { miFree, usableSize as blockUsableSize, ownedPage, blockStart, blockBytes } from "./free";
 import { STAT_NAMES, writeStats } from "./stats";
-import { WALK_FIELDS, SPAN_FIELDS, walkHeap, walkPages } from "./walk";
+import { WALK_FIELDS, SPAN_FIELDS, NOTE_REQUESTED, noteRequested, walkHeap, walkPages } from "./walk";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
@@ -58,20 +58,22 @@ export function allocBuffer(bytes: i32): usize {
   return heap.alloc(<usize>bytes);
 }
 
-/** Live totals before the block at `address` (object `object`) goes. */
-function noteFreed(address: u64, object: i64): void {
+/** Live totals before the block at `address` goes. */
+function noteFreed(address: u64): void {
   if (address == 0) return;
-  gadd(G_LIVE_USABLE, -blockUsableSize(address));
-  gadd(G_LIVE_REQUESTED, -(object >= 0 ? objectRequested(object) : blockUsableSize(address)));
+  gadd(G_LIVE_BLOCKS, -blockBytes(address));
+  gadd(G_LIVE_REQUESTED, -noteRequested(blockStart(address)));
 }
 
 /** Live totals after `address` was handed out for `requested` bytes. */
 function noteAllocated(address: u64, requested: u64, object: i64): void {
   if (address == 0) return;
-  gadd(G_LIVE_USABLE, blockUsableSize(address));
-  gadd(G_LIVE_REQUESTED, object >= 0 ? requested : blockUsableSize(address));
+  gadd(G_LIVE_BLOCKS, blockBytes(address));
+  gadd(G_LIVE_REQUESTED, requested);
   setObjectRequested(object, requested);
-  st64(blockStart(address), <u64>(object + 1)); // the walk's note: the block's first word is the program's anyway
+  // the walk's note, in the block's first word (the program's data is not modelled): the object, or for a call
+  // without one the request itself, tagged by the top bit
+  st64(blockStart(address), object >= 0 ? <u64>(object + 1) : requested | NOTE_REQUESTED);
 }
 
 /** One operation; returns false when it failed (heap misuse). */
@@ -107,15 +109,16 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       const old = raw ? <u64>objectSlot : objectAddress(object);
       if (old != 0 && ownedPage(old) == 0) return false;
       requested = sizeArg(a);
-      noteFreed(old, object);
+      const oldRequested = old != 0 ? noteRequested(blockStart(old)) : 0;
+      noteFreed(old);
       address = miRealloc(thread, old, requested);
-      if (address == 0 && old != 0) noteAllocated(old, objectRequested(object), object); // the old block stays
+      if (address == 0 && old != 0) noteAllocated(old, oldRequested, object); // the old block stays
       break;
     }
     case OP_FREE: {
       const old = raw ? <u64>objectSlot : objectAddress(object);
       if (old != 0 && ownedPage(old) == 0) return false;
-      noteFreed(old, object);
+      noteFreed(old);
       if (!miFree(thread, old)) return false;
       putResult(results, i, 0, REGION_NONE);
       if (!raw) setObjectAddress(object, 0);

@@ -125,9 +125,13 @@ export function setHasAligned(p: u64, on: bool): void {
 // @ts-ignore: decorator
 @inline export function setBlockNext(block: u64, next: u64): void { st64(block, next); }
 
-/** The segment a page record (or any address inside a segment) belongs to. */
+/**
+ * _mi_ptr_segment: the segment of a page record or of a pointer into a block. An address on a 32 MiB boundary
+ * belongs to the segment below: a block aligned to more than 16 MiB starts exactly one segment size into its huge
+ * segment (which reserves one slice record more for it).
+ */
 // @ts-ignore: decorator
-@inline export function segmentOf(address: u64): u64 { return address & ~(<u64>(32 << 20) - 1); }
+@inline export function segmentOf(address: u64): u64 { return (address - 1) & ~(<u64>(32 << 20) - 1); }
 
 /** Offset of the first block in a page of `xblock` bytes: 3 × 128 for blocks of 8 … 1024 bytes. */
 // @ts-ignore: decorator

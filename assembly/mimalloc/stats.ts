@@ -8,18 +8,18 @@ import { counterCount, counterBytes, SYS_MMAP, SYS_MUNMAP } from "../common/coun
 import {
   gld, G_RESERVED, G_RESERVED_PEAK, G_RESERVED_TOTAL, G_SEGMENTS, G_SEGMENTS_PEAK, G_SEGMENTS_TOTAL, G_PAGES,
   G_PAGES_PEAK, G_PAGES_TOTAL, G_MMAP_CALLS, G_MUNMAP_CALLS, G_SEGMENT_CACHE_HITS, G_THREADS, G_PAGES_EXTENDED,
-  G_PAGES_RETIRE_DELAYED, G_SEARCHES, G_HUGE_COUNT, G_LARGE_COUNT, G_NORMAL_COUNT, G_LIVE_REQUESTED, G_LIVE_USABLE,
+  G_PAGES_RETIRE_DELAYED, G_SEARCHES, G_HUGE_COUNT, G_LARGE_COUNT, G_NORMAL_COUNT, G_LIVE_REQUESTED, G_LIVE_BLOCKS,
 } from "./globals";
 
 export const STAT_NAMES = "reserved.current,reserved.peak,reserved.total,segments.current,segments.peak,"
   + "segments.total,pages.current,pages.peak,pages.total,mmaps,munmaps,segment_cache_hits,threads,pages_extended,"
-  + "page_no_retire,searches,huge_count,large_count,normal_count,live_requested,live_usable,"
+  + "page_no_retire,searches,huge_count,large_count,normal_count,live_requested,live_block_bytes,"
   + "syscalls.mmap,syscalls.mmap_bytes,syscalls.munmap,syscalls.munmap_bytes";
 
 const FIELDS: StaticArray<u64> = [
   G_RESERVED, G_RESERVED_PEAK, G_RESERVED_TOTAL, G_SEGMENTS, G_SEGMENTS_PEAK, G_SEGMENTS_TOTAL, G_PAGES,
   G_PAGES_PEAK, G_PAGES_TOTAL, G_MMAP_CALLS, G_MUNMAP_CALLS, G_SEGMENT_CACHE_HITS, G_THREADS, G_PAGES_EXTENDED,
-  G_PAGES_RETIRE_DELAYED, G_SEARCHES, G_HUGE_COUNT, G_LARGE_COUNT, G_NORMAL_COUNT, G_LIVE_REQUESTED, G_LIVE_USABLE,
+  G_PAGES_RETIRE_DELAYED, G_SEARCHES, G_HUGE_COUNT, G_LARGE_COUNT, G_NORMAL_COUNT, G_LIVE_REQUESTED, G_LIVE_BLOCKS,
 ];
 
 /** Writes the statistics into `buffer` (STAT_NAMES order); returns how many. */

@@ -7,7 +7,8 @@
 //   ╘═════════╧═══════╧══════╧═══════════╧═══════╧═════╧════════╧════════╛
 //   state: 0 allocated, 14 on the page's free list, 15 local_free, 16 thread_free (or the heap's delayed list),
 //          17 capacity not yet linked, 18 free span.   bin: the page's bin, -1 for free spans.
-//   An allocated block's first word holds its object id + 1 (0 for raw calls), written at allocation.
+//   An allocated block's first word holds its object id + 1, or for a call without an object the bytes requested
+//   with the top bit set; written at allocation.
 //
 //   page record (6 × f64)
 //   ╒═════════╤════════╤═════╤════════════════════════════════════════╤══════╤══════════╕
@@ -29,6 +30,21 @@ import { gld, G_THREADS, MAX_THREADS } from "./globals";
 
 export const WALK_FIELDS = "address,chunk,size,requested,state,bin,region,object";
 export const SPAN_FIELDS = "address,slices,bin,state,used,reserved";
+
+/** Tags a note that holds the request instead of an object id. */
+export const NOTE_REQUESTED: u64 = <u64>1 << 63;
+
+/** The object of an allocated block (from its note; -1 for a call without one). */
+export function noteObject(block: u64): i64 {
+  const note = ld64(block);
+  return (note & NOTE_REQUESTED) != 0 ? -1 : <i64>note - 1;
+}
+
+/** The bytes requested for an allocated block (from its note). */
+export function noteRequested(block: u64): u64 {
+  const note = ld64(block);
+  return (note & NOTE_REQUESTED) != 0 ? note & ~NOTE_REQUESTED : objectRequested(<i64>note - 1);
+}
 
 export const STATE_ALLOCATED: f64 = 0;
 export const STATE_PAGE_FREE: f64 = 14;
@@ -159,9 +175,7 @@ export function walkHeap(buffer: usize, room: i32): i32 {
           put(buffer, n++, room, block, bsize, 0, unchecked(KIND_STATES[kind]), bin, -1);
           continue;
         }
-        const object = <i64>ld64(block) - 1;
-        const requested = object >= 0 ? objectRequested(object) : bsize;
-        put(buffer, n++, room, block, bsize, requested, STATE_ALLOCATED, bin, <f64>object);
+        put(buffer, n++, room, block, bsize, noteRequested(block), STATE_ALLOCATED, bin, <f64>noteObject(block));
       }
       if (segmentKind(s) == KIND_HUGE) break;
     }

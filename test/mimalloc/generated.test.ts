@@ -22,7 +22,7 @@ async function departure(text: string, threads: number): Promise<string | null> 
   const lines = firstDifference(real, model.lines);
   if (lines) return lines;
   if (model.violations) return `the checker finds ${model.violations} violations`;
-  if (model.walkLive !== model.stats.live_usable) return `walk ${model.walkLive}, stats ${model.stats.live_usable}`;
+  if (model.walkLive !== model.stats.live_block_bytes) return `walk ${model.walkLive}, stats ${model.stats.live_block_bytes}`;
   return null;
 }
 

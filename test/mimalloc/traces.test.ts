@@ -19,7 +19,7 @@ describe.skipIf(skip)("mimalloc model on the shared traces", () => {
         const model = await modelRun(trace.path, threads === "real" ? "arena" : "merge");
         expect(real.length).toBeGreaterThan(0);
         expect(firstDifference(real, model.lines)).toBeNull();
-        expect(model.walkLive).toBe(model.stats.live_usable);
+        expect(model.walkLive).toBe(model.stats.live_block_bytes);
         expect(model.violations).toBe(0);
       }, 180_000);
     }
