@@ -31,6 +31,8 @@
  *   --preloaded            the process runs an LD_PRELOADed allocator that maps all its memory: its malloc
  *                          family comes from dlsym(RTLD_NEXT), every block is printed as mmap±0x… from the
  *                          first block returned, and malloc_trim is the next object's (often glibc's)
+ *   --stats-call <symbol>  (preloaded) at the end: <symbol>(NULL, NULL, NULL), the allocator's own statistics
+ *                          printer (mi_stats_print, malloc_stats_print …), its stderr lines prefixed "# stats "
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
  *                          rounded up to 8 KiB; a block is "heap" when inside the brk range
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
@@ -744,6 +746,15 @@ static void capture_stderr(void (*report)(void), const char *prefix) {
     close(mem);
 }
 
+static const char *stats_symbol; /* --stats-call */
+
+/* The preloaded allocator's statistics printer; extra NULL arguments are harmless to one that takes fewer. */
+static void call_stats_symbol(void) {
+    void (*print)(void *, void *, void *) = (void (*)(void *, void *, void *))dlsym(RTLD_DEFAULT, stats_symbol);
+    if (!print) die("--stats-call: the preloaded allocator does not define that symbol");
+    print(NULL, NULL, NULL);
+}
+
 static void put_tcmalloc_stats(void) {
     static const char *const names[] = {
         "generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
@@ -870,6 +881,7 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--heap-base")) show_base = 1;
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
         else if (arg_is(a, "--preloaded")) want_preloaded = 1;
+        else if (arg_is(a, "--stats-call") && i + 1 < argc) stats_symbol = argv[++i];
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
@@ -915,6 +927,10 @@ int main(int argc, char **argv) {
         put_mallinfo();
     }
     if (stats) capture_stderr(malloc_stats, "# stats ");
+    if (stats_symbol) {
+        if (!want_preloaded) die("--stats-call needs --preloaded");
+        capture_stderr(call_stats_symbol, "# stats ");
+    }
     if (mallocstats) put_tcmalloc_stats();
     out_flush();
     if (timing) say_time(t1 - t0);

@@ -101,6 +101,9 @@ export interface NativeOptions {
   preload?: string;
   /** Further environment variables for the allocator (e.g. `{ MIMALLOC_EAGER_COMMIT: "0" }`). */
   env?: Record<string, string>;
+  /** With `preload`: the library's statistics printer to call at the end (e.g. `mi_stats_print`); its lines
+   * land in `statLines`. */
+  statsCall?: string;
   /** Also collect mallinfo2() after every op, or once after the last one ("final"). */
   mallinfo?: boolean | "final";
   /** Also collect malloc_stats() (glibc) or the MallocExtension properties (TCMalloc) at the end. */
@@ -144,7 +147,7 @@ function allocatorEnv(options: NativeOptions): NodeJS.ProcessEnv {
 function oracleArgs(options: NativeOptions): string[] {
   const args = ["--heap-base"];
   if (options.threads) args.push("--threads", options.threads);
-  if (options.preload) return [...args, "--preloaded"];
+  if (options.preload) return [...args, "--preloaded", ...(options.statsCall ? ["--stats-call", options.statsCall] : [])];
   if (options.allocator === "tcmalloc") args.push("--tcmalloc");
   if (options.mallinfo) args.push(options.mallinfo === "final" ? "--final-mallinfo" : "--mallinfo");
   if (options.stats) args.push(options.allocator === "tcmalloc" ? "--mallocstats" : "--stats");
