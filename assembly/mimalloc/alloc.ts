@@ -88,11 +88,16 @@ function alignedFallback(heap: u64, size: u64, alignment: u64): u64 {
   return aligned;
 }
 
-/** mi_malloc_aligned: the fast path when the next free small block happens to be aligned. */
+/**
+ * mi_malloc_aligned: a small power-of-two size at least as large as the alignment is a plain malloc (small blocks
+ * of such sizes are naturally aligned); else the next free small block if it happens to be aligned; else the
+ * fallback.
+ */
 export function miMallocAligned(thread: i32, size: u64, alignment: u64): u64 {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) return 0;
-  if (size > <u64>i64.MAX_VALUE) return 0;
   const heap = heapOf(thread);
+  if ((size & (size - 1)) == 0 && size >= alignment && size <= SMALL_SIZE_MAX) return heapMalloc(heap, size, 0);
+  if (size > <u64>i64.MAX_VALUE) return 0;
   if (size <= SMALL_SIZE_MAX && alignment <= size) {
     const page = smallPage(heap, size);
     if (page != 0 && freeList(page) != 0 && (freeList(page) & (alignment - 1)) == 0) {

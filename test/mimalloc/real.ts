@@ -13,7 +13,33 @@ export function mimallocUnavailable(): string | null {
 /** Address lines of `path` (plain or .gz) on the real library; "real" runs one pthread per trace thread. */
 export async function realLines(path: string, threads: "merge" | "real", env: Record<string, string> = {}):
   Promise<string[]> {
-  return (await runNative(path, { preload: MIMALLOC_LIBRARY, threads, env })).lines;
+  return (await realRun(path, threads, env)).lines;
+}
+
+/** The real library's address lines and its mi_stats_print lines at the end. */
+export function realRun(path: string, threads: "merge" | "real", env: Record<string, string> = {}) {
+  return runNative(path, { preload: MIMALLOC_LIBRARY, threads, env, statsCall: "mi_stats_print" });
+}
+
+/**
+ * An amount as mi_stats_print writes it (stats.c › mi_printf_amount), split into words: bytes in 1024 steps with
+ * one decimal ("32.0 MiB"), counts likewise without the B ("5.7 Ki"), small numbers as they are.
+ */
+export function statAmount(n: number, bytes: boolean): string[] {
+  const suffix = bytes ? "B" : "";
+  if (Math.abs(n) < 1024) return n === 0 ? ["0"] : [`${n}`, ...(suffix ? [suffix] : [])];
+  let divider = 1024;
+  let magnitude = "K";
+  if (Math.abs(n) >= divider * 1024) { divider *= 1024; magnitude = "M"; }
+  if (Math.abs(n) >= divider * 1024) { divider *= 1024; magnitude = "G"; }
+  const tens = Math.trunc(n / Math.trunc(divider / 10)); // integer division twice, as in C
+  return [`${Math.trunc(tens / 10)}.${Math.abs(tens % 10)}`, `${magnitude}i${suffix}`];
+}
+
+/** The words after `name:` of a mi_stats_print row ("reserved", "segments", "pages", …). */
+export function statRow(lines: readonly string[], name: string): string[] {
+  const row = lines.find((l) => l.trimStart().startsWith(`${name}:`));
+  return row ? row.slice(row.indexOf(":") + 1).trim().split(/\s+/) : [];
 }
 
 export interface ModelRun {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { sharedTraces } from "../oracle/native.js";
 import { firstDifference } from "../differential/compare.js";
-import { mimallocUnavailable, modelRun, realLines } from "./real.js";
+import { mimallocUnavailable, modelRun, realLines, realRun, statAmount, statRow } from "./real.js";
 
 const skip = mimallocUnavailable();
 
@@ -23,5 +23,26 @@ describe.skipIf(skip)("mimalloc model on the shared traces", () => {
         expect(model.violations).toBe(0);
       }, 180_000);
     }
+  }
+});
+
+// A release build keeps few statistics (the per-size and page counters are compiled out, only decrements of
+// `pages` survive); those it keeps must read as mi_stats_print prints them.
+describe.skipIf(skip)("mimalloc model's statistics against mi_stats_print", () => {
+  for (const trace of sharedTraces()) {
+    it(`${trace.name}: reserved, segments and pages freed`, async () => {
+      const real = await realRun(trace.path, "merge");
+      const { stats } = await modelRun(trace.path, "merge");
+      const bytes = (n: number) => statAmount(n, true);
+      const counts = (n: number) => statAmount(n, false);
+      const reserved = [stats["reserved.peak"], stats["reserved.total"], stats["reserved.total"] - stats["reserved.current"],
+        stats["reserved.current"]].flatMap(bytes);
+      expect(statRow(real.statLines, "reserved").slice(0, reserved.length)).toEqual(reserved);
+      const segments = [stats["segments.peak"], stats["segments.total"],
+        stats["segments.total"] - stats["segments.current"], stats["segments.current"]].flatMap(counts);
+      expect(statRow(real.statLines, "segments").slice(0, segments.length)).toEqual(segments);
+      const pagesFreed = counts(stats["pages.total"] - stats["pages.current"]);
+      expect(statRow(real.statLines, "pages").slice(2, 2 + pagesFreed.length)).toEqual(pagesFreed);
+    }, 180_000);
   }
 });
