@@ -1,6 +1,6 @@
-// Generated traces on the real mimalloc 2.0.9 and on the model: identical address lines on one thread and on
-// three threads (one heap each, blocks freed by other threads). HEAPLAB_LONG=1 runs longer campaigns;
-// HEAPLAB_SEED fixes the seed.
+// Generated traces on the real mimalloc 2.0.9 and on the model: identical address lines on one thread, on three
+// threads (one heap each, blocks freed by other threads), and with the MIMALLOC_* variables the model knows.
+// HEAPLAB_LONG=1 runs longer campaigns; HEAPLAB_SEED fixes the seed.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -14,11 +14,30 @@ const skip = mimallocUnavailable();
 const LONG = process.env.HEAPLAB_LONG === "1";
 const seed = process.env.HEAPLAB_SEED ? Number(process.env.HEAPLAB_SEED) : Date.now() % 2 ** 31;
 
+interface Setting {
+  name: string;
+  threads: number;
+  env: Record<string, string>;
+  options: Record<string, number>;
+}
+
+const settings: Setting[] = [
+  { name: "one thread", threads: 1, env: {}, options: {} },
+  { name: "three threads", threads: 3, env: {}, options: {} },
+  {
+    name: "one thread, no OS memory (MIMALLOC_LIMIT_OS_ALLOC)",
+    threads: 1,
+    env: { MIMALLOC_LIMIT_OS_ALLOC: "1" },
+    options: { MIMALLOC_LIMIT_OS_ALLOC: 1 },
+  },
+];
+
 /** Where the model departs from the real library on `text`, or null. */
-async function departure(text: string, threads: number): Promise<string | null> {
+async function departure(text: string, setting: Setting): Promise<string | null> {
   const path = traceFile(text);
-  const real = await realLines(path, threads > 1 ? "real" : "merge");
-  const model = await modelRun(path, threads > 1 ? "arena" : "merge");
+  const threads = setting.threads;
+  const real = await realLines(path, threads > 1 ? "real" : "merge", setting.env);
+  const model = await modelRun(path, threads > 1 ? "arena" : "merge", setting.options);
   const lines = firstDifference(real, model.lines);
   if (lines) return lines;
   if (model.violations) return `the checker finds ${model.violations} violations`;
@@ -27,16 +46,16 @@ async function departure(text: string, threads: number): Promise<string | null> 
 }
 
 describe.skipIf(skip)("mimalloc model on generated traces", () => {
-  for (const threads of [1, 3]) {
-    it(`${threads === 1 ? "one thread" : "three threads"} (seed ${seed})`, async () => {
+  for (const setting of settings) {
+    it(`${setting.name} (seed ${seed})`, async () => {
       const result = await fc.check(
-        fc.asyncProperty(traces(threads, LONG ? 600 : 150, mimallocSizes),
-          async (text) => (await departure(text, threads)) === null),
+        fc.asyncProperty(traces(setting.threads, LONG ? 600 : 150, mimallocSizes),
+          async (text) => (await departure(text, setting)) === null),
         { numRuns: LONG ? 300 : 12, seed },
       );
       if (!result.failed) return;
       const shrunk = (result.counterexample?.[0] as string | undefined) ?? "";
-      expect.fail(`seed ${seed}: ${await departure(shrunk, threads)}\n${shrunk}`);
+      expect.fail(`seed ${seed}: ${await departure(shrunk, setting)}\n${shrunk}`);
     }, LONG ? 3_600_000 : 120_000);
   }
 });
