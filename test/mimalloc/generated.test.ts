@@ -24,6 +24,7 @@ interface Setting {
 const settings: Setting[] = [
   { name: "one thread", threads: 1, env: {}, options: {} },
   { name: "three threads", threads: 3, env: {}, options: {} },
+  { name: "twenty threads (a segment each)", threads: 20, env: {}, options: {} },
   {
     name: "one thread, no OS memory (MIMALLOC_LIMIT_OS_ALLOC)",
     threads: 1,
