@@ -293,9 +293,10 @@ export function delayedFreeAll(heap: u64): void {
   }
 }
 
-/** mi_heap_collect (forced, as after a failed allocation): every empty page goes back to its segment. */
+/** mi_heap_collect (forced, as after a failed allocation): retired pages, then every empty page, go back. */
 export function heapCollect(heap: u64): void {
   delayedFreeAll(heap);
+  collectRetired(heap, true);
   for (let bin = 0; bin <= BIN_FULL; bin++) {
     const q = queue(heap, bin);
     let page = queueFirst(q);
@@ -306,5 +307,4 @@ export function heapCollect(heap: u64): void {
       page = next;
     }
   }
-  collectRetired(heap, true);
 }

@@ -10,7 +10,8 @@
 //
 // Requests of more than 1 GiB get no hint (for ASLR) and land in Linux's top-down mmap area; a mapping that is
 // not aligned there is unmapped, mapped again with `alignment` bytes more, and trimmed on both sides to the
-// aligned middle. The top-down area is modelled as a cursor that only moves down (its holes are not reused).
+// aligned middle. The top-down area is modelled as a cursor that only moves down (its holes are not reused), and
+// a mapping that would reach below 30 TiB fails, as the kernel's does when no gap is large enough.
 //
 // Only the frames the model writes are backed by simulated memory (segment headers, page metadata, free-list
 // links); munmap releases whole frames.
@@ -31,6 +32,10 @@ import { gld, gst, gadd, gaddPeak, G_ALIGNED_BASE, G_MMAP_TOP, G_RESERVED, G_RES
 // @ts-ignore: decorator
 @inline const GiB: u64 = <u64>1 << 30;
 
+/** The end of the user address space (47 bits). */
+// @ts-ignore: decorator
+@inline const USER_TOP: u64 = <u64>1 << 47;
+
 /** The first hinted address: 2 TiB plus mimalloc's random offset (any multiple of 32 MiB below 4 TiB). */
 let hintStart: u64 = HINT_BASE + 0x6d_4000_0000;
 /** The top of the unhinted mmap area (Linux's mmap_base, below the stack). */
@@ -47,7 +52,7 @@ export function setHintStart(address: u64): bool {
 
 /** Sets the top of the unhinted mmap area. */
 export function setMmapBase(address: u64): bool {
-  if (address % OS_PAGE != 0 || address <= HINT_MAX) return false;
+  if (address % OS_PAGE != 0 || address <= HINT_MAX || address > USER_TOP) return false;
   mmapBase = address;
   return true;
 }
@@ -91,13 +96,15 @@ function alignedHint(alignment: u64, size: u64): u64 {
   return hint % alignment == 0 ? hint : 0;
 }
 
+/** mmap at `address` (a hint the kernel grants) or where the kernel chooses; 0 when no gap is large enough. */
 function mmap(address: u64, size: u64): u64 {
+  const top = gld(G_MMAP_TOP) != 0 ? gld(G_MMAP_TOP) : mmapBase;
+  if (address == 0 && size > top - HINT_MAX) return 0;
   count(SYS_MMAP, size);
   gadd(G_MMAP_CALLS, 1);
   gaddPeak(G_RESERVED, <i64>size);
   gadd(G_RESERVED_TOTAL, size);
   if (address != 0) return address;
-  const top = gld(G_MMAP_TOP) != 0 ? gld(G_MMAP_TOP) : mmapBase;
   const start = (top - size) & ~(OS_PAGE - 1);
   gst(G_MMAP_TOP, start);
   return start;
@@ -122,10 +129,12 @@ export function osAllocAligned(size: u64, alignment: u64): u64 {
   if (limitOsAlloc || size == 0) return 0;
   size = alignUp(goodAllocSize(size), OS_PAGE);
   let p = osMemAlloc(size, alignment);
+  if (p == 0) return 0;
   if (p % alignment != 0) {
     osFree(p, size);
     const over = size + alignment;
     p = mmap(0, over);
+    if (p == 0) return 0;
     const aligned = alignUp(p, alignment);
     const pre = aligned - p;
     const post = over - pre - size;

@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   const model = values.model as ModelName;
-  const opening = openForReplay(positionals[0], {});
+  const opening = openForReplay(positionals[0], {}, {}, model !== "mimalloc"); // mimalloc has no brk heap
   const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
   const trace = await opening.trace;
   const name = positionals[0].split("/").pop();

@@ -63,7 +63,9 @@ export async function run(argv: string[]): Promise<number> {
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
-  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true });
+  // mimalloc never moves the program break: the recorded one means nothing to it
+  const brkHeap = values.model !== "mimalloc";
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true }, brkHeap);
   const options = await opening.options;
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
