@@ -89,9 +89,10 @@ function alignedFallback(heap: u64, size: u64, alignment: u64): u64 {
 }
 
 /**
- * mi_malloc_aligned: a small power-of-two size at least as large as the alignment is a plain malloc (small blocks
- * of such sizes are naturally aligned); else the next free small block if it happens to be aligned; else the
- * fallback.
+ * mi_malloc_aligned: a small power-of-two size at least as large as the alignment is a plain malloc, as 2.0.9
+ * assumes such blocks naturally aligned (they are not: pages of blocks up to 1 KiB start 384 bytes in, so
+ * memalign(256, 1024) returns an address 128 bytes past a multiple of 256, in the model as in the library);
+ * else the next free small block if it happens to be aligned; else the fallback.
  */
 export function miMallocAligned(thread: i32, size: u64, alignment: u64): u64 {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) return 0;

@@ -52,6 +52,13 @@ describe.skipIf(skip)("mimalloc model, call by call", () => {
     expect(l.check()).toEqual([]);
   });
 
+  it("keeps mimalloc 2.0.9's misaligned power-of-two blocks: memalign(256, 1024) is malloc(1024), 384 bytes into its page", async () => {
+    // measured: memalign(256, 1024) % 256 == 128 and memalign(512, 512) % 512 == 384 on the real library
+    const l = await lab();
+    expect(l.memalign(256, 1024) % 256).toBe(128);
+    expect(l.memalign(512, 512) % 512).toBe(384);
+  });
+
   it("walks blocks by state and counts them in its statistics", async () => {
     const l = await lab();
     const blocks = [l.malloc(100), l.malloc(100), l.malloc(100)];
