@@ -7,7 +7,10 @@
 //   ├──────────────────────────────────────────┤ + 0x1000   segment cache: CACHE_SLOTS × segment address (0 = empty)
 //   ├──────────────────────────────────────────┤ + 0x3000   the model's list of live segments (for walks and checks;
 //   │                                          │            mimalloc keeps a bitmap of them, _mi_segment_map)
-//   └──────────────────────────────────────────┘ + 0x3000 + 8 × MAX_SEGMENTS
+//   ├──────────────────────────────────────────┤ + 0x3000 + 8 × MAX_SEGMENTS
+//   │                                          │
+//   ├──────────────────────────────────────────┤ + 0x100000 the arena's in-use bitmap (see arena.ts)
+//   └──────────────────────────────────────────┘
 //   HEAPS_BASE + HEAP_STRIDE × thread: each thread's heap and thread-local data (see heap.ts)
 
 import { vmMap, ld64, st64 } from "../common/vmem";
@@ -48,6 +51,8 @@ export const G_HUGE_COUNT: u64 = 160;       // stats: huge and large allocations
 export const G_LARGE_COUNT: u64 = 168;
 export const G_NORMAL_COUNT: u64 = 176;     // stats: blocks allocated from small and medium pages
 export const G_SEGMENT_LIST_COUNT: u64 = 184;
+export const G_ARENA_START: u64 = 192;       // the reserved arena (MIMALLOC_RESERVE_OS_MEMORY), 0 = none
+export const G_ARENA_BLOCKS: u64 = 200;
 
 export const CACHE_BASE: u64 = STATICS_BASE + 0x1000;
 /** MI_CACHE_MAX: 16 bitmap fields of 64 slots. */

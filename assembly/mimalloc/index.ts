@@ -10,7 +10,8 @@ import {
   setObjectAddress, setObjectRequested, clearError, failed, raise,
 } from "../common/ops";
 import { globalsInit, gadd, G_LIVE_REQUESTED, G_LIVE_BLOCKS, MAX_THREADS } from "./globals";
-import { setHintStart, setMmapBase, setLimitOsAlloc } from "./os";
+import { setHintStart, setMmapBase } from "./os";
+import { setLimitOsAlloc, setReserveBytes, arenaInit } from "./arena";
 import { binOf, binSize, goodSize, BIN_FULL } from "./bins";
 import { miMalloc, miCalloc, miRealloc, miMallocAligned, miPosixMemalign, miValloc, miPvalloc } from "./alloc";
 import { miFree, usableSize as blockUsableSize, ownedPage, blockStart, blockBytes } from "./free";
@@ -24,7 +25,7 @@ export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from ".
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
-const OPTION_NAMES = "MIMALLOC_LIMIT_OS_ALLOC,aligned_base,mmap_base";
+const OPTION_NAMES = "MIMALLOC_LIMIT_OS_ALLOC,aligned_base,mmap_base,MIMALLOC_RESERVE_OS_MEMORY";
 
 let ready: bool = false;
 
@@ -40,6 +41,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 0: setLimitOsAlloc(value != 0); break;
     case 1: if (value < 0 || !setHintStart(<u64>value)) return 0; break;
     case 2: if (value < 0 || !setMmapBase(<u64>value)) return 0; break;
+    case 3: if (value < 0 || !setReserveBytes(<u64>value)) return 0; break;
     default: return 0;
   }
   return 1;
@@ -50,6 +52,7 @@ export function init(): void {
   vmInit();
   countersInit();
   globalsInit();
+  arenaInit();
   ready = true;
 }
 

@@ -40,8 +40,6 @@ import { gld, gst, gadd, gaddPeak, G_ALIGNED_BASE, G_MMAP_TOP, G_RESERVED, G_RES
 let hintStart: u64 = HINT_BASE + 0x6d_4000_0000;
 /** The top of the unhinted mmap area (Linux's mmap_base, below the stack). */
 let mmapBase: u64 = 0x7fff_f7ff_f000;
-/** MIMALLOC_LIMIT_OS_ALLOC: every OS allocation fails. */
-let limitOsAlloc: bool = false;
 
 /** Sets where the hinted segments start (a multiple of 32 MiB in [2 TiB, 30 TiB)). */
 export function setHintStart(address: u64): bool {
@@ -55,14 +53,6 @@ export function setMmapBase(address: u64): bool {
   if (address % OS_PAGE != 0 || address <= HINT_MAX || address > USER_TOP) return false;
   mmapBase = address;
   return true;
-}
-
-export function setLimitOsAlloc(on: bool): void {
-  limitOsAlloc = on;
-}
-
-export function osLimited(): bool {
-  return limitOsAlloc;
 }
 
 // @ts-ignore: decorator
@@ -126,7 +116,7 @@ function osMemAlloc(size: u64, alignment: u64): u64 {
 
 /** _mi_os_alloc_aligned: `size` bytes (rounded to the good size) aligned to `alignment`; 0 when refused. */
 export function osAllocAligned(size: u64, alignment: u64): u64 {
-  if (limitOsAlloc || size == 0) return 0;
+  if (size == 0) return 0;
   size = alignUp(goodAllocSize(size), OS_PAGE);
   let p = osMemAlloc(size, alignment);
   if (p == 0) return 0;

@@ -30,7 +30,8 @@ import { raise } from "../common/ops";
 import { gld, gst, gadd, gaddPeak, CACHE_BASE, CACHE_SLOTS, G_SEGMENTS, G_SEGMENTS_TOTAL, G_PAGES,
   G_PAGES_TOTAL, G_SEGMENT_CACHE_HITS, SEGMENT_LIST, MAX_SEGMENTS, G_SEGMENT_LIST_COUNT } from "./globals";
 import { sliceBin } from "./bins";
-import { SEGMENT_SIZE, OS_PAGE, alignUp, osAllocAligned, osAllocAlignedOffset, osFreeAligned } from "./os";
+import { SEGMENT_SIZE, OS_PAGE, alignUp } from "./os";
+import { arenaAllocAligned, arenaFree } from "./arena";
 import {
   PAGE_STRUCT, SLICES_OFFSET, HUGE_BLOCK_SIZE, sliceCount, setSliceCount, sliceOffset, setSliceOffset,
   xblockSize, setXblockSize, pageNext, setPageNext, pagePrev, setPagePrev, pageClear, segmentOf, sliceIndex,
@@ -302,7 +303,7 @@ function segmentAlloc(tld: u64, thread: u64, required: u64, pageAlignment: u64):
   let s: u64 = 0;
   if (pageAlignment == 0 && bytes == SEGMENT_SIZE) s = cachePop();
   if (s == 0) {
-    s = osAllocAlignedOffset(bytes, alignment, alignOffset);
+    s = arenaAllocAligned(bytes, alignment, alignOffset);
     if (s == 0) return 0;
   } else {
     // a reused segment's header is stale: clear it as mimalloc does when the memory is not known to be zero
@@ -344,7 +345,7 @@ function segmentFree(tld: u64, s: u64): void {
   st64(s + 256, 0);
   unlistSegment(s);
   if (bytes != SEGMENT_SIZE || memAlignOffset(s) != 0 || segmentKind(s) == KIND_HUGE || !cachePush(s)) {
-    osFreeAligned(s, bytes, memAlignment(s), memAlignOffset(s));
+    arenaFree(s, bytes, memAlignment(s), memAlignOffset(s));
   }
 }
 

@@ -31,6 +31,19 @@ const settings: Setting[] = [
     env: { MIMALLOC_LIMIT_OS_ALLOC: "1" },
     options: { MIMALLOC_LIMIT_OS_ALLOC: 1 },
   },
+  {
+    // a size without a unit is bytes, in the environment as in the option
+    name: "one thread, a 256 MiB arena (MIMALLOC_RESERVE_OS_MEMORY)",
+    threads: 1,
+    env: { MIMALLOC_RESERVE_OS_MEMORY: "268435456" },
+    options: { MIMALLOC_RESERVE_OS_MEMORY: 268435456 },
+  },
+  {
+    name: "three threads, a 128 MiB arena and no other OS memory",
+    threads: 3,
+    env: { MIMALLOC_RESERVE_OS_MEMORY: "134217728", MIMALLOC_LIMIT_OS_ALLOC: "1" },
+    options: { MIMALLOC_RESERVE_OS_MEMORY: 134217728, MIMALLOC_LIMIT_OS_ALLOC: 1 },
+  },
 ];
 
 /** Where the model departs from the real library on `text`, or null. */
