@@ -34,6 +34,7 @@ export function setReserveBytes(bytes: u64): bool {
   return true;
 }
 
+/** MIMALLOC_LIMIT_OS_ALLOC. */
 export function setLimitOsAlloc(on: bool): void {
   limitOsAlloc = on;
 }

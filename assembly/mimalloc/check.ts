@@ -69,6 +69,7 @@ function inQueue(q: u64, page: u64): bool {
 const listedTable = new Scratch();
 let listed: usize = 0;
 
+/** One free list of `page`: blocks on boundaries, below the capacity, listed once over all three lists. */
 function checkList(page: u64, head: u64): void {
   const start = pageStart(page, xblockSize(page));
   const bsize = blockSize(page);
@@ -84,6 +85,7 @@ function checkList(page: u64, head: u64): void {
   }
 }
 
+/** A page of segment `s`: its counts, lists, owner and queue. */
 function checkPage(s: u64, page: u64): void {
   const cap = capacity(page);
   if (cap > reserved(page)) violation(PAGE_CAPACITY, page);
@@ -106,6 +108,7 @@ function checkPage(s: u64, page: u64): void {
   if ((prev == 0) != (queueFirst(q) == page) || (next == 0) != (queueLast(q) == page)) violation(QUEUE_LINKS, page);
 }
 
+/** Segment `s`: its spans tile it, free ones are queued, and `used` counts its pages. */
 function checkSegment(s: u64): void {
   const end = spanEnd(s);
   let pages: u64 = 0;

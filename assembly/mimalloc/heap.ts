@@ -97,6 +97,7 @@ function queuePush(heap: u64, q: u64, page: u64): void {
   tldAdd(heap, T_PAGE_COUNT, 1);
 }
 
+/** Takes `page` out of queue `q`'s links (its own links are left to the caller). */
 function unlink(q: u64, page: u64): void {
   const prev = pagePrev(page);
   const next = pageNext(page);

@@ -186,6 +186,7 @@ export function arenaBase(k: i32): f64 {
   return 0;
 }
 
+/** Field names of a walk record. */
 export function walkFields(): string {
   return WALK_FIELDS;
 }
@@ -195,6 +196,7 @@ export function walk(buffer: usize, capacity: i32): i32 {
   return walkHeap(buffer, capacity);
 }
 
+/** Field names of a page-walk record. */
 export function spanFields(): string {
   return SPAN_FIELDS;
 }
@@ -204,6 +206,7 @@ export function spans(buffer: usize, capacity: i32): i32 {
   return walkPages(buffer, capacity);
 }
 
+/** Comma-separated statistic names, in statsInto order. */
 export function statNames(): string {
   return STAT_NAMES;
 }

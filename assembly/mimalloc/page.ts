@@ -111,10 +111,12 @@ import { MAX_ALIGN_GUARANTEE, WORD } from "./bins";
 // @ts-ignore: decorator
 @inline export function setDelayedState(p: u64, state: u64): void { setXthreadFree(p, threadFree(p) | state); }
 
+/** Flags the page as in the full queue (or not). */
 export function setInFull(p: u64, on: bool): void {
   st8(p + 14, <u8>((ld8(p + 14) & ~1) | (on ? 1 : 0)));
 }
 
+/** Flags the page as holding blocks handed out at an aligned offset (free must find their start). */
 export function setHasAligned(p: u64, on: bool): void {
   st8(p + 14, <u8>((ld8(p + 14) & ~2) | (on ? 2 : 0)));
 }

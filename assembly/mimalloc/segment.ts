@@ -105,6 +105,7 @@ export function pageOf(p: u64): u64 {
 
 // ── span queues (one set per thread, `spanQueue(tld, bin)`: first, last) ──────────────────────────────────────
 
+/** mi_span_queue_push: a free span goes to the front of its queue. */
 function spanQueuePush(q: u64, sl: u64): void {
   setPagePrev(sl, 0);
   const first = ld64(q);
@@ -115,6 +116,7 @@ function spanQueuePush(q: u64, sl: u64): void {
   setXblockSize(sl, 0);
 }
 
+/** mi_span_queue_delete: a span leaves its queue and is no longer free. */
 function spanQueueDelete(q: u64, sl: u64): void {
   const prev = pagePrev(sl);
   const next = pageNext(sl);
@@ -143,6 +145,7 @@ function spanFree(tld: u64, s: u64, index: u64, n: u64): void {
   else spanQueuePush(spanQueue(tld, sliceBin(n)), sl);
 }
 
+/** Takes a free span out of the queue of its size. */
 function spanRemoveFromQueue(tld: u64, sl: u64): void {
   spanQueueDelete(spanQueue(tld, sliceBin(sliceCount(sl))), sl);
 }
@@ -267,6 +270,7 @@ export function segmentAt(i: u64): u64 {
   return ld64(SEGMENT_LIST + i * 8);
 }
 
+/** Adds `s` to the model's list of live segments; false (with an error) past the model's limit. */
 function listSegment(s: u64): bool {
   const n = gld(G_SEGMENT_LIST_COUNT);
   if (n == MAX_SEGMENTS) {
@@ -278,6 +282,7 @@ function listSegment(s: u64): bool {
   return true;
 }
 
+/** Removes `s` from the list of live segments. */
 function unlistSegment(s: u64): void {
   const n = gld(G_SEGMENT_LIST_COUNT);
   for (let i: u64 = 0; i < n; i++) {

@@ -94,6 +94,7 @@ export function sortedSegments(): u64 {
   return sl + sliceCount(sl) * PAGE_STRUCT;
 }
 
+/** Marks the blocks of one free list with `kind` (bounded by the capacity, so a cycle cannot hang the walk). */
 function markList(page: u64, head: u64, kind: u8, start: u64, bsize: u64): void {
   const limit = capacity(page);
   let n: u64 = 0;
@@ -130,6 +131,7 @@ export function classifyBlocks(page: u64): void {
   return load<u8>(kindsAt + <usize>index);
 }
 
+/** Writes walk record `n` when there is room for it. */
 function put(buffer: usize, n: i32, room: i32, address: u64, size: u64, requested: u64, state: f64, bin: i32,
   object: f64): void {
   if (n >= room) return;
