@@ -16,10 +16,10 @@ import {
 } from "../common/debug";
 import { binOf, BIN_FULL } from "./bins";
 import {
-  PAGE_STRUCT, sliceCount, sliceOffset, xblockSize, freeList, localFree, threadFree, capacity, reserved, used,
-  blockSize, blockNext, pageStart, pageHeap, isInFull, pageNext, pagePrev, segmentOf,
+  sliceCount, sliceOffset, xblockSize, freeList, localFree, threadFree, capacity, reserved, used, blockSize,
+  blockNext, pageStart, pageHeap, isInFull, pageNext, pagePrev,
 } from "./page";
-import { slice, sliceEntries, segmentUsed, segmentKind, KIND_HUGE, sliceIsFree, segmentThread } from "./segment";
+import { slice, segmentUsed, segmentKind, KIND_HUGE, sliceIsFree, segmentThread } from "./segment";
 import { sliceBin } from "./bins";
 import { queue, queueFirst, queueLast, spanQueue, heapOf } from "./heap";
 import { sortedSegments, sortedSegment, spanEnd, nextSpan } from "./walk";

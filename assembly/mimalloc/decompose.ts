@@ -14,8 +14,7 @@
 
 import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
 import { gld, G_RESERVED, G_LIVE_REQUESTED, G_LIVE_BLOCKS } from "./globals";
-import { PAGE_STRUCT, sliceCount, xblockSize, freeList, localFree, threadFree, capacity, used, blockSize,
-  blockNext } from "./page";
+import { sliceCount, freeList, localFree, threadFree, capacity, blockSize, blockNext } from "./page";
 import { slice, sliceIsFree, segmentKind, KIND_HUGE, SLICE_SHIFT, INFO_SLICES, segmentBytes } from "./segment";
 import { sortedSegments, sortedSegment, spanEnd, nextSpan } from "./walk";
 
