@@ -31,6 +31,8 @@
  *   --preloaded            the process runs an LD_PRELOADed allocator that maps all its memory: its malloc
  *                          family comes from dlsym(RTLD_NEXT), every block is printed as mmap±0x… from the
  *                          first block returned, and malloc_trim is the next object's (often glibc's)
+ *   --usable-table         (preloaded) no trace: "<size> <malloc_usable_size(malloc(size))>" for 0…262144 and
+ *                          samples above, each block freed before the next
  *   --stats-call <symbol>  (preloaded) at the end: <symbol>(NULL, NULL, NULL), the allocator's own statistics
  *                          printer (mi_stats_print, malloc_stats_print …), its stderr lines prefixed "# stats "
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
@@ -779,6 +781,28 @@ static void put_tcmalloc_stats(void) {
     }
 }
 
+/* --usable-table: the usable size the preloaded allocator gives each request (its size classes, seen from outside). */
+static void put_usable_line(size_t (*usable)(void *), size_t size) {
+    void *p = real_malloc(size);
+    out_room();
+    put_dec(size);
+    put_char(' ');
+    put_dec(p ? usable(p) : 0);
+    put_char('\n');
+    real_free(p);
+}
+
+static void put_usable_table(void) {
+    size_t (*usable)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (!usable) die("--usable-table: the preloaded allocator has no malloc_usable_size");
+    for (size_t size = 0; size <= 262144; size++) put_usable_line(usable, size);
+    for (size_t size = (size_t)256 << 10; size <= (size_t)64 << 20; size += size / 8) {
+        put_usable_line(usable, size - 1);
+        put_usable_line(usable, size);
+        put_usable_line(usable, size + 1);
+    }
+}
+
 static void put_nallocx_line(size_t size) {
     out_room();
     put_dec(size);
@@ -869,7 +893,7 @@ static void say_time(uint64_t ns) {
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
-    int want_tcmalloc = 0, want_preloaded = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int want_tcmalloc = 0, want_preloaded = 0, usable_table = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
@@ -882,6 +906,7 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
         else if (arg_is(a, "--preloaded")) want_preloaded = 1;
         else if (arg_is(a, "--stats-call") && i + 1 < argc) stats_symbol = argv[++i];
+        else if (arg_is(a, "--usable-table")) usable_table = 1;
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
@@ -898,6 +923,12 @@ int main(int argc, char **argv) {
         die(want_tcmalloc ? "--tcmalloc needs LD_PRELOAD=libtcmalloc_minimal.so.4"
                           : "tcmalloc is preloaded: pass --tcmalloc");
     out = map_zeroed(OUT_BYTES);
+    if (usable_table) {
+        if (!want_preloaded) die("--usable-table needs --preloaded");
+        put_usable_table();
+        out_flush();
+        return 0;
+    }
     if (table) {
         put_nallocx_table();
         out_flush();

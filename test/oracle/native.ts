@@ -214,6 +214,21 @@ export async function tcmallocNallocx(): Promise<Map<number, number>> {
   return table;
 }
 
+/** malloc_usable_size(malloc(size)) of a preloaded allocator: size → usable bytes, for 0…262144 and samples to
+ * 64 MiB. */
+export async function preloadedUsableSizes(library: string, env: Record<string, string> = {}):
+  Promise<Map<number, number>> {
+  const binary = await buildOracle();
+  const { stdout } = await run(binary, ["--preloaded", "--usable-table"], allocatorEnv({ preload: library, env }));
+  const table = new Map<number, number>();
+  for (const line of stdout.split("\n")) {
+    if (!line) continue;
+    const [size, usable] = line.split(" ").map(Number);
+    table.set(size, usable);
+  }
+  return table;
+}
+
 /** A gunzipped copy of a .gz trace, kept in the cache directory (keyed by name, size and mtime). */
 export function plainCopy(gzPath: string): string {
   const { size, mtimeMs } = statSync(gzPath);
