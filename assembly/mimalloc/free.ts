@@ -72,6 +72,12 @@ export function ownedPage(p: u64): u64 {
     raise(1, "mi_free: invalid pointer (not a block of this heap)");
     return 0;
   }
+  // inside a block: only pages that handed out aligned pointers find the block's start
+  const start = pageStart(page, xblockSize(page));
+  if (p < start || (!hasAligned(page) && (p - start) % blockSize(page) != 0)) {
+    raise(1, "mi_free: invalid pointer (inside a block, not its start)");
+    return 0;
+  }
   return page;
 }
 
