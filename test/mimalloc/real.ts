@@ -51,16 +51,17 @@ export interface ModelRun {
   violations: number;
 }
 
-/** Replays `path` on the model; "arena" gives every trace thread its own heap. */
-export async function modelRun(path: string, threads: "merge" | "arena", options: Record<string, number> = {}):
-  Promise<ModelRun> {
+/** Replays `path` on the model; "arena" gives every trace thread its own heap; `checkEvery` runs the invariant
+ * checker after every that many ops (a violation fails the replay). */
+export async function modelRun(path: string, threads: "merge" | "arena", options: Record<string, number> = {},
+  checkEvery?: number): Promise<ModelRun> {
   const { createLab } = await import("../../src/lab/lab.js");
   const { AddressFormatter } = await import("../../src/lab/addresses.js");
   const lab = await createLab({ model: "mimalloc", options });
   const formatter = new AddressFormatter(lab.handle);
   const lines: string[] = [];
   await lab.replay(readFileSync(path), {
-    threads, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }),
+    threads, checkEvery, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }),
   });
   let walkLive = 0;
   for (const row of lab.chunks()) if (row.state === "allocated") walkLive += row.size;
