@@ -25,7 +25,9 @@ import {
   setPageHeap, pageHeap, retireExpire, setRetireExpire, capacity, reserved, freeCollect, extendFree, pageInit,
   blockSize, blockNext, delayedState, setDelayedState, USE_DELAYED_FREE, NEVER_DELAYED_FREE,
 } from "./page";
-import { segmentsPageAlloc, hugePageAlloc, segmentPageFree, pageOf, MEDIUM_PAGE_SIZE, ALIGNMENT_MAX } from "./segment";
+import {
+  segmentsPageAlloc, hugePageAlloc, segmentPageFree, pageOf, cacheFreeAll, MEDIUM_PAGE_SIZE, ALIGNMENT_MAX,
+} from "./segment";
 import { goodAllocSize, SEGMENT_SIZE } from "./os";
 import { HUGE_BLOCK_SIZE } from "./page";
 import { freeBlock } from "./free";
@@ -294,7 +296,10 @@ export function delayedFreeAll(heap: u64): void {
   }
 }
 
-/** mi_heap_collect (forced, as after a failed allocation): retired pages, then every empty page, go back. */
+/**
+ * mi_heap_collect (forced, as after a failed allocation): retired pages, then every empty page, go back to their
+ * segments, and the cached segments to the arena or the OS.
+ */
 export function heapCollect(heap: u64): void {
   delayedFreeAll(heap);
   collectRetired(heap, true);
@@ -308,4 +313,5 @@ export function heapCollect(heap: u64): void {
       page = next;
     }
   }
+  cacheFreeAll();
 }

@@ -23,7 +23,8 @@
 //   ╘═══════════════╧═════╛
 //
 // A freed normal segment goes to the process-wide segment cache (1024 slots, lowest free slot first) and is the
-// next segment any thread gets (lowest occupied slot); huge segments are unmapped.
+// next segment any thread gets (lowest occupied slot); huge segments are unmapped. A forced collect (after an
+// allocation failed) empties the cache.
 
 import { ld64, st64 } from "../common/vmem";
 import { raise } from "../common/ops";
@@ -236,7 +237,6 @@ function cachePop(): u64 {
     const s = ld64(CACHE_BASE + i * 8);
     if (s != 0) {
       st64(CACHE_BASE + i * 8, 0);
-      gadd(G_SEGMENT_CACHE_HITS, 1);
       return s;
     }
   }
@@ -252,6 +252,11 @@ function cachePush(s: u64): bool {
     }
   }
   return false;
+}
+
+/** _mi_segment_cache_free_all (a forced collect): every cached segment goes back to the arena or the OS. */
+export function cacheFreeAll(): void {
+  for (let s = cachePop(); s != 0; s = cachePop()) arenaFree(s, SEGMENT_SIZE, SEGMENT_SIZE, 0);
 }
 
 /** True when `s` sits in the segment cache (mapped, but nobody's). */
@@ -306,7 +311,10 @@ function segmentAlloc(tld: u64, thread: u64, required: u64, pageAlignment: u64):
   }
   const bytes = slices << SLICE_SHIFT;
   let s: u64 = 0;
-  if (pageAlignment == 0 && bytes == SEGMENT_SIZE) s = cachePop();
+  if (pageAlignment == 0 && bytes == SEGMENT_SIZE) {
+    s = cachePop();
+    if (s != 0) gadd(G_SEGMENT_CACHE_HITS, 1);
+  }
   if (s == 0) {
     s = arenaAllocAligned(bytes, alignment, alignOffset);
     if (s == 0) return 0;

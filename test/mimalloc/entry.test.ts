@@ -38,6 +38,15 @@ const CASES: Record<string, string[]> = {
     "m 34 0x10", "m 20000000 0x20", "f 0x20", "m 20000000 0x30", "m 100000000 0x40", "f 0x30", "m 17000000 0x50",
   ],
   "malloc_trim": ["m 34 0x10", "t 0 0", "m 100 0x20"],
+  // 40 large blocks take a second segment; freed, it waits in the segment cache until a failed request's collect
+  // unmaps it, so the next segment comes from a fresh hint
+  "a failed request empties the segment cache": [
+    "m 34 0x10",
+    ...Array.from({ length: 40 }, (_, i) => `m 600000 0x${(0x1000 + i * 16).toString(16)}`),
+    ...Array.from({ length: 40 }, (_, i) => `f 0x${(0x1000 + i * 16).toString(16)}`),
+    `m ${2 ** 50} 0x0`,
+    ...Array.from({ length: 40 }, (_, i) => `m 600000 0x${(0x9000 + i * 16).toString(16)}`),
+  ],
 };
 
 describe.skipIf(skip)("mimalloc model's entry points on edge cases", () => {
