@@ -1,15 +1,14 @@
 // The wasm exports of the TCMalloc model (gperftools 2.10 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import {
-  vmInit, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
-} from "../common/vmem";
+import { vmInit, vmBuffer } from "../common/vmem";
+import { replayBatch } from "../common/replay";
 import { countersInit } from "../common/counters";
 import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise, settleMemory, SIZE_TOO_LARGE,
+  setObjectAddress, clearError, failed, raise, SIZE_TOO_LARGE,
 } from "../common/ops";
 export { lastErrorCode } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
@@ -126,22 +125,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  for (let i = 0; i < count; i++) {
-    clearError();
-    // Near the engine's memory cap any operation may run out half way: only the journal can undo it then.
-    const journaled = journal || vmAtCeiling();
-    if (journaled) journalBegin();
-    vmClearFailure();
-    const ok = runOp(ops, i, results) && !settleMemory() && checkAfterOp();
-    if (!ok) {
-      settleMemory();
-      if (journaled) journalRollback();
-      return i;
-    }
-    if (journaled) journalCommit();
-    afterOp(ops, i, results);
-  }
-  return count;
+  return replayBatch(ops, count, results, journal, runOp, checkAfterOp, afterOp);
 }
 
 /** tc_malloc_size(address); -1 when TCMalloc does not own it and aborts (lastErrorMessage says so). */

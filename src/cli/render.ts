@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const path = values.output ?? (values.html ? "report.html" : "heap.svg");
   // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
-    const opening = openForReplay(positionals[0], {});
+    const opening = openForReplay(positionals[0], {}, {}, model !== "mimalloc"); // mimalloc has no brk heap
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
     const trace = await opening.trace;
     const name = positionals[0].split("/").pop();

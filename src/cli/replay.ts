@@ -16,7 +16,7 @@ import { forkAncestors, parseAfter } from "./fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --model ptmalloc|tcmalloc|mimalloc   allocator model (default ptmalloc)
   --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0
   --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
@@ -64,13 +64,15 @@ export async function run(argv: string[]): Promise<number> {
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
   const after = values.after === undefined ? undefined : parseAfter(values.after);
-  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true });
+  // mimalloc never moves the program break: the recorded one means nothing to it
+  const brkHeap = values.model !== "mimalloc";
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true }, brkHeap);
   let options = await opening.options;
   const child = await opening.trace;
   const ancestors = await forkAncestors(positionals[0], child.header, after, { lenient: values.lenient });
   // A child's heap offsets count from its root ancestor's break, where its inherited heap began.
   const rootBase = ancestors[0]?.trace.header.heapBase;
-  if (rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
+  if (brkHeap && rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,

@@ -68,6 +68,12 @@ export function glibcNumber(text: string): number {
   return Number(negative ? (-value) & limit : value);
 }
 
+/**
+ * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
+ * or read from this machine): a model whose allocator never meets that limit leaves them out.
+ */
+const MACHINE_OPTIONS: ReadonlySet<string> = new Set(["overcommit_limit"]);
+
 export class Model {
   readonly name: ModelName;
   readonly wasm: ModelInstance;
@@ -91,6 +97,7 @@ export class Model {
     this.optionNames = this.strings(wasm.optionNames());
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);
+      if (id < 0 && MACHINE_OPTIONS.has(key)) continue;
       if (id < 0) {
         throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
       }

@@ -5,15 +5,17 @@ import type { LossReport } from "../trace/types.js";
 
 export type { ModelName };
 
-/** Where a chunk sits, for both models (TCMalloc's states after "mmapped"). */
+/** Where a chunk sits, for every model (TCMalloc's states after "mmapped", then mimalloc's). */
 export type ChunkState =
   | "allocated" | "tcache" | "fastbin" | "unsorted" | "smallbin" | "largebin" | "top" | "mmapped"
-  | "threadcache" | "transfer" | "central" | "pageheap" | "released" | "span";
+  | "threadcache" | "transfer" | "central" | "pageheap" | "released" | "span"
+  | "pagefree" | "localfree" | "threadfree" | "unlinked" | "freespan";
 
 /** State codes of the models' walk records, by index. */
 export const CHUNK_STATES: readonly ChunkState[] = [
   "allocated", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmapped",
   "threadcache", "transfer", "central", "pageheap", "released", "span",
+  "pagefree", "localfree", "threadfree", "unlinked", "freespan",
 ];
 
 /** One chunk (ptmalloc) or object slot / free span (TCMalloc) of the heap walk. */

@@ -2,6 +2,7 @@
 // of each row marked and the spread between the models shown.
 
 import type { ModelName } from "../lab/types.js";
+import { MODELS } from "../wasm/load.js";
 import type { ByteSource } from "../trace/input.js";
 import { parseTunables } from "../lab/model.js";
 import { formatBytes, formatCount, formatNanoseconds, formatPercent, table } from "./format.js";
@@ -15,15 +16,17 @@ export interface Contestant {
 
 /**
  * Parses `ptmalloc` or `ptmalloc:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0`; `shared` tunables apply to
- * every model they belong to (glibc.* → ptmalloc, TCMALLOC_* → tcmalloc, others → both).
+ * every model they belong to (glibc.* → ptmalloc, TCMALLOC_* → tcmalloc, MIMALLOC_* → mimalloc, others → all).
  */
 export function parseContestant(spec: string, shared: Record<string, number> = {}): Contestant {
   const colon = spec.indexOf(":");
   const model = (colon < 0 ? spec : spec.slice(0, colon)) as ModelName;
-  if (model !== "ptmalloc" && model !== "tcmalloc") throw new Error(`--model ${spec}: unknown model '${model}'`);
+  if (!MODELS.includes(model)) throw new Error(`--model ${spec}: unknown model '${model}'`);
   const own = colon < 0 ? {} : parseTunables(spec.slice(colon + 1));
-  const belongs = (name: string): boolean =>
-    name.startsWith("glibc.") ? model === "ptmalloc" : name.startsWith("TCMALLOC_") ? model === "tcmalloc" : true;
+  const owner = (name: string): ModelName | null =>
+    name.startsWith("glibc.") ? "ptmalloc" : name.startsWith("TCMALLOC_") ? "tcmalloc"
+      : name.startsWith("MIMALLOC_") ? "mimalloc" : null;
+  const belongs = (name: string): boolean => (owner(name) ?? model) === model;
   const options = Object.fromEntries(Object.entries(shared).filter(([name]) => belongs(name)));
   return { model, options: { ...options, ...own } };
 }

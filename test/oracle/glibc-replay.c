@@ -1,7 +1,7 @@
 /*
- * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc, or
- * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed) and prints where every block landed, in the
- * address-line format the models print too:
+ * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc,
+ * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed, or any other LD_PRELOADed malloc with
+ * --preloaded) and prints where every block landed, in the address-line format the models print too:
  *
  *   <seq> <op> <size> <where>        op ∈ m c r a A P v V; size = bytes requested (calloc: nmemb × size)
  *   <seq> t <pad> <0|1>              malloc_trim and its result
@@ -28,6 +28,13 @@
  *   --final-mallinfo       the same line once, after the last op
  *   --stats                at the end: malloc_stats() output, each line prefixed "# stats "
  *   --heap-base            first line: "# heap-base 0x<initial break>"
+ *   --preloaded            the process runs an LD_PRELOADed allocator that maps all its memory: its malloc
+ *                          family comes from dlsym(RTLD_NEXT), every block is printed as mmap±0x… from the
+ *                          first block returned, and malloc_trim is the next object's (often glibc's)
+ *   --usable-table         (preloaded) no trace: "<size> <malloc_usable_size(malloc(size))>" for 0…262144 and
+ *                          samples above, each block freed before the next
+ *   --stats-call <symbol>  (preloaded) at the end: <symbol>(NULL, NULL, NULL), the allocator's own statistics
+ *                          printer (mi_stats_print, malloc_stats_print …), its stderr lines prefixed "# stats "
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
  *                          rounded up to 8 KiB; a block is "heap" when inside the brk range
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
@@ -70,10 +77,38 @@ extern int MallocExtension_GetNumericProperty(const char *, size_t *) __attribut
 
 static int using_tcmalloc(void) { return tc_malloc != NULL; }
 
-static void *real_malloc(size_t n) { return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n); }
-static void *real_calloc(size_t n, size_t s) { return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s); }
-static void *real_realloc(void *p, size_t n) { return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n); }
-static void real_free(void *p) { if (using_tcmalloc()) tc_free(p); else __libc_free(p); }
+/* --preloaded: the malloc family of the first object after this executable in the lookup order, which is the
+ * LD_PRELOADed library. The executable's own malloc … free (below) shadow it for every caller, libc included,
+ * so it is reached only through these pointers; the aligned family is not shadowed and binds to it directly. */
+struct preloaded_family {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+};
+static struct preloaded_family preloaded;
+static int using_preloaded(void) { return preloaded.malloc != NULL; }
+
+static void *real_malloc(size_t n) {
+    if (using_preloaded()) return preloaded.malloc(n);
+    return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n);
+}
+
+static void *real_calloc(size_t n, size_t s) {
+    if (using_preloaded()) return preloaded.calloc(n, s);
+    return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s);
+}
+
+static void *real_realloc(void *p, size_t n) {
+    if (using_preloaded()) return preloaded.realloc(p, n);
+    return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n);
+}
+
+static void real_free(void *p) {
+    if (using_preloaded()) preloaded.free(p);
+    else if (using_tcmalloc()) tc_free(p);
+    else __libc_free(p);
+}
 
 /* ───────────────────── the executable's own malloc family (thread creation window) ─────────────────────
  *
@@ -468,6 +503,7 @@ static void put_where_tcmalloc(uintptr_t a) {
 
 static void put_where(void *p) {
     if (!p) put_str("null");
+    else if (using_preloaded()) put_mmap((uintptr_t)p);
     else if (using_tcmalloc()) put_where_tcmalloc((uintptr_t)p);
     else put_where_glibc((uintptr_t)p);
 }
@@ -601,7 +637,7 @@ static void replay_op(const struct op *o) {
 }
 
 static void check_heap_untouched(void) {
-    if (!using_tcmalloc() && atomic_load(&foreign_calls))
+    if (!using_tcmalloc() && !using_preloaded() && atomic_load(&foreign_calls))
         die("the allocator was called before the replay: the heap is not empty");
 }
 
@@ -717,6 +753,15 @@ static void capture_stderr(void (*report)(void), const char *prefix) {
     close(mem);
 }
 
+static const char *stats_symbol; /* --stats-call */
+
+/* The preloaded allocator's statistics printer; extra NULL arguments are harmless to one that takes fewer. */
+static void call_stats_symbol(void) {
+    void (*print)(void *, void *, void *) = (void (*)(void *, void *, void *))dlsym(RTLD_DEFAULT, stats_symbol);
+    if (!print) die("--stats-call: the preloaded allocator does not define that symbol");
+    print(NULL, NULL, NULL);
+}
+
 static void put_tcmalloc_stats(void) {
     static const char *const names[] = {
         "generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
@@ -741,6 +786,28 @@ static void put_tcmalloc_stats(void) {
     }
 }
 
+/* --usable-table: the usable size the preloaded allocator gives each request (its size classes, seen from outside). */
+static void put_usable_line(size_t (*usable)(void *), size_t size) {
+    void *p = real_malloc(size);
+    out_room();
+    put_dec(size);
+    put_char(' ');
+    put_dec(p ? usable(p) : 0);
+    put_char('\n');
+    real_free(p);
+}
+
+static void put_usable_table(void) {
+    size_t (*usable)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (!usable) die("--usable-table: the preloaded allocator has no malloc_usable_size");
+    for (size_t size = 0; size <= 262144; size++) put_usable_line(usable, size);
+    for (size_t size = (size_t)256 << 10; size <= (size_t)64 << 20; size += size / 8) {
+        put_usable_line(usable, size - 1);
+        put_usable_line(usable, size);
+        put_usable_line(usable, size + 1);
+    }
+}
+
 static void put_nallocx_line(size_t size) {
     out_room();
     put_dec(size);
@@ -761,6 +828,27 @@ static void put_nallocx_table(void) {
 }
 
 /* ───────────────────────────── main ───────────────────────────── */
+
+static void *next_symbol(const char *name) {
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) die("--preloaded: the next object defines no malloc family (is LD_PRELOAD set?)");
+    return f;
+}
+
+/* Binds the preloaded family. dlsym may allocate (its error buffer), so it runs on the bootstrap arena, and
+ * finding glibc itself means nothing was preloaded. */
+static void bind_preloaded(void) {
+    atomic_store(&creating_threads, 1);
+    void *m = next_symbol("malloc");
+    preloaded.calloc = (void *(*)(size_t, size_t))next_symbol("calloc");
+    preloaded.realloc = (void *(*)(void *, size_t))next_symbol("realloc");
+    preloaded.free = (void (*)(void *))next_symbol("free");
+    atomic_store(&creating_threads, 0);
+    Dl_info info;
+    if (dladdr(m, &info) && info.dli_fname && strstr(info.dli_fname, "libc.so"))
+        die("--preloaded: malloc is glibc's (LD_PRELOAD an allocator)");
+    preloaded.malloc = (void *(*)(size_t))m;
+}
 
 static int arg_is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
@@ -810,7 +898,7 @@ static void say_time(uint64_t ns) {
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
-    int want_tcmalloc = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int want_tcmalloc = 0, want_preloaded = 0, usable_table = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
@@ -821,6 +909,9 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--stats")) stats = 1;
         else if (arg_is(a, "--heap-base")) show_base = 1;
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
+        else if (arg_is(a, "--preloaded")) want_preloaded = 1;
+        else if (arg_is(a, "--stats-call") && i + 1 < argc) stats_symbol = argv[++i];
+        else if (arg_is(a, "--usable-table")) usable_table = 1;
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
@@ -828,10 +919,21 @@ int main(int argc, char **argv) {
         else if (a[0] == '-' && a[1] == '-') die("unknown option");
         else path = a;
     }
-    if (want_tcmalloc != using_tcmalloc())
+    if (want_preloaded) {
+        if (want_tcmalloc || print_mallinfo || final_mallinfo || stats || mallocstats || table)
+            die("--preloaded takes no allocator-specific option");
+        bind_preloaded();
+    }
+    if (!want_preloaded && want_tcmalloc != using_tcmalloc())
         die(want_tcmalloc ? "--tcmalloc needs LD_PRELOAD=libtcmalloc_minimal.so.4"
                           : "tcmalloc is preloaded: pass --tcmalloc");
     out = map_zeroed(OUT_BYTES);
+    if (usable_table) {
+        if (!want_preloaded) die("--usable-table needs --preloaded");
+        put_usable_table();
+        out_flush();
+        return 0;
+    }
     if (table) {
         put_nallocx_table();
         out_flush();
@@ -861,6 +963,10 @@ int main(int argc, char **argv) {
         put_mallinfo();
     }
     if (stats) capture_stderr(malloc_stats, "# stats ");
+    if (stats_symbol) {
+        if (!want_preloaded) die("--stats-call needs --preloaded");
+        capture_stderr(call_stats_symbol, "# stats ");
+    }
     if (mallocstats) put_tcmalloc_stats();
     out_flush();
     if (timing) say_time(t1 - t0);
