@@ -1,7 +1,7 @@
 /*
- * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc, or
- * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed) and prints where every block landed, in the
- * address-line format the models print too:
+ * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc,
+ * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed, or any other LD_PRELOADed malloc with
+ * --preloaded) and prints where every block landed, in the address-line format the models print too:
  *
  *   <seq> <op> <size> <where>        op ∈ m c r a A P v V; size = bytes requested (calloc: nmemb × size)
  *   <seq> t <pad> <0|1>              malloc_trim and its result
@@ -28,6 +28,9 @@
  *   --final-mallinfo       the same line once, after the last op
  *   --stats                at the end: malloc_stats() output, each line prefixed "# stats "
  *   --heap-base            first line: "# heap-base 0x<initial break>"
+ *   --preloaded            the process runs an LD_PRELOADed allocator that maps all its memory: its malloc
+ *                          family comes from dlsym(RTLD_NEXT), every block is printed as mmap±0x… from the
+ *                          first block returned, and malloc_trim is the next object's (often glibc's)
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
  *                          rounded up to 8 KiB; a block is "heap" when inside the brk range
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
@@ -70,10 +73,38 @@ extern int MallocExtension_GetNumericProperty(const char *, size_t *) __attribut
 
 static int using_tcmalloc(void) { return tc_malloc != NULL; }
 
-static void *real_malloc(size_t n) { return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n); }
-static void *real_calloc(size_t n, size_t s) { return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s); }
-static void *real_realloc(void *p, size_t n) { return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n); }
-static void real_free(void *p) { if (using_tcmalloc()) tc_free(p); else __libc_free(p); }
+/* --preloaded: the malloc family of the first object after this executable in the lookup order, which is the
+ * LD_PRELOADed library. The executable's own malloc … free (below) shadow it for every caller, libc included,
+ * so it is reached only through these pointers; the aligned family is not shadowed and binds to it directly. */
+struct preloaded_family {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+};
+static struct preloaded_family preloaded;
+static int using_preloaded(void) { return preloaded.malloc != NULL; }
+
+static void *real_malloc(size_t n) {
+    if (using_preloaded()) return preloaded.malloc(n);
+    return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n);
+}
+
+static void *real_calloc(size_t n, size_t s) {
+    if (using_preloaded()) return preloaded.calloc(n, s);
+    return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s);
+}
+
+static void *real_realloc(void *p, size_t n) {
+    if (using_preloaded()) return preloaded.realloc(p, n);
+    return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n);
+}
+
+static void real_free(void *p) {
+    if (using_preloaded()) preloaded.free(p);
+    else if (using_tcmalloc()) tc_free(p);
+    else __libc_free(p);
+}
 
 /* ───────────────────── the executable's own malloc family (thread creation window) ─────────────────────
  *
@@ -468,6 +499,7 @@ static void put_where_tcmalloc(uintptr_t a) {
 
 static void put_where(void *p) {
     if (!p) put_str("null");
+    else if (using_preloaded()) put_mmap((uintptr_t)p);
     else if (using_tcmalloc()) put_where_tcmalloc((uintptr_t)p);
     else put_where_glibc((uintptr_t)p);
 }
@@ -596,7 +628,7 @@ static void replay_op(const struct op *o) {
 }
 
 static void check_heap_untouched(void) {
-    if (!using_tcmalloc() && atomic_load(&foreign_calls))
+    if (!using_tcmalloc() && !using_preloaded() && atomic_load(&foreign_calls))
         die("the allocator was called before the replay: the heap is not empty");
 }
 
@@ -757,6 +789,27 @@ static void put_nallocx_table(void) {
 
 /* ───────────────────────────── main ───────────────────────────── */
 
+static void *next_symbol(const char *name) {
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) die("--preloaded: the next object defines no malloc family (is LD_PRELOAD set?)");
+    return f;
+}
+
+/* Binds the preloaded family. dlsym may allocate (its error buffer), so it runs on the bootstrap arena, and
+ * finding glibc itself means nothing was preloaded. */
+static void bind_preloaded(void) {
+    atomic_store(&creating_threads, 1);
+    void *m = next_symbol("malloc");
+    preloaded.calloc = (void *(*)(size_t, size_t))next_symbol("calloc");
+    preloaded.realloc = (void *(*)(void *, size_t))next_symbol("realloc");
+    preloaded.free = (void (*)(void *))next_symbol("free");
+    atomic_store(&creating_threads, 0);
+    Dl_info info;
+    if (dladdr(m, &info) && info.dli_fname && strstr(info.dli_fname, "libc.so"))
+        die("--preloaded: malloc is glibc's (LD_PRELOAD an allocator)");
+    preloaded.malloc = (void *(*)(size_t))m;
+}
+
 static int arg_is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
 /* The initial program break, from /proc/self/stat (field 47, start_brk), read with a stack buffer. */
@@ -805,7 +858,7 @@ static void say_time(uint64_t ns) {
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
-    int want_tcmalloc = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int want_tcmalloc = 0, want_preloaded = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
@@ -816,6 +869,7 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--stats")) stats = 1;
         else if (arg_is(a, "--heap-base")) show_base = 1;
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
+        else if (arg_is(a, "--preloaded")) want_preloaded = 1;
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
@@ -823,7 +877,12 @@ int main(int argc, char **argv) {
         else if (a[0] == '-' && a[1] == '-') die("unknown option");
         else path = a;
     }
-    if (want_tcmalloc != using_tcmalloc())
+    if (want_preloaded) {
+        if (want_tcmalloc || print_mallinfo || final_mallinfo || stats || mallocstats || table)
+            die("--preloaded takes no allocator-specific option");
+        bind_preloaded();
+    }
+    if (!want_preloaded && want_tcmalloc != using_tcmalloc())
         die(want_tcmalloc ? "--tcmalloc needs LD_PRELOAD=libtcmalloc_minimal.so.4"
                           : "tcmalloc is preloaded: pass --tcmalloc");
     out = map_zeroed(OUT_BYTES);
