@@ -13,8 +13,11 @@ import { ModelMetrics, type TimelineRow } from "./metrics.js";
 
 export const REPORT_SCHEMA = "heaplab.report/1";
 
-/** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize). */
-export const LARGE_REQUEST: Readonly<Record<ModelName, number>> = { ptmalloc: 128 * 1024, tcmalloc: 256 * 1024 };
+/** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize,
+ * jemalloc's first large class). */
+export const LARGE_REQUEST: Readonly<Record<ModelName, number>> = {
+  ptmalloc: 128 * 1024, tcmalloc: 256 * 1024, jemalloc: 16 * 1024,
+};
 
 /** mallinfo2's fields, in glibc's order. */
 export const MALLINFO_FIELDS = ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",

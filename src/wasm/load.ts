@@ -3,8 +3,8 @@
 
 import { type ASUtil, instantiateSync } from "@assemblyscript/loader";
 
-export type ModelName = "ptmalloc" | "tcmalloc";
-export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc"];
+export type ModelName = "ptmalloc" | "tcmalloc" | "jemalloc";
+export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc", "jemalloc"];
 
 /** The exports every model provides (see docs/design.md, "Model ABI"). */
 export interface ModelExports {
