@@ -33,7 +33,8 @@ export function setStartupMalloc(bytes: u64): void {
 }
 
 /**
- * malloc_init_hard: size classes, arena 0 and its base; then the program's own start-up allocation, if any. A
+ * malloc_init_hard (jemalloc's constructor): size classes, arena 0 and its base, the main thread's tcache;
+ * then the program's own start-up allocation, if any. A
  * C++ program's first malloc is libstdc++'s emergency pool (72704 bytes), made before main: it initializes
  * jemalloc and takes the large extent after the tcache's. A replayer that routes start-up calls elsewhere has
  * none, and jemalloc starts at the first traced call.
@@ -43,6 +44,7 @@ export function startUp(): void {
   arenaBoot();
   tcacheBoot();
   arenaNew(0);
+  enterThread(0);
   if (startupMalloc != 0) jeMalloc(0, startupMalloc);
 }
 

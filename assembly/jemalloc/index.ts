@@ -10,7 +10,7 @@ import {
 } from "../common/ops";
 import { MAX_THREADS } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
-import { setMmapTop, getMmapTop } from "./os";
+import { setMmapTop, getMmapTop, osReserve } from "./os";
 import { setArenaMetadataBytes } from "./base";
 import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs } from "./pac";
 import { setNarenas, setOversizeThreshold, setTsdAddress } from "./arena";
@@ -78,6 +78,14 @@ export function init(): void {
   countersInit();
   startUp();
   ready = true;
+}
+
+/**
+ * After init, before the first operation: a mapping the program made itself once jemalloc had started (a
+ * replayer's tables and output buffer, thread stacks), which later placements must avoid.
+ */
+export function reserveMapping(start: f64, end: f64): void {
+  osReserve(<u64>start & ~(<u64>4095), (<u64>end + 4095) & ~(<u64>4095));
 }
 
 /** Linear memory for batch buffers. */

@@ -134,3 +134,34 @@ export function osUnmap(at: u64, len: u64): void {
   gst(G_MAPPED, gld(G_MAPPED) - len);
   count(SYS_MUNMAP, len);
 }
+
+/**
+ * Records a mapping the library did not make (the program's own: its tables, buffers, thread stacks), as the
+ * kernel would see it: only the parts not already mapped, and only below the libraries.
+ */
+export function osReserve(start: u64, end: u64): void {
+  if (end > mmapTop) end = mmapTop;
+  while (start < end) {
+    // The first existing mapping that overlaps [start, end) cuts the range.
+    let cut = end;
+    let skipTo = start;
+    const n = gld(G_MAP_COUNT);
+    for (let i: u64 = 0; i < n; i++) {
+      const s = mapStart(i);
+      const e = mapEnd(i);
+      if (e <= start || s >= end) continue;
+      if (s <= start) {
+        skipTo = e > skipTo ? e : skipTo;
+        cut = start;
+      } else if (s < cut) {
+        cut = s;
+      }
+    }
+    if (cut > start) {
+      insertMap(start, cut);
+      start = cut;
+    } else {
+      start = skipTo > start ? skipTo : end;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// Runs the native replayer of test/oracle on the real jemalloc 5.3.0 (Debian's libjemalloc2 preloaded) under
+// the oracle's settings — no ASLR (`setarch -R`), dirty and muzzy decay off — and the model on the same trace,
+// told where the replayer's own mappings lie.
+
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { buildOracle, oracleUnavailable } from "../oracle/native.js";
+
+const exec = promisify(execFile);
+
+/** Debian's libjemalloc2. */
+export const JEMALLOC_LIBRARY = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+/** The oracle's settings: with decay on a clock, two runs of one trace differ. */
+export const ORACLE_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+
+/** Why the jemalloc oracle cannot run here, or null when it can. */
+export function jemallocUnavailable(): string | null {
+  const base = oracleUnavailable();
+  if (base) return base;
+  if (!existsSync(JEMALLOC_LIBRARY)) return `missing ${JEMALLOC_LIBRARY} (apt-get install libjemalloc2)`;
+  if (spawnSync("setarch", ["-R", "true"], { stdio: "ignore" }).status !== 0) return "setarch -R is not permitted here";
+  return null;
+}
+
+export interface RealRun {
+  lines: string[];
+  /** The process's mappings when the replay began: [start, end) pairs. */
+  maps: Array<[number, number]>;
+  stats: Record<string, number>;
+}
+
+let dir: string | undefined;
+let files = 0;
+
+function scratch(): string {
+  if (!dir) {
+    const made = mkdtempSync(join(tmpdir(), "heaplab-jemalloc-"));
+    process.on("exit", () => rmSync(made, { recursive: true, force: true }));
+    dir = made;
+  }
+  return dir;
+}
+
+/** A plain-text copy of a trace (the replayer reads plain files). */
+export function plainTrace(path: string): string {
+  if (!path.endsWith(".gz")) return path;
+  const out = join(scratch(), `trace${++files}.trace`);
+  writeFileSync(out, gunzipSync(readFileSync(path)));
+  return out;
+}
+
+/** Writes trace text to a scratch file. */
+export function traceFile(text: string): string {
+  const out = join(scratch(), `gen${++files}.trace`);
+  writeFileSync(out, text);
+  return out;
+}
+
+/** Replays `path` on the real library; `conf` is appended to the oracle's MALLOC_CONF. */
+export async function runReal(path: string, conf = "", threads: "merge" | "real" = "merge"): Promise<RealRun> {
+  const binary = await buildOracle();
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === "LD_PRELOAD" || /^MALLOC_/.test(k) || k === "GLIBC_TUNABLES") continue;
+    clean[k] = v;
+  }
+  const env = { ...clean, LD_PRELOAD: JEMALLOC_LIBRARY, MALLOC_CONF: conf ? `${ORACLE_CONF},${conf}` : ORACLE_CONF };
+  const args = ["-R", binary, "--preloaded", "--maps", "--mallctl-stats", "--threads", threads, plainTrace(path)];
+  const { stdout } = await exec("setarch", args, { env, maxBuffer: 1 << 30, timeout: 120_000 });
+  const run: RealRun = { lines: [], maps: [], stats: {} };
+  for (const line of stdout.split("\n")) {
+    if (!line) continue;
+    if (line[0] !== "#") run.lines.push(line);
+    else if (line.startsWith("# map ")) {
+      const [start, end] = line.slice(6).split(" ").map(Number);
+      run.maps.push([start, end]);
+    } else if (line.startsWith("# stat ")) {
+      const [name, value] = line.slice(7).split(" ");
+      run.stats[name] = Number(value);
+    }
+  }
+  return run;
+}
+
+export interface ModelRun {
+  lines: string[];
+  stats: Record<string, number>;
+}
+
+/** Replays `path` (a file or trace text) on the model, after reserving the replayer's mappings. */
+export async function runModel(trace: string | Uint8Array, maps: ReadonlyArray<[number, number]>,
+  options: Record<string, number> = {}, threads: "merge" | "arena" = "merge"): Promise<ModelRun> {
+  const { createLab } = await import("../../src/lab/lab.js");
+  const { AddressFormatter } = await import("../../src/lab/addresses.js");
+  const lab = await createLab({ model: "jemalloc", metrics: false, options });
+  const reserve = lab.handle.wasm.reserveMapping as (start: number, end: number) => void;
+  for (const [start, end] of maps) reserve(start, end);
+  const formatter = new AddressFormatter(lab.handle);
+  const lines: string[] = [];
+  const bytes = typeof trace === "string" ? readFileSync(trace) : trace;
+  await lab.replay(bytes, { threads, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }) });
+  return { lines, stats: lab.stats() };
+}
+
+/** The first line where two runs differ, or null. */
+export function firstDifference(real: readonly string[], model: readonly string[]): string | null {
+  const n = Math.min(real.length, model.length);
+  for (let i = 0; i < n; i++) {
+    if (real[i] !== model[i]) return `line ${i + 1}: real \`${real[i]}\`, model \`${model[i]}\``;
+  }
+  if (real.length !== model.length) return `real has ${real.length} lines, model ${model.length}`;
+  return null;
+}
+
+/** The fraction of lines two runs print identically (position by position). */
+export function identicalFraction(real: readonly string[], model: readonly string[]): number {
+  const n = Math.min(real.length, model.length);
+  let same = 0;
+  for (let i = 0; i < n; i++) if (real[i] === model[i]) same++;
+  return same / Math.max(real.length, model.length, 1);
+}
