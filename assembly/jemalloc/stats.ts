@@ -5,16 +5,18 @@
 //
 //   allocated  bytes in allocated small regions and large objects (usable sizes)
 //   active     pages of active extents (slabs and large extents, pad included)
-//   metadata   bytes handed out by the bases
-//   resident   base blocks plus active, dirty and muzzy pages (the pages the process has touched)
+//   metadata   bytes handed out by the bases, and the library's own allocations (tcache stacks)
+//   resident   base pages touched plus active, dirty and muzzy pages
 //   mapped     base blocks plus what the page allocators have mapped
 //   retained   pages kept mapped in the retained ecaches
 
 import { counterCount, counterBytes, SYS_MMAP, SYS_MUNMAP, SYS_MADVISE } from "../common/counters";
-import { gld, ald, G_NARENAS, A_EXISTS, A_NACTIVE, A_PAC_MAPPED, A_SMALL_ALLOCATED, A_LARGE_ALLOCATED } from "./globals";
+import {
+  gld, ald, G_NARENAS, A_EXISTS, A_NACTIVE, A_PAC_MAPPED, A_SMALL_ALLOCATED, A_LARGE_ALLOCATED, A_INTERNAL,
+} from "./globals";
 import { LG_PAGE } from "./sz";
 import { ecacheOf, ecacheNpages, ECACHE_DIRTY, ECACHE_MUZZY, ECACHE_RETAINED } from "./ecache";
-import { baseAllocated, baseMapped } from "./base";
+import { baseAllocated, baseMapped, baseResident } from "./base";
 
 export const STAT_NAMES = "stats.allocated,stats.active,stats.metadata,stats.resident,stats.mapped,stats.retained,"
   + "stats.dirty,stats.muzzy,stats.arenas,syscalls.mmap,syscalls.mmap_bytes,syscalls.munmap,syscalls.munmap_bytes,"
@@ -68,15 +70,20 @@ export function mappedBytes(): u64 {
 /** Writes the statistics into `buffer` (STAT_NAMES order); returns how many. */
 export function writeStats(buffer: usize): i32 {
   let metadata: u64 = 0;
+  let baseTouched: u64 = 0;
   const n = <i32>gld(G_NARENAS);
-  for (let a = 0; a < n; a++) if (ald(a, A_EXISTS) != 0) metadata += baseAllocated(a);
+  for (let a = 0; a < n; a++) {
+    if (ald(a, A_EXISTS) == 0) continue;
+    metadata += baseAllocated(a) + ald(a, A_INTERNAL);
+    baseTouched += baseResident(a);
+  }
   const dirty = ecacheBytes(ECACHE_DIRTY);
   const muzzy = ecacheBytes(ECACHE_MUZZY);
   let i = 0;
   i = put(buffer, i, <f64>allocatedBytes());
   i = put(buffer, i, <f64>activeBytes());
   i = put(buffer, i, <f64>metadata);
-  i = put(buffer, i, <f64>(baseBytes() + activeBytes() + dirty + muzzy));
+  i = put(buffer, i, <f64>(baseTouched + activeBytes() + dirty + muzzy));
   i = put(buffer, i, <f64>mappedBytes());
   i = put(buffer, i, <f64>ecacheBytes(ECACHE_RETAINED));
   i = put(buffer, i, <f64>dirty);

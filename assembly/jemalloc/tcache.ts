@@ -18,6 +18,7 @@
 import { ld64, st64, ld32, st32, ld8, st8 } from "../common/vmem";
 import { NBINS, PAGE, size2index, index2size, s2u, sa2u, binNregs } from "./sz";
 import { eArena } from "./extent";
+import { aadd, A_INTERNAL } from "./globals";
 import { rtreeRead } from "./rtree";
 import { fillSmall, dallocBinStep } from "./bin";
 import { paDalloc } from "./pac";
@@ -145,6 +146,7 @@ export function tcacheCreate(t: i32): void {
   tst(t, T_TCACHE, 1);
   for (let b = 0; b < nhbins; b++) st8(tbin(t, b) + 8, 1);
   tst(t, T_TCACHE_BLOCK, largePalloc(t, 0, allocSize, PAGE));
+  aadd(0, A_INTERNAL, allocSize);
 }
 
 /** Pops the most recent object of bin `b`, tracking the low-water mark; 0 when empty. */
