@@ -36,7 +36,8 @@
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
  *   --nallocx-table        (tcmalloc) no trace: "<size> <nallocx(size, 0)>" for 0…262144 and samples above
  *   --maps                 before the first op: "# map <start> <end>" (hex) for every mapping of the process,
- *                          so that a model can leave room for the replayer's own (tables, output, thread stacks)
+ *                          so that a model can leave room for the replayer's own (tables, output, thread stacks),
+ *                          and "# thread <tid> <thread pointer>" per trace thread (main first, then by first op)
  *   --mallctl-stats        at the end: "# stat <name> <value>" for jemalloc's stats.* (mallctl, after "epoch")
  *   --time                 on stderr: "# replay <ns> ns <ops> ops <ns/op> ns/op" (parse time excluded)
  *   --quiet                replay without printing address lines (for timing the allocator alone)
@@ -663,7 +664,11 @@ static void give_baton(uint32_t to) {
 
 /* Replays this thread's ops as they come up; returns when the trace is done. The main thread, once done,
  * holds the baton, so the output is complete when it returns. */
+/* --maps: each replaying thread's thread pointer (its TLS, hence where an allocator's thread state lives). */
+static uintptr_t thread_pointer[MAX_THREADS];
+
 static void run_thread(uint32_t me) {
+    thread_pointer[me] = (uintptr_t)pthread_self();
     for (;;) {
         if (me != main_thread && atomic_load(&turn[me]) == 0) atomic_fetch_add(&threads_ready, 1);
         take_baton(me);
@@ -718,6 +723,16 @@ static void put_maps(void) {
         len += (size_t)n;
     }
     close(fd);
+    thread_pointer[main_thread] = (uintptr_t)pthread_self();
+    for (uint32_t k = 0; k < thread_count; k++) {
+        uint32_t t = k == 0 ? main_thread : (k <= main_thread ? k - 1 : k);
+        out_room();
+        put_str("# thread ");
+        put_dec(tids[t]);
+        put_char(' ');
+        put_hex(thread_pointer[t]);
+        put_char('\n');
+    }
     for (size_t i = 0; i < len;) {
         uintptr_t start = 0, end = 0;
         while (i < len && maps_text[i] != '-') start = start * 16 + (uintptr_t)hex_digit(maps_text[i++]);
