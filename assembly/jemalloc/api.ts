@@ -17,13 +17,13 @@ import { eSzind, eSlab, eArena, eUsize, eAddr, eBase, eState, STATE_ACTIVE, NO_S
 import { rtreeRead } from "./rtree";
 import { arenaMallocSmall, arenaDallocSmall } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
-import { arenaBoot, arenaNew, arenaChoose, threadInit, decayTicks, tld, tst, T_TCACHE_BLOCK } from "./arena";
+import {
+  arenaBoot, arenaNew, arenaChoose, threadInit, threadSeed, decayTicks, tld, tst, T_TCACHE_BLOCK, T_STATE,
+} from "./arena";
 import {
   tcacheBoot, tcacheCreate, tcacheAllocSmall, tcacheAllocLarge, tcacheDalloc, cachesClass, allocEvent, dallocEvent,
 } from "./tcache";
 
-// @ts-ignore: decorator
-@inline const T_SEEN: u64 = 64;
 
 /** What the program allocates before its first traced call and never frees (0: nothing). */
 let startupMalloc: u64 = 0;
@@ -48,13 +48,25 @@ export function startUp(): void {
   if (startupMalloc != 0) jeMalloc(0, startupMalloc);
 }
 
-/** tsd initialization on a thread's first call: its PRNG, event counters, tcache (and with it its arena). */
+/**
+ * tsd_fetch on an allocating call: a thread becomes nominal, with its PRNG, event counters, tcache (and with it
+ * its arena). A thread that has only freed so far was minimal: its ticker carries on, the rest starts afresh.
+ */
 function enterThread(t: i32): void {
-  if (tld(t, T_SEEN) != 0) return;
-  tst(t, T_SEEN, 1);
-  threadInit(t);
+  const state = tld(t, T_STATE);
+  if (state == 2) return;
+  if (state == 0) threadInit(t);
+  else threadSeed(t);
+  tst(t, T_STATE, 2);
   tcacheCreate(t);
   arenaChoose(t);
+}
+
+/** tsd_fetch_min on a free: a thread seen for the first time gets a minimal tsd, without tcache or arena. */
+function enterMinimal(t: i32): void {
+  if (tld(t, T_STATE) != 0) return;
+  threadInit(t);
+  tst(t, T_STATE, 1);
 }
 
 /** The object at `p`: its extent, or 0 (with an error raised) when jemalloc does not own it. */
@@ -169,7 +181,7 @@ export function jeValloc(t: i32, size: u64, roundUp: bool): u64 {
 
 /** free(p) on thread `t`; `requested` is what the object asked for (the model's live totals). */
 export function jeFree(t: i32, p: u64, requested: u64): bool {
-  enterThread(t);
+  enterMinimal(t);
   if (p == 0) return true;
   const e = ownerOf(p, "free");
   if (e == 0) return false;

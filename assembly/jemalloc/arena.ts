@@ -29,6 +29,8 @@ export const T_DALLOC_WAIT: u64 = 32;
 export const T_NEXT_GC: u64 = 40;
 export const T_TCACHE: u64 = 48;
 export const T_TCACHE_BLOCK: u64 = 56;
+export const T_STATE: u64 = 64;           // 0 untouched, 1 minimal (has only freed), 2 nominal
+export const T_TSD: u64 = 72;             // the tsd's address when known (the PRNG seed)
 
 // @ts-ignore: decorator
 @inline const PRNG_A: u64 = 6364136223846793005;
@@ -119,13 +121,24 @@ export function arenaNew(a: i32): void {
   return ald(a, A_EXISTS) != 0;
 }
 
-/** Fresh thread state: the PRNG seeded with the thread's tsd address, a full ticker, 64 KiB to each event. */
-export function threadInit(t: i32): void {
+/** Where thread `t`'s tsd lives (its PRNG seed), when the program knows it; call before the thread runs. */
+export function setThreadTsd(t: i32, address: u64): void {
+  tst(t, T_TSD, address);
+}
+
+/** tsd_data_init: the PRNG seeded with the tsd's address, 64 KiB to each event. */
+export function threadSeed(t: i32): void {
   if (<u64>(t + 1) > gld(G_THREADS)) gst(G_THREADS, <u64>(t + 1));
-  tst(t, T_PRNG, tsdAddress + <u64>t * tsdStride);
-  tst(t, T_TICK, <u64>DECAY_NTICKS);
+  const tsd = tld(t, T_TSD);
+  tst(t, T_PRNG, tsd != 0 ? tsd : tsdAddress + <u64>t * tsdStride);
   tst(t, T_ALLOC_WAIT, 65536);
   tst(t, T_DALLOC_WAIT, 65536);
+}
+
+/** The thread's first call of any kind: its tsd starts with a full decay ticker. */
+export function threadInit(t: i32): void {
+  tst(t, T_TICK, <u64>DECAY_NTICKS);
+  threadSeed(t);
 }
 
 /** arena_choose: the thread's arena, binding it on first use. */

@@ -38,6 +38,8 @@ import { HUGEPAGE, PAGE, LARGE_MAXCLASS, alignUp, pageCeiling, size2index, psz2i
  * and ctl tables): stats.metadata of a fresh process less its rtree leaf and tcache, measured on 5.3.0.
  */
 let arenaMetadataBytes: u64 = 542192;
+/** The same for any later arena (its base_t, arena_t, bins and ecaches), measured on the huge arena. */
+let laterArenaMetadataBytes: u64 = 91152;
 
 export function setArenaMetadataBytes(bytes: u64): void {
   arenaMetadataBytes = bytes;
@@ -126,7 +128,7 @@ export function baseAlloc(a: i32, size: u64, alignment: u64): u64 {
 export function baseNew(a: i32): void {
   ast(a, A_BASE_PIND, 0);
   ast(a, A_REMNANTS, 0);
-  baseAlloc(a, arenaMetadataBytes, QUANTUM);
+  baseAlloc(a, a == 0 ? arenaMetadataBytes : laterArenaMetadataBytes, QUANTUM);
 }
 
 /** An rtree leaf from base 0. */

@@ -13,7 +13,7 @@ import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "
 import { setMmapTop, getMmapTop, osReserve } from "./os";
 import { setArenaMetadataBytes } from "./base";
 import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs } from "./pac";
-import { setNarenas, setOversizeThreshold, setTsdAddress } from "./arena";
+import { setNarenas, setOversizeThreshold, setTsdAddress, setThreadTsd } from "./arena";
 import {
   setTcache, setTcacheMax, setNslotsSmallMin, setNslotsSmallMax, setNslotsLarge, setLgNslotsMul, binCapacity,
   tcacheBins,
@@ -86,6 +86,11 @@ export function init(): void {
  */
 export function reserveMapping(start: f64, end: f64): void {
   osReserve(<u64>start & ~(<u64>4095), (<u64>end + 4095) & ~(<u64>4095));
+}
+
+/** After init, before thread `t` runs: the address of its tsd (its thread pointer less the TLS offset). */
+export function threadTsd(t: i32, address: f64): void {
+  if (t >= 0 && t < MAX_THREADS) setThreadTsd(t, <u64>address);
 }
 
 /** Linear memory for batch buffers. */

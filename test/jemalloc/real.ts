@@ -26,10 +26,15 @@ export function jemallocUnavailable(): string | null {
   return null;
 }
 
+/** Where libjemalloc's static TLS puts a thread's tsd: this many bytes below its thread pointer. */
+export const TSD_BELOW_THREAD_POINTER = 2632;
+
 export interface RealRun {
   lines: string[];
   /** The process's mappings when the replay began: [start, end) pairs. */
   maps: Array<[number, number]>;
+  /** The replaying threads' thread pointers: the main thread's, then the others' by their first op. */
+  threadPointers: number[];
   stats: Record<string, number>;
 }
 
@@ -71,13 +76,15 @@ export async function runReal(path: string, conf = "", threads: "merge" | "real"
   const env = { ...clean, LD_PRELOAD: JEMALLOC_LIBRARY, MALLOC_CONF: conf ? `${ORACLE_CONF},${conf}` : ORACLE_CONF };
   const args = ["-R", binary, "--preloaded", "--maps", "--mallctl-stats", "--threads", threads, plainTrace(path)];
   const { stdout } = await exec("setarch", args, { env, maxBuffer: 1 << 30, timeout: 120_000 });
-  const run: RealRun = { lines: [], maps: [], stats: {} };
+  const run: RealRun = { lines: [], maps: [], threadPointers: [], stats: {} };
   for (const line of stdout.split("\n")) {
     if (!line) continue;
     if (line[0] !== "#") run.lines.push(line);
     else if (line.startsWith("# map ")) {
       const [start, end] = line.slice(6).split(" ").map(Number);
       run.maps.push([start, end]);
+    } else if (line.startsWith("# thread ")) {
+      run.threadPointers.push(Number(line.slice(9).split(" ")[1]));
     } else if (line.startsWith("# stat ")) {
       const [name, value] = line.slice(7).split(" ");
       run.stats[name] = Number(value);
@@ -91,14 +98,24 @@ export interface ModelRun {
   stats: Record<string, number>;
 }
 
-/** Replays `path` (a file or trace text) on the model, after reserving the replayer's mappings. */
-export async function runModel(trace: string | Uint8Array, maps: ReadonlyArray<[number, number]>,
-  options: Record<string, number> = {}, threads: "merge" | "arena" = "merge"): Promise<ModelRun> {
+/**
+ * Replays `trace` (a file or its bytes) on the model, in the real run's process layout: the replayer's mappings
+ * reserved, each thread's PRNG seeded from its tsd.
+ */
+export async function runModel(trace: string | Uint8Array, real: RealRun, options: Record<string, number> = {},
+  threads: "merge" | "arena" = "merge"): Promise<ModelRun> {
   const { createLab } = await import("../../src/lab/lab.js");
   const { AddressFormatter } = await import("../../src/lab/addresses.js");
-  const lab = await createLab({ model: "jemalloc", metrics: false, options });
-  const reserve = lab.handle.wasm.reserveMapping as (start: number, end: number) => void;
-  for (const [start, end] of maps) reserve(start, end);
+  const tsd = real.threadPointers.map((tp) => tp - TSD_BELOW_THREAD_POINTER);
+  const lab = await createLab({
+    model: "jemalloc", metrics: false, options: { ...(tsd.length ? { tsd_address: tsd[0] } : {}), ...options },
+  });
+  const wasm = lab.handle.wasm as unknown as {
+    reserveMapping(start: number, end: number): void;
+    threadTsd(thread: number, address: number): void;
+  };
+  for (const [start, end] of real.maps) wasm.reserveMapping(start, end);
+  for (let t = 1; t < tsd.length && threads === "arena"; t++) wasm.threadTsd(t, tsd[t]);
   const formatter = new AddressFormatter(lab.handle);
   const lines: string[] = [];
   const bytes = typeof trace === "string" ? readFileSync(trace) : trace;
