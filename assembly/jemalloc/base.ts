@@ -35,15 +35,21 @@ import { HUGEPAGE, PAGE, LARGE_MAXCLASS, alignUp, pageCeiling, size2index, psz2i
 
 /**
  * Bytes arena 0 takes from its fresh base at start-up (base_t, arena_t with its bins and ecaches, the tcache
- * and ctl tables): stats.metadata of a fresh process less its rtree leaf and tcache, measured on 5.3.0.
+ * and ctl tables): stats.metadata of a fresh process less its rtree leaf and tcache, measured on 5.3.0 with
+ * 8 automatic arenas; each arena slot fewer saves ARENA_SLOT_METADATA_BYTES.
  */
 let arenaMetadataBytes: u64 = 542192;
+// @ts-ignore: decorator
+@inline const ARENA_SLOT_METADATA_BYTES: u64 = 37856;
+// @ts-ignore: decorator
+@inline const MEASURED_SLOTS: u64 = 8;
+
+/** Arena 0's start-up metadata with `narenas` automatic arenas. */
+export function setArenaSlots(narenas: u64): void {
+  arenaMetadataBytes = 542192 + narenas * ARENA_SLOT_METADATA_BYTES - MEASURED_SLOTS * ARENA_SLOT_METADATA_BYTES;
+}
 /** The same for any later arena (its base_t, arena_t, bins and ecaches), measured on the huge arena. */
 let laterArenaMetadataBytes: u64 = 91152;
-
-export function setArenaMetadataBytes(bytes: u64): void {
-  arenaMetadataBytes = bytes;
-}
 
 // @ts-ignore: decorator
 @inline function remnant(a: i32, i: u64): u64 {

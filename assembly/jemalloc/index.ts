@@ -11,9 +11,9 @@ import {
 import { MAX_THREADS } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
 import { setMmapTop, getMmapTop, osReserve } from "./os";
-import { setArenaMetadataBytes } from "./base";
+import { setArenaSlots } from "./base";
 import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs } from "./pac";
-import { setNarenas, setOversizeThreshold, setTsdAddress, setThreadTsd } from "./arena";
+import { setNarenas, getNarenas, setOversizeThreshold, setTsdAddress, setThreadTsd } from "./arena";
 import {
   setTcache, setTcacheMax, setNslotsSmallMin, setNslotsSmallMax, setNslotsLarge, setLgNslotsMul, binCapacity,
   tcacheBins,
@@ -35,7 +35,7 @@ export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "narenas,tcache,tcache_max,lg_tcache_nslots_mul,tcache_nslots_small_min,"
   + "tcache_nslots_small_max,tcache_nslots_large,lg_extent_max_active_fit,dirty_decay_ms,muzzy_decay_ms,retain,"
-  + "oversize_threshold,cores,tsd_address,mmap_top,arena_metadata,startup_malloc";
+  + "oversize_threshold,cores,tsd_address,mmap_top,startup_malloc";
 
 let ready: bool = false;
 let narenasSet: bool = false;
@@ -65,8 +65,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 12: if (value < 1 || value > 1024) return 0; if (!narenasSet) setNarenas(value > 1 ? <i32>value * 4 : 1); break;
     case 13: if (value <= 0) return 0; setTsdAddress(<u64>value); break;
     case 14: if (value <= 0 || value % 4096 != 0) return 0; setMmapTop(<u64>value); break;
-    case 15: if (value < 0) return 0; setArenaMetadataBytes(<u64>value); break;
-    case 16: if (value < 0 || value > 1048576) return 0; setStartupMalloc(<u64>value); break;
+    case 15: if (value < 0 || value > 1048576) return 0; setStartupMalloc(<u64>value); break;
     default: return 0;
   }
   return 1;
@@ -74,6 +73,7 @@ export function setOption(id: i32, value: f64): i32 {
 
 /** Builds the state of a freshly started process: arena 0, its base, and the main thread's tcache. */
 export function init(): void {
+  setArenaSlots(<u64>getNarenas());
   vmInit();
   countersInit();
   startUp();

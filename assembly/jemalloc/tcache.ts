@@ -16,11 +16,11 @@
 // allocates, as tsd_tcache_data_init does; the model allocates it too, since it occupies the first extent.
 
 import { ld64, st64, ld32, st32, ld8, st8 } from "../common/vmem";
-import { NBINS, PAGE, size2index, index2size, s2u, sa2u, binNregs } from "./sz";
+import { NBINS, PAGE, SMALL_MAXCLASS, size2index, index2size, s2u, sa2u, binNregs } from "./sz";
 import { eArena } from "./extent";
 import { aadd, A_INTERNAL } from "./globals";
 import { rtreeRead } from "./rtree";
-import { fillSmall, dallocBinStep } from "./bin";
+import { fillSmall, dallocBinStep, arenaMallocSmall } from "./bin";
 import { paDalloc } from "./pac";
 import { largeMalloc, largePalloc, largeDallocPrep, largeDallocFinish } from "./large";
 import { threadRec, tld, tst, T_TCACHE, T_TCACHE_BLOCK, T_NEXT_GC, T_ALLOC_WAIT, T_DALLOC_WAIT, decayTicks } from "./arena";
@@ -145,7 +145,10 @@ export function tcacheCreate(t: i32): void {
   if (!tcacheEnabled || tld(t, T_TCACHE) != 0) return;
   tst(t, T_TCACHE, 1);
   for (let b = 0; b < nhbins; b++) st8(tbin(t, b) + 8, 1);
-  tst(t, T_TCACHE_BLOCK, largePalloc(t, 0, allocSize, PAGE));
+  const block = allocSize <= SMALL_MAXCLASS
+    ? arenaMallocSmall(t, 0, size2index(allocSize))
+    : largePalloc(t, 0, allocSize, PAGE);
+  tst(t, T_TCACHE_BLOCK, block);
   aadd(0, A_INTERNAL, allocSize);
 }
 

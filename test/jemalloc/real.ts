@@ -140,3 +140,13 @@ export function identicalFraction(real: readonly string[], model: readonly strin
   for (let i = 0; i < n; i++) if (real[i] === model[i]) same++;
   return same / Math.max(real.length, model.length, 1);
 }
+
+/** The stats.* totals the real run reported that the model reports differently. */
+export function statDifferences(real: Record<string, number>, model: Record<string, number>): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(real)) {
+    if (!(name in model)) out.push(`${name}: model does not report it`);
+    else if (model[name] !== value) out.push(`${name}: real ${value}, model ${model[name]}`);
+  }
+  return out;
+}
