@@ -798,6 +798,16 @@ static void capture_stderr(void (*report)(void), const char *prefix) {
     close(mem);
 }
 
+/* One "# stat <name> <value>" line. */
+static void put_stat(const char *name, size_t value) {
+    out_room();
+    put_str("# stat ");
+    put_str(name);
+    put_char(' ');
+    put_dec(value);
+    put_char('\n');
+}
+
 static void put_tcmalloc_stats(void) {
     static const char *const names[] = {
         "generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
@@ -812,13 +822,7 @@ static void put_tcmalloc_stats(void) {
     if (!MallocExtension_GetNumericProperty) die("--mallocstats needs libtcmalloc_minimal preloaded");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t value;
-        if (!MallocExtension_GetNumericProperty(names[i], &value)) continue;
-        out_room();
-        put_str("# stat ");
-        put_str(names[i]);
-        put_char(' ');
-        put_dec(value);
-        put_char('\n');
+        if (MallocExtension_GetNumericProperty(names[i], &value)) put_stat(names[i], value);
     }
 }
 
@@ -922,13 +926,7 @@ static void put_mallctl_stats(void) {
     ctl("epoch", &epoch, &epoch_len, &epoch, epoch_len);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t value = 0, len = sizeof value;
-        if (ctl(names[i], &value, &len, NULL, 0) != 0) continue;
-        out_room();
-        put_str("# stat ");
-        put_str(names[i]);
-        put_char(' ');
-        put_dec(value);
-        put_char('\n');
+        if (ctl(names[i], &value, &len, NULL, 0) == 0) put_stat(names[i], value);
     }
 }
 
