@@ -169,6 +169,19 @@ function extentRecycle(a: i32, which: i32, expand: u64, size: u64, alignment: u6
   return splitInterior(a, which, e, size, alignment, false);
 }
 
+/** The active extent of a fresh mapping, registered, with the next serial number. */
+function mappedExtent(a: i32, ptr: u64, size: u64, head: bool): u64 {
+  const e = recordNew();
+  setEBase(e, ptr);
+  setEAddr(e, ptr);
+  setESize(e, size);
+  setESn(e, snNext(a));
+  setEHead(e, head);
+  setEArena(e, a);
+  registerBoundary(e);
+  return e;
+}
+
 /** extent_grow_retained: maps the next extent of the geometric series and carves `size` bytes from it. */
 function growRetained(a: i32, size: u64, alignment: u64): u64 {
   const allocMin = size + pageCeiling(alignment) - PAGE;
@@ -185,14 +198,7 @@ function growRetained(a: i32, size: u64, alignment: u64): u64 {
   edataGet(a);
   const ptr = osMap(allocSize);
   if (ptr == 0) return 0;
-  const e = recordNew();
-  setEBase(e, ptr);
-  setEAddr(e, ptr);
-  setESize(e, allocSize);
-  setESn(e, snNext(a));
-  setEHead(e, true);
-  setEArena(e, a);
-  registerBoundary(e);
+  const e = mappedExtent(a, ptr, allocSize, true);
   const got = splitInterior(a, ECACHE_RETAINED, e, size, alignment, true);
   ast(a, A_GROW_NEXT, <u64>(next + skip + 1 <= limit ? next + skip + 1 : limit));
   return got;
@@ -221,15 +227,7 @@ function allocMapping(a: i32, hint: u64, size: u64, alignment: u64): u64 {
     edataPut(a);
     return 0;
   }
-  const e = recordNew();
-  setEBase(e, ptr);
-  setEAddr(e, ptr);
-  setESize(e, size);
-  setESn(e, snNext(a));
-  setEHead(e, optRetain);
-  setEArena(e, a);
-  registerBoundary(e);
-  return e;
+  return mappedExtent(a, ptr, size, optRetain);
 }
 
 /** ecache_alloc_grow: the retained ecache, then growth (or a new mapping without opt.retain). */

@@ -99,18 +99,22 @@ export function szInit(): void {
   return unchecked(indexSize[ind]);
 }
 
-/** The least size class holding `size` bytes (0 for sizes up to 8); sizeCount() when beyond every class. */
-export function size2index(size: u64): i32 {
-  if (size <= 8) return 0;
-  if (size > LARGE_MAXCLASS) return nsizes;
+/** The first of `table[0 … n)` (ascending) that is at least `value`; n when none is. */
+function lowerBound(table: StaticArray<u64>, n: i32, value: u64): i32 {
   let lo = 0;
-  let hi = nsizes - 1;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (unchecked(indexSize[mid]) >= size) hi = mid;
+    if (unchecked(table[mid]) >= value) hi = mid;
     else lo = mid + 1;
   }
   return lo;
+}
+
+/** The least size class holding `size` bytes (0 for sizes up to 8); sizeCount() when beyond every class. */
+export function size2index(size: u64): i32 {
+  if (size > LARGE_MAXCLASS) return nsizes;
+  return lowerBound(indexSize, nsizes, size);
 }
 
 /** Usable size of a request of `size` bytes (sz_s2u); 0 beyond the largest class. */
@@ -157,14 +161,7 @@ export function sa2u(size: u64, alignment: u64): u64 {
 /** The least page-size class of at least `psz` bytes (sz_psz2ind); pszCount() beyond the largest. */
 export function psz2ind(psz: u64): i32 {
   if (psz > LARGE_MAXCLASS) return npsizes;
-  let lo = 0;
-  let hi = npsizes;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (unchecked(pindSize[mid]) >= psz) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  return lowerBound(pindSize, npsizes, psz);
 }
 
 /** The largest page class (plus the pad) that an extent of `size` bytes can serve (sz_psz_quantize_floor). */

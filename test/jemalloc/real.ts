@@ -3,12 +3,12 @@
 // told where the replayer's own mappings lie.
 
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { gunzipSync } from "node:zlib";
 import { buildOracle, oracleUnavailable } from "../oracle/native.js";
+import { plainTrace } from "../tcmalloc/real.js";
+
+export { firstDifference, statDifferences, traceFile } from "../tcmalloc/real.js";
 
 const exec = promisify(execFile);
 
@@ -36,33 +36,6 @@ export interface RealRun {
   /** The replaying threads' thread pointers: the main thread's, then the others' by their first op. */
   threadPointers: number[];
   stats: Record<string, number>;
-}
-
-let dir: string | undefined;
-let files = 0;
-
-function scratch(): string {
-  if (!dir) {
-    const made = mkdtempSync(join(tmpdir(), "heaplab-jemalloc-"));
-    process.on("exit", () => rmSync(made, { recursive: true, force: true }));
-    dir = made;
-  }
-  return dir;
-}
-
-/** A plain-text copy of a trace (the replayer reads plain files). */
-export function plainTrace(path: string): string {
-  if (!path.endsWith(".gz")) return path;
-  const out = join(scratch(), `trace${++files}.trace`);
-  writeFileSync(out, gunzipSync(readFileSync(path)));
-  return out;
-}
-
-/** Writes trace text to a scratch file. */
-export function traceFile(text: string): string {
-  const out = join(scratch(), `gen${++files}.trace`);
-  writeFileSync(out, text);
-  return out;
 }
 
 /** Replays `path` on the real library; `conf` is appended to the oracle's MALLOC_CONF. */
@@ -123,16 +96,6 @@ export async function runModel(trace: string | Uint8Array, real: RealRun, option
   return { lines, stats: lab.stats() };
 }
 
-/** The first line where two runs differ, or null. */
-export function firstDifference(real: readonly string[], model: readonly string[]): string | null {
-  const n = Math.min(real.length, model.length);
-  for (let i = 0; i < n; i++) {
-    if (real[i] !== model[i]) return `line ${i + 1}: real \`${real[i]}\`, model \`${model[i]}\``;
-  }
-  if (real.length !== model.length) return `real has ${real.length} lines, model ${model.length}`;
-  return null;
-}
-
 /** The fraction of lines two runs print identically (position by position). */
 export function identicalFraction(real: readonly string[], model: readonly string[]): number {
   const n = Math.min(real.length, model.length);
@@ -141,12 +104,3 @@ export function identicalFraction(real: readonly string[], model: readonly strin
   return same / Math.max(real.length, model.length, 1);
 }
 
-/** The stats.* totals the real run reported that the model reports differently. */
-export function statDifferences(real: Record<string, number>, model: Record<string, number>): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(real)) {
-    if (!(name in model)) out.push(`${name}: model does not report it`);
-    else if (model[name] !== value) out.push(`${name}: real ${value}, model ${model[name]}`);
-  }
-  return out;
-}
