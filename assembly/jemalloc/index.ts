@@ -12,7 +12,7 @@ import { MAX_THREADS } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
 import { setMmapTop, getMmapTop, osReserve } from "./os";
 import { setArenaSlots } from "./base";
-import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs } from "./pac";
+import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs, setDirtyDecayMs } from "./pac";
 import { setNarenas, getNarenas, setOversizeThreshold, setTsdAddress, setThreadTsd } from "./arena";
 import {
   setTcache, setTcacheMax, setNslotsSmallMin, setNslotsSmallMax, setNslotsLarge, setLgNslotsMul, binCapacity,
@@ -57,8 +57,8 @@ export function setOption(id: i32, value: f64): i32 {
     case 5: if (value < 1 || value > 65535) return 0; setNslotsSmallMax(<u32>value); break;
     case 6: if (value < 1 || value > 500) return 0; setNslotsLarge(<u32>value); break;
     case 7: if (value < 0 || value > 64) return 0; setLgExtentMaxActiveFit(<u64>value); break;
-    // Decay on a clock is not modelled: dirty pages are never purged, which is what -1 asks for.
-    case 8: if (value != -1) return 0; break;
+    // Decay on a clock is not modelled: dirty pages are purged never (-1) or at once (0).
+    case 8: if (value != -1 && value != 0) return 0; setDirtyDecayMs(<i64>value); break;
     case 9: if (value < -1) return 0; setMuzzyDecayMs(<i64>value); break;
     case 10: setRetain(value != 0); break;
     case 11: if (value < <f64>PAGE) return 0; setOversizeThreshold(<u64>value); break;

@@ -21,13 +21,18 @@ import {
   eSlab, setESlab, setESzind, ePast, recordNew, recordFree, STATE_ACTIVE, NO_SZIND,
 } from "./extent";
 import { rtreeRead, registerBoundary, deregisterBoundary, registerInterior, deregisterInterior } from "./rtree";
-import { ecacheOf, ecacheState, esetInsert, esetRemove, esetFit, ECACHE_DIRTY, ECACHE_MUZZY, ECACHE_RETAINED } from "./ecache";
+import {
+  ecacheOf, ecacheState, ecacheCount, binHead, esetInsert, esetRemove, esetFit, ECACHE_DIRTY, ECACHE_MUZZY,
+  ECACHE_RETAINED,
+} from "./ecache";
+import { count, SYS_MADVISE } from "../common/counters";
 import { edataGet, edataPut } from "./base";
 import { osMap, osMapAt, osUnmap } from "./os";
 
 let optRetain: bool = true;
 let lgExtentMaxActiveFit: u64 = 6;
 let muzzyDecayMs: i64 = -1;
+let dirtyDecayMs: i64 = -1;
 
 export function setRetain(on: bool): void {
   optRetain = on;
@@ -39,6 +44,11 @@ export function setLgExtentMaxActiveFit(lg: u64): void {
 
 export function setMuzzyDecayMs(ms: i64): void {
   muzzyDecayMs = ms;
+}
+
+/** dirty_decay_ms: -1 (never purge) or 0 (purge at once); a clock is not modelled. */
+export function setDirtyDecayMs(ms: i64): void {
+  dirtyDecayMs = ms;
 }
 
 /** Fresh page-allocator state of arena `a` (exp_grow starts at the huge page). */
@@ -263,6 +273,24 @@ export function paAlloc(a: i32, size: u64, alignment: u64, slab: bool, szind: u3
   return e;
 }
 
+/**
+ * arena_handle_deferred_work with dirty_decay_ms 0: every dirty extent is purged (MADV_DONTNEED) and retained,
+ * coalescing there; a full decay skips the muzzy state whatever muzzy_decay_ms says.
+ */
+function purgeDirty(a: i32): void {
+  if (dirtyDecayMs != 0) return;
+  const ec = ecacheOf(a, ECACHE_DIRTY);
+  while (ecacheCount(ec) > 0) {
+    let e: u64 = 0;
+    for (let pind = 0; e == 0; pind++) e = binHead(ec, pind);
+    esetRemove(ec, e);
+    setEState(e, STATE_ACTIVE);
+    count(SYS_MADVISE, eSize(e));
+    ast(a, A_PAC_MAPPED, ald(a, A_PAC_MAPPED) - eSize(e));
+    extentRecord(a, ECACHE_RETAINED, e);
+  }
+}
+
 /** pa_dalloc: the extent becomes dirty. */
 export function paDalloc(a: i32, e: u64): void {
   if (eSlab(e)) deregisterInterior(e);
@@ -270,6 +298,7 @@ export function paDalloc(a: i32, e: u64): void {
   setESzind(e, NO_SZIND);
   ast(a, A_NACTIVE, ald(a, A_NACTIVE) - (eSize(e) >> LG_PAGE));
   extentRecord(a, ECACHE_DIRTY, e);
+  purgeDirty(a);
 }
 
 /** pa_expand: grows active `e` in place to `newSize` bytes; false when the pages after it are not free. */
@@ -295,5 +324,6 @@ export function paShrink(a: i32, e: u64, newSize: u64): void {
   const trail = extentSplit(a, e, newSize);
   ast(a, A_NACTIVE, ald(a, A_NACTIVE) - (amount >> LG_PAGE));
   extentRecord(a, ECACHE_DIRTY, trail);
+  purgeDirty(a);
 }
 

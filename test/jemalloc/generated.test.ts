@@ -28,6 +28,12 @@ const SETTINGS: Setting[] = [
   { name: "one thread", threads: 1, conf: "", options: {} },
   { name: "three threads", threads: 3, conf: "", options: {} },
   { name: "one thread, no tcache", threads: 1, conf: "tcache:false", options: { tcache: 0 } },
+  {
+    name: "three threads, dirty pages purged at once",
+    threads: 3,
+    conf: "dirty_decay_ms:0,muzzy_decay_ms:0",
+    options: { dirty_decay_ms: 0, muzzy_decay_ms: 0 },
+  },
   { name: "one thread, tcache_max 4096", threads: 1, conf: "tcache_max:4096", options: { tcache_max: 4096 } },
   {
     name: "one thread, small tcache bins",

@@ -1,7 +1,7 @@
 // The shared traces of real programs replayed on the real jemalloc 5.3.0 (no ASLR, decay off) and on the model:
 // every address line and the stats.* totals (allocated, active, metadata, resident, mapped, retained) must be
 // identical. Multi-threaded traces run twice: every op on the main thread, and one thread (and arena) per trace
-// thread, in lockstep.
+// thread, in lockstep. Then once more with dirty pages purged at once (dirty_decay_ms:0, muzzy_decay_ms:0).
 
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,9 @@ import { firstDifference, jemallocUnavailable, runModel, runReal, statDifference
 
 const skip = jemallocUnavailable() ?? modelUnavailable("jemalloc");
 const TRACES = "../shared/traces";
+
+const IMMEDIATE = { conf: "dirty_decay_ms:0,muzzy_decay_ms:0", options: { dirty_decay_ms: 0, muzzy_decay_ms: 0 } };
+const NEVER = { conf: "", options: {} };
 
 const cases: Array<[string, "merge" | "real"]> = [
   ["sort-S1M", "merge"],
@@ -21,12 +24,14 @@ const cases: Array<[string, "merge" | "real"]> = [
   ["git-repack-pack-objects-mt", "real"],
 ];
 
-describe.skipIf(skip)("jemalloc model on the shared traces", () => {
+const SETTINGS = [["never purged", NEVER], ["purged at once", IMMEDIATE]] as const;
+
+describe.skipIf(skip).each(SETTINGS)("jemalloc model on the shared traces, dirty pages %s", (_, setting) => {
   for (const [name, threads] of cases) {
     const path = `${TRACES}/${name}.trace.gz`;
     it.skipIf(!existsSync(path))(`${name} (${threads === "real" ? "one arena per thread" : "one thread"})`, async () => {
-      const real = await runReal(path, "", threads);
-      const model = await runModel(path, real, {}, threads === "real" ? "arena" : "merge");
+      const real = await runReal(path, setting.conf, threads);
+      const model = await runModel(path, real, setting.options, threads === "real" ? "arena" : "merge");
       expect(real.lines.length).toBeGreaterThan(0);
       expect(Object.keys(real.stats)).toHaveLength(6);
       expect(firstDifference(real.lines, model.lines)).toBeNull();
