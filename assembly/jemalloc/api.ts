@@ -15,7 +15,7 @@ import {
 } from "./sz";
 import { eSzind, eSlab, eArena, eUsize, eAddr, eBase, eState, STATE_ACTIVE, NO_SZIND } from "./extent";
 import { rtreeRead } from "./rtree";
-import { arenaMallocSmall, arenaDallocSmall } from "./bin";
+import { arenaMallocSmall, arenaDallocSmall, regionFree } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
 import {
   arenaBoot, arenaNew, arenaChoose, threadInit, threadSeed, decayTicks, tld, tst, T_TCACHE_BLOCK, T_STATE,
@@ -69,7 +69,10 @@ function enterMinimal(t: i32): void {
   tst(t, T_STATE, 1);
 }
 
-/** The object at `p`: its extent, or 0 (with an error raised) when jemalloc does not own it. */
+/**
+ * The object at `p`: its extent, or 0 (with an error raised) when `p` is not an allocated object. jemalloc does
+ * not check (such a free corrupts its state); the model refuses with its own message instead.
+ */
 function ownerOf(p: u64, what: string): u64 {
   const e = rtreeRead(p);
   if (e == 0 || eState(e) != STATE_ACTIVE || eSzind(e) == NO_SZIND) {
@@ -79,6 +82,18 @@ function ownerOf(p: u64, what: string): u64 {
   if (!eSlab(e) && eAddr(e) != p) {
     raise(1, what + "(): invalid pointer (inside a large allocation)");
     return 0;
+  }
+  if (eSlab(e)) {
+    const size = index2size(<i32>eSzind(e));
+    const off = p - eBase(e);
+    if (off % size != 0) {
+      raise(1, what + "(): invalid pointer (not the start of a region)");
+      return 0;
+    }
+    if (regionFree(e, off / size)) {
+      raise(1, what + "(): invalid pointer (a free region: double free)");
+      return 0;
+    }
   }
   return e;
 }
