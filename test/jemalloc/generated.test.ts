@@ -36,6 +36,18 @@ const SETTINGS: Setting[] = [
   },
   { name: "one thread, tcache_max 4096", threads: 1, conf: "tcache_max:4096", options: { tcache_max: 4096 } },
   {
+    name: "three threads, a huge arena from 1 MiB",
+    threads: 3,
+    conf: "oversize_threshold:1048576",
+    options: { oversize_threshold: 1_048_576 },
+  },
+  {
+    name: "three threads on 2 cores' worth of arenas, tcache_max 64 KiB",
+    threads: 3,
+    conf: "narenas:8,tcache_max:65536",
+    options: { cores: 2, tcache_max: 65_536 },
+  },
+  {
     name: "one thread, small tcache bins",
     threads: 1,
     conf: "lg_tcache_nslots_mul:0,tcache_nslots_small_min:4,tcache_nslots_small_max:16,tcache_nslots_large:4",
