@@ -28,6 +28,7 @@ import {
 /** What the program allocates before its first traced call and never frees (0: nothing). */
 let startupMalloc: u64 = 0;
 
+/** The `startup_malloc` option: bytes the program allocates before its first traced call. */
 export function setStartupMalloc(bytes: u64): void {
   startupMalloc = bytes;
 }

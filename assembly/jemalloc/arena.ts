@@ -49,18 +49,22 @@ let tsdAddress: u64 = 0x7fff_f7f9_1738;
 /** Between the tsd addresses of consecutive threads (their static TLS blocks, one per thread stack). */
 let tsdStride: u64 = 0x80_1000;
 
+/** opt.narenas: automatic arenas. */
 export function setNarenas(n: i32): void {
   narenasAuto = n;
 }
 
+/** opt.narenas as set (the huge arena's index). */
 export function getNarenas(): i32 {
   return narenasAuto;
 }
 
+/** opt.oversize_threshold: the least request served by the huge arena. */
 export function setOversizeThreshold(bytes: u64): void {
   oversizeThreshold = bytes;
 }
 
+/** The main thread's tsd address, the seed of its PRNG. */
 export function setTsdAddress(address: u64): void {
   tsdAddress = address;
 }

@@ -87,6 +87,7 @@ function nonfullInsert(bin: u64, slab: u64): void {
   if (cur != 0) setEPrev(cur, slab);
 }
 
+/** Takes `slab` out of the bin's non-full heap. */
 function nonfullRemove(bin: u64, slab: u64): void {
   const prev = ePrev(slab);
   const next = eNext(slab);

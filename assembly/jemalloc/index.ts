@@ -233,10 +233,12 @@ export function arenaBase(k: i32): f64 {
   return 0;
 }
 
+/** Where the kernel's top-down placement starts (below the libraries). */
 export function mmapBase(): f64 {
   return <f64>getMmapTop();
 }
 
+/** Comma-separated names of a walk record's fields. */
 export function walkFields(): string {
   return WALK_FIELDS;
 }
@@ -246,6 +248,7 @@ export function walk(buffer: usize, capacity: i32): i32 {
   return walkHeap(buffer, capacity);
 }
 
+/** Comma-separated names of the statistics `statsInto` writes. */
 export function statNames(): string {
   return STAT_NAMES;
 }

@@ -27,10 +27,12 @@ let mmapTop: u64 = 0x7fff_f760_0000;
 /** mmap_min_addr and the program's own mappings: nothing goes below. */
 const MMAP_FLOOR: u64 = 0x1000_0000;
 
+/** The `mmap_top` option: the lowest library address, below which mappings go. */
 export function setMmapTop(top: u64): void {
   mmapTop = top;
 }
 
+/** The `mmap_top` option's value. */
 export function getMmapTop(): u64 {
   return mmapTop;
 }

@@ -34,14 +34,17 @@ let lgExtentMaxActiveFit: u64 = 6;
 let muzzyDecayMs: i64 = -1;
 let dirtyDecayMs: i64 = -1;
 
+/** opt.retain: grow by mapping a geometric series and keep unused pages mapped. */
 export function setRetain(on: bool): void {
   optRetain = on;
 }
 
+/** opt.lg_extent_max_active_fit: how much larger than a request a dirty extent may be. */
 export function setLgExtentMaxActiveFit(lg: u64): void {
   lgExtentMaxActiveFit = lg;
 }
 
+/** opt.muzzy_decay_ms: 0 means no extent is ever muzzy. */
 export function setMuzzyDecayMs(ms: i64): void {
   muzzyDecayMs = ms;
 }

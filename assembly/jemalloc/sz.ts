@@ -54,6 +54,7 @@ let npsizes: i32 = 0;
   return a;
 }
 
+/** Appends the next size class. */
 function addClass(size: u64): void {
   unchecked(indexSize[nsizes++] = size);
 }

@@ -49,11 +49,17 @@ const ncachedMax = new StaticArray<u32>(MAX_TBINS);
 const scratch = new StaticArray<u64>(MAX_SLOTS + 1);
 const deferredSlabs = new StaticArray<u64>(MAX_SLOTS + 1);
 
+/** opt.tcache. */
 export function setTcache(on: bool): void { tcacheEnabled = on; }
+/** opt.tcache_max: the largest class a thread caches. */
 export function setTcacheMax(bytes: u64): void { tcacheMax = bytes; }
+/** opt.tcache_nslots_small_min. */
 export function setNslotsSmallMin(n: u32): void { nslotsSmallMin = n; }
+/** opt.tcache_nslots_small_max. */
 export function setNslotsSmallMax(n: u32): void { nslotsSmallMax = n; }
+/** opt.tcache_nslots_large. */
 export function setNslotsLarge(n: u32): void { nslotsLarge = n; }
+/** opt.lg_tcache_nslots_mul: small bins hold nregs × 2^mul objects, within the bounds. */
 export function setLgNslotsMul(n: i32): void { lgNslotsMul = n; }
 
 /** True when threads have caches (opt.tcache). */
