@@ -75,6 +75,7 @@ function newBlock(a: i32, asize: u64): u64 {
   const block = osMap(blockSize);
   ast(a, A_BASE_PIND, <u64>psz2ind(blockSize));
   aadd(a, A_BASE_MAPPED, blockSize);
+  aadd(a, A_BASE_ALLOCATED, BLOCK_HEADER);
   aadd(a, A_BASE_RESIDENT, pageCeiling(BLOCK_HEADER));
   let n = ald(a, A_REMNANTS);
   if (n >= A_REMNANT_MAX) {
@@ -135,6 +136,9 @@ export function baseNew(a: i32): void {
   ast(a, A_BASE_PIND, 0);
   ast(a, A_REMNANTS, 0);
   baseAlloc(a, a == 0 ? arenaMetadataBytes : laterArenaMetadataBytes, QUANTUM);
+  // The measured start-up bytes already count the headers of the blocks mapped at start-up: block 0, and for
+  // arena 0 the block of the first rtree leaf.
+  aadd(a, A_BASE_ALLOCATED, -(a == 0 ? 2 : 1) * BLOCK_HEADER);
 }
 
 /** An rtree leaf from base 0. */
