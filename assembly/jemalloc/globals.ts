@@ -36,6 +36,7 @@ export const G_LEAVES: u64 = 48;          // rtree leaves allocated
 export const G_NARENAS: u64 = 56;         // arenas created (the huge arena included)
 export const G_HUGE_ARENA: u64 = 64;      // index + 1 of the huge arena, 0 before it exists
 export const G_THREADS: u64 = 72;         // one past the highest thread index seen
+export const G_TRIMMED: u64 = 80;         // glibc's malloc_trim has run
 
 // An arena's record (ARENAS_BASE + ARENA_STRIDE × index):
 //

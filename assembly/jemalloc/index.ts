@@ -8,7 +8,7 @@ import {
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg, objectAddress,
   setObjectAddress, objectRequested, setObjectRequested, clearError, failed, raise,
 } from "../common/ops";
-import { MAX_THREADS } from "./globals";
+import { MAX_THREADS, G_TRIMMED, gld, gst } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
 import { setMmapTop, getMmapTop, osReserve } from "./os";
 import { setArenaSlots } from "./base";
@@ -103,6 +103,12 @@ export function allocBuffer(bytes: i32): usize {
   return address == 0 ? REGION_NONE : REGION_MMAP;
 }
 
+/** glibc's malloc_trim has run once (its later calls release nothing). */
+// @ts-ignore: decorator
+@inline function setTrimmed(): void {
+  gst(G_TRIMMED, 1);
+}
+
 /** The bytes `object` asked for (0 for raw addresses, whose requests the model does not know). */
 // @ts-ignore: decorator
 @inline function requestedOf(object: i64): u64 {
@@ -124,6 +130,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   }
   let address: u64 = 0;
   let requested: u64 = 0;
+  const trimmed = gld(G_TRIMMED) != 0;
   switch (code) {
     case OP_MALLOC: requested = sizeArg(a); address = jeMalloc(thread, requested); break;
     case OP_CALLOC: {
@@ -152,7 +159,10 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       return true;
     }
     case OP_TRIM:
-      putResult(results, i, 0, REGION_NONE); // jemalloc has no malloc_trim: glibc's, on its empty heap, returns 0
+      // jemalloc has no malloc_trim: glibc's runs on glibc's own heap, which holds only what the process did
+      // before jemalloc took over; its first call releases those free pages (1), later ones find nothing (0).
+      putResult(results, i, trimmed ? 0 : 1, REGION_NONE);
+      setTrimmed();
       return true;
     default:
       raise(4, "unknown operation");
