@@ -18,7 +18,7 @@ import { rtreeRead } from "./rtree";
 import { arenaMallocSmall, arenaDallocSmall, regionFree } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
 import {
-  arenaBoot, arenaNew, arenaChoose, threadInit, threadSeed, decayTicks, tld, tst, T_TCACHE_BLOCK, T_STATE,
+  arenaBoot, arenaNew, arenaChoose, arenaChooseMaybeHuge, threadInit, threadSeed, decayTicks, tld, tst, T_TCACHE_BLOCK, T_STATE,
 } from "./arena";
 import {
   tcacheBoot, tcacheCreate, tcacheAllocSmall, tcacheAllocLarge, tcacheDalloc, cachesClass, allocEvent, dallocEvent,
@@ -105,14 +105,17 @@ function ownerOf(p: u64, what: string): u64 {
   return eSlab(e) ? index2size(<i32>eSzind(e)) : eUsize(e);
 }
 
-/** arena_malloc with the thread's tcache: an object of class `ind` (usize `usize`). */
-function allocate(t: i32, ind: i32, usize: u64): u64 {
+/**
+ * arena_malloc with the thread's tcache: an object of class `ind` (usize `usize`) for a request of `size` bytes.
+ * Past the tcache, the huge arena is chosen by the request, not by its class (arena_malloc_hard).
+ */
+function allocate(t: i32, ind: i32, usize: u64, size: u64): u64 {
   if (ind < NBINS) {
     const a = arenaChoose(t);
     return cachesClass(t, ind) ? tcacheAllocSmall(t, a, ind) : arenaMallocSmall(t, a, ind);
   }
   if (cachesClass(t, ind)) return tcacheAllocLarge(t, arenaChoose(t), ind, usize);
-  return largeMalloc(t, -1, usize);
+  return largeMalloc(t, arenaChooseMaybeHuge(t, size), usize);
 }
 
 /** ifree: the object at `p` (extent `e`) goes to the tcache or back to its arena. */
@@ -148,7 +151,7 @@ export function jeMalloc(t: i32, size: u64): u64 {
   if (n > LARGE_MAXCLASS) return 0;
   const ind = size2index(n);
   const usize = index2size(ind);
-  const p = allocate(t, ind, usize);
+  const p = allocate(t, ind, usize, n);
   if (p == 0) return 0;
   noteLive(p, size);
   allocEvent(t, usize);
@@ -172,7 +175,7 @@ export function jeAligned(t: i32, alignment: u64, size: u64): u64 {
   const usize = sa2u(n, alignment);
   if (usize == 0 || usize > LARGE_MAXCLASS) return 0;
   let p: u64;
-  if (usize <= SMALL_MAXCLASS) p = allocate(t, size2index(usize), usize);
+  if (usize <= SMALL_MAXCLASS) p = allocate(t, size2index(usize), usize, usize);
   else if (alignment <= CACHELINE) p = largeMalloc(t, -1, usize);
   else p = largePalloc(t, -1, usize, alignment);
   if (p == 0) return 0;
@@ -242,7 +245,7 @@ export function jeRealloc(t: i32, p: u64, size: u64, oldRequested: u64): u64 {
     dallocEvent(t, oldUsize);
     return q;
   } else {
-    q = allocate(t, size2index(usize), usize);
+    q = allocate(t, size2index(usize), usize, usize);
     if (q == 0) return 0;
     noteDead(e, oldRequested);
     deallocate(t, p, e);
