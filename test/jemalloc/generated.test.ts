@@ -23,7 +23,7 @@ interface Setting {
 
 // Measured, not asserted: without opt.retain every extent is a mapping of its own, and small ones land in the
 // holes between the libraries, which the model does not know at start-up ("retain:false"); with fewer arenas
-// than 8, arena 0's start-up metadata is scaled per arena slot and stats.resident can be a page off.
+// than 8, arena 0's start-up metadata is scaled per arena slot.
 const SETTINGS: Setting[] = [
   { name: "one thread", threads: 1, conf: "", options: {} },
   { name: "three threads", threads: 3, conf: "", options: {} },
@@ -69,7 +69,10 @@ async function departure(text: string, setting: Setting): Promise<string | null>
   const model = await runModel(path, real, setting.options, threads === "real" ? "arena" : "merge");
   const lines = firstDifference(real.lines, model.lines);
   if (lines) return lines;
-  const stats = statDifferences(real.stats, model.stats);
+  // stats.resident may be a page off: ctl's tables (about 380 KiB of base 0) are allocated by the oracle's first
+  // mallctl, after the replay, so the real base's bump pointer crosses page boundaries at slightly other moments.
+  const pageOff = (name: string) => name === "stats.resident" && Math.abs(real.stats[name] - model.stats[name]) <= 4096;
+  const stats = statDifferences(real.stats, model.stats).filter((d) => !pageOff(d.slice(0, d.indexOf(":"))));
   return stats.length ? stats.join("; ") : null;
 }
 
