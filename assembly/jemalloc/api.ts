@@ -25,6 +25,9 @@ import {
 } from "./tcache";
 
 
+/** malloc_initialized(): start-up is over. */
+let ready: bool = false;
+
 /** What the program allocates before its first traced call and never frees (0: nothing). */
 let startupMalloc: u64 = 0;
 
@@ -46,6 +49,7 @@ export function startUp(): void {
   tcacheBoot();
   arenaNew(0);
   enterThread(0);
+  ready = true;
   if (startupMalloc != 0) jeMalloc(0, startupMalloc);
 }
 
@@ -60,7 +64,9 @@ function enterThread(t: i32): void {
   else threadSeed(t);
   tst(t, T_STATE, 2);
   tcacheCreate(t);
-  arenaChoose(t);
+  // During start-up the main thread's tcache is only associated with arena 0; the thread itself is bound at its
+  // first arena_choose, and until then arena 0 counts no thread (a second thread may take it).
+  if (ready) arenaChoose(t);
 }
 
 /** tsd_fetch_min on a free: a thread seen for the first time gets a minimal tsd, without tcache or arena. */
