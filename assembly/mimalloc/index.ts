@@ -20,7 +20,7 @@ import { WALK_FIELDS, SPAN_FIELDS, NOTE_REQUESTED, noteRequested, walkHeap, walk
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
-export { lastErrorMessage } from "../common/ops";
+export { lastErrorMessage, lastErrorCode } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";

@@ -16,9 +16,11 @@ import { forkAncestors, parseAfter } from "./fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
-  --model ptmalloc|tcmalloc|mimalloc   allocator model (default ptmalloc)
-  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0
-  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+  --model M                   allocator model: ptmalloc, tcmalloc, mimalloc or jemalloc (default ptmalloc)
+  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0;
+                              jemalloc: MALLOC_CONF syntax, e.g. narenas:1,tcache:false
+  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*; jemalloc: cores,
+                              tsd_address, mmap_top, startup_malloc); repeatable
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
   --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
   --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's

@@ -4,7 +4,7 @@ import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { OpCode, type TraceSource } from "../trace/types.js";
 import { checkModel, setCheckEvery, type Violation } from "./check.js";
-import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
+import { FLAG_RAW_ADDRESS, Model, parseMallocConf, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
 
@@ -54,7 +54,8 @@ export interface Lab {
 
 /** Resolves the options of a lab into the model's option record. */
 export function modelOptions(options: LabOptions): Record<string, number> {
-  const tunables = typeof options.tunables === "string" ? parseTunables(options.tunables) : options.tunables ?? {};
+  const parse = options.model === "jemalloc" ? parseMallocConf : parseTunables;
+  const tunables = typeof options.tunables === "string" ? parse(options.tunables) : options.tunables ?? {};
   return { ...tunables, ...options.options };
 }
 

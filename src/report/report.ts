@@ -13,9 +13,9 @@ import { ModelMetrics, type TimelineRow } from "./metrics.js";
 export const REPORT_SCHEMA = "heaplab.report/1";
 
 /** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize,
- * mimalloc's largest medium block). */
+ * mimalloc's largest medium block, jemalloc's first large class). */
 export const LARGE_REQUEST: Readonly<Record<ModelName, number>> = {
-  ptmalloc: 128 * 1024, tcmalloc: 256 * 1024, mimalloc: 128 * 1024,
+  ptmalloc: 128 * 1024, tcmalloc: 256 * 1024, mimalloc: 128 * 1024, jemalloc: 16 * 1024,
 };
 
 /** mallinfo2's fields, in glibc's order. */

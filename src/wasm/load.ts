@@ -3,8 +3,8 @@
 
 import { type ASUtil, instantiateSync } from "@assemblyscript/loader";
 
-export type ModelName = "ptmalloc" | "tcmalloc" | "mimalloc";
-export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc", "mimalloc"];
+export type ModelName = "ptmalloc" | "tcmalloc" | "mimalloc" | "jemalloc";
+export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc", "mimalloc", "jemalloc"];
 
 /** The exports every model provides (see docs/design.md, "Model ABI"). */
 export interface ModelExports {

@@ -39,6 +39,10 @@
  *                          rounded up to 8 KiB; a block is "heap" when inside the brk range
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
  *   --nallocx-table        (tcmalloc) no trace: "<size> <nallocx(size, 0)>" for 0…262144 and samples above
+ *   --maps                 before the first op: "# map <start> <end>" (hex) for every mapping of the process,
+ *                          so that a model can leave room for the replayer's own (tables, output, thread stacks),
+ *                          and "# thread <tid> <thread pointer>" per trace thread (main first, then by first op)
+ *   --mallctl-stats        at the end: "# stat <name> <value>" for jemalloc's stats.* (mallctl, after "epoch")
  *   --time                 on stderr: "# replay <ns> ns <ops> ops <ns/op> ns/op" (parse time excluded)
  *   --quiet                replay without printing address lines (for timing the allocator alone)
  */
@@ -669,7 +673,11 @@ static void give_baton(uint32_t to) {
 
 /* Replays this thread's ops as they come up; returns when the trace is done. The main thread, once done,
  * holds the baton, so the output is complete when it returns. */
+/* --maps: each replaying thread's thread pointer (its TLS, hence where an allocator's thread state lives). */
+static uintptr_t thread_pointer[MAX_THREADS];
+
 static void run_thread(uint32_t me) {
+    thread_pointer[me] = (uintptr_t)pthread_self();
     for (;;) {
         if (me != main_thread && atomic_load(&turn[me]) == 0) atomic_fetch_add(&threads_ready, 1);
         take_baton(me);
@@ -706,12 +714,57 @@ static void start_threads(void) {
     pthread_attr_destroy(&attr);
 }
 
+/* --maps: /proc/self/maps read into static memory (nothing here may allocate), one "# map" line per mapping. */
+static int print_maps;
+static char maps_text[1 << 16];
+
+static int hex_digit(char c) {
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+static void put_maps(void) {
+    int fd = open("/proc/self/maps", O_RDONLY);
+    if (fd < 0) die("cannot open /proc/self/maps");
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, maps_text + len, sizeof maps_text - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    thread_pointer[main_thread] = (uintptr_t)pthread_self();
+    for (uint32_t k = 0; k < thread_count; k++) {
+        uint32_t t = k == 0 ? main_thread : (k <= main_thread ? k - 1 : k);
+        out_room();
+        put_str("# thread ");
+        put_dec(tids[t]);
+        put_char(' ');
+        put_hex(thread_pointer[t]);
+        put_char('\n');
+    }
+    for (size_t i = 0; i < len;) {
+        uintptr_t start = 0, end = 0;
+        while (i < len && maps_text[i] != '-') start = start * 16 + (uintptr_t)hex_digit(maps_text[i++]);
+        i++;
+        while (i < len && maps_text[i] != ' ') end = end * 16 + (uintptr_t)hex_digit(maps_text[i++]);
+        while (i < len && maps_text[i] != '\n') i++;
+        i++;
+        out_room();
+        put_str("# map ");
+        put_hex(start);
+        put_char(' ');
+        put_hex(end);
+        put_char('\n');
+    }
+}
+
 /* Starts the threads and waits until each is parked, so that nothing of their start-up runs during the
  * replay; then checks that nobody allocated before it (glibc: the heap must be empty). */
 static void replay_threads(void) {
     start_threads();
     while (atomic_load(&threads_ready) < thread_count - 1) sched_yield();
     check_heap_untouched();
+    if (print_maps) put_maps();
     atomic_store(&replay_started, 1);
     if (op_count == 0) return;
     atomic_store(&turn[ops[0].thread], 1);
@@ -721,6 +774,7 @@ static void replay_threads(void) {
 
 static void replay_merged(void) {
     check_heap_untouched();
+    if (print_maps) put_maps();
     atomic_store(&replay_started, 1);
     for (size_t i = 0; i < op_count; i++) replay_op(&ops[i]);
 }
@@ -762,6 +816,16 @@ static void call_stats_symbol(void) {
     print(NULL, NULL, NULL);
 }
 
+/* One "# stat <name> <value>" line. */
+static void put_stat(const char *name, size_t value) {
+    out_room();
+    put_str("# stat ");
+    put_str(name);
+    put_char(' ');
+    put_dec(value);
+    put_char('\n');
+}
+
 static void put_tcmalloc_stats(void) {
     static const char *const names[] = {
         "generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
@@ -776,13 +840,7 @@ static void put_tcmalloc_stats(void) {
     if (!MallocExtension_GetNumericProperty) die("--mallocstats needs libtcmalloc_minimal preloaded");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t value;
-        if (!MallocExtension_GetNumericProperty(names[i], &value)) continue;
-        out_room();
-        put_str("# stat ");
-        put_str(names[i]);
-        put_char(' ');
-        put_dec(value);
-        put_char('\n');
+        if (MallocExtension_GetNumericProperty(names[i], &value)) put_stat(names[i], value);
     }
 }
 
@@ -895,10 +953,28 @@ static void say_time(uint64_t ns) {
     out_len = saved_len;
 }
 
+/* --mallctl-stats: jemalloc's totals, refreshed by writing "epoch" first. */
+static void put_mallctl_stats(void) {
+    static const char *const names[] = {
+        "stats.allocated", "stats.active", "stats.metadata", "stats.resident", "stats.mapped", "stats.retained",
+    };
+    int (*ctl)(const char *, void *, size_t *, void *, size_t) =
+        (int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+    if (!ctl) die("--mallctl-stats needs jemalloc preloaded");
+    uint64_t epoch = 1;
+    size_t epoch_len = sizeof epoch;
+    ctl("epoch", &epoch, &epoch_len, &epoch, epoch_len);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t value = 0, len = sizeof value;
+        if (ctl(names[i], &value, &len, NULL, 0) == 0) put_stat(names[i], value);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
     int want_tcmalloc = 0, want_preloaded = 0, usable_table = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int mallctl_stats = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
@@ -915,6 +991,8 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
+        else if (arg_is(a, "--maps")) print_maps = 1;
+        else if (arg_is(a, "--mallctl-stats")) mallctl_stats = 1;
         else if (arg_is(a, "--quiet")) quiet = 1;
         else if (a[0] == '-' && a[1] == '-') die("unknown option");
         else path = a;
@@ -968,6 +1046,7 @@ int main(int argc, char **argv) {
         capture_stderr(call_stats_symbol, "# stats ");
     }
     if (mallocstats) put_tcmalloc_stats();
+    if (mallctl_stats) put_mallctl_stats();
     out_flush();
     if (timing) say_time(t1 - t0);
     _exit(0); /* the other threads are parked; exit_group ends them */
