@@ -1,6 +1,6 @@
 // Command-line pieces every command shares.
 
-import type { ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { OutputRefused } from "../io/output.js";
 import { reasonOf } from "../io/reason.js";
 
@@ -23,6 +23,67 @@ export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const
 
 /** `-h`/`--help`, which every command takes. */
 export const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const satisfies OptionTable;
+
+/**
+ * `parseArgs` for a command: an unknown option is refused naming the known one it is closest to, when one is
+ * close enough to be a typo (`--modle` → `--model`).
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    const given = /^Unknown option '(-[^']*)'/.exec(error.message)?.[1];
+    if (error.code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION" || !given) throw e;
+    const known = Object.entries(config.options ?? {}).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
+    const near = nearest(given.replace(/=.*/, ""), known);
+    if (!near) throw e;
+    throw new UsageError(`unknown option ${given}: did you mean ${near}?`);
+  }
+}
+
+/**
+ * The word of `known` closest to `word` by edit distance (insertions, deletions, substitutions and swaps of
+ * neighbours), if it is within a third of the longer word: beyond that a suggestion is a guess.
+ */
+export function nearest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(word, k);
+    if (d < bestDistance && d <= Math.max(word.length, k.length) / 3) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** The optimal string alignment distance of `a` and `b`. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
+      rows[i][j] = d;
+    }
+  }
+  return rows[a.length][b.length];
+}
+
+/**
+ * Whether to colour what goes to `stream`: FORCE_COLOR decides when set (0 and false turn colour off, as in Node),
+ * then a non-empty NO_COLOR turns it off (no-color.org); otherwise only a terminal that can show it gets colour.
+ */
+export function colourFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== "0" && force !== "false";
+  if (env.NO_COLOR) return false;
+  return !!stream.isTTY && env.TERM !== "dumb";
+}
 
 /** Prints `help` and returns the exit code when help was asked for (0) or the arguments are incomplete (2). */
 export function helpExit(asked: boolean | undefined, complete: boolean, help: string): number | null {

@@ -1,9 +1,8 @@
 // `heaplab compare <trace> --model ptmalloc --model tcmalloc [--tunables T] [--json]`
 
-import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
-import { HELP_OPTION, REPLAY_OPTIONS, helpExit, threadsArg } from "./args.js";
+import { HELP_OPTION, REPLAY_OPTIONS, colourFor, helpExit, parseCommandArgs, threadsArg } from "./args.js";
 
 export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
 
@@ -16,7 +15,7 @@ export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [o
   --json                      the reports as one JSON array`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -36,6 +35,6 @@ export async function run(argv: string[]): Promise<number> {
     threads: threadsArg(values.threads), lenient: values.lenient, costs: values.cost ?? [], every: 0,
   });
   const names = contestants.map(contestantName);
-  console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, names, process.stdout.isTTY));
+  console.log(values.json ? JSON.stringify(reports, null, 2) : formatComparison(reports, names, colourFor(process.stdout)));
   return 0;
 }

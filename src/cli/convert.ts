@@ -1,7 +1,6 @@
 // `heaplab convert <in> -o <out> [--to alloc-trace|binary|rep|mtrace] [--format <in format>] [--lenient]`
 
-import { parseArgs } from "node:util";
-import { HELP_OPTION, OUTPUT_OPTION, UsageError } from "./args.js";
+import { HELP_OPTION, OUTPUT_OPTION, UsageError, parseCommandArgs } from "./args.js";
 import { INPUT_FORMATS, type InputFormat, openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import type { LossReport } from "../trace/types.js";
@@ -32,7 +31,7 @@ export function describeLoss(loss: LossReport, what: string): string[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
     options: {

@@ -1,7 +1,6 @@
 // `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
 
-import { parseArgs } from "node:util";
-import { HELP_OPTION, MODEL_OPTIONS, UsageError, integerArg, modelOptionArgs } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, UsageError, integerArg, modelOptionArgs, parseCommandArgs } from "./args.js";
 import { checkOutput } from "../io/output.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -26,7 +25,7 @@ allocator must keep (aligned, disjoint, usable sizes, no aborts on valid frees, 
 to a minimal trace, written as alloc-trace v1 for \`heaplab replay\`; the command then exits 1.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: argv,
     options: {
       ...MODEL_OPTIONS,

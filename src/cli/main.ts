@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
 
-import { errorLine, exitCodeOf } from "./args.js";
+import { readFileSync } from "node:fs";
+import { errorLine, exitCodeOf, nearest } from "./args.js";
 import { reasonOf } from "../io/reason.js";
 
-type Command = { run(argv: string[]): Promise<number> };
+type Command = { run(argv: string[]): Promise<number>; HELP: string };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   replay: { summary: "replay a trace through a model and report", load: () => import("./replay.js") },
@@ -18,21 +19,46 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
-  return ["usage: heaplab <command> [options]", "", "commands:", ...rows, "", "heaplab <command> --help for details"]
-    .join("\n");
+  return [
+    "usage: heaplab <command> [options]", "", "commands:", ...rows, "",
+    "heaplab help <command> (or heaplab <command> --help) for details; heaplab --version for the version",
+    "exit status: 0 done, 1 a failure (an input, a file, the model), 2 a mistake in the command line",
+  ].join("\n");
+}
+
+/** The package's version, from the package.json shipped beside dist/. */
+function version(): string {
+  return JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+}
+
+/** The command `name` names, or a usage error (exit 2) that suggests the nearest command for a typo. */
+function commandOf(name: string): (typeof COMMANDS)[string] | undefined {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    const near = nearest(name, Object.keys(COMMANDS));
+    console.error(`heaplab: unknown command '${name}'${near ? ` (did you mean ${near}?)` : ""}\n${usage()}`);
+  }
+  return command;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h") {
+  if (!name || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`heaplab: unknown command '${name}'\n${usage()}`);
-    return 2;
+  if (name === "--version" || name === "-V") {
+    console.log(`heaplab ${version()}`);
+    return 0;
   }
+  if (name === "help") {
+    const command = commandOf(rest[0]);
+    if (!command) return 2;
+    console.log((await command.load()).HELP);
+    return 0;
+  }
+  const command = commandOf(name);
+  if (!command) return 2;
   return (await command.load()).run(rest);
 }
 

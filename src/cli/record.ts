@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rea
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError, integerArg } from "./args.js";
+import { UsageError, integerArg, parseCommandArgs } from "./args.js";
 import { checkOutput } from "../io/output.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
@@ -155,8 +155,7 @@ export async function run(argv: string[]): Promise<number> {
   const split = argv.indexOf("--");
   const own = split < 0 ? argv : argv.slice(0, split);
   const command = split < 0 ? [] : argv.slice(split + 1);
-  const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args: own,
     options: {
       output: { type: "string", short: "o" },

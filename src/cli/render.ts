@@ -2,7 +2,6 @@
 // `heaplab render <trace> --model M --html -o report.html`: one self-contained page with the timeline, the heap
 // map and a scrubber through the trace.
 
-import { parseArgs } from "node:util";
 import { createLab } from "../lab/lab.js";
 import type { ModelName } from "../lab/types.js";
 import { binsSVG, freeListsFromChunks } from "../viz/bins.js";
@@ -11,7 +10,7 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg, parseCommandArgs } from "./args.js";
 import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
 import { openForReplay } from "./open.js";
 
@@ -26,7 +25,7 @@ export const HELP = `usage: heaplab render <trace> [options]
   -o, --output FILE           where to write (default heap.svg, or report.html with --html; - for standard output)`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
     options: {

@@ -1,6 +1,5 @@
 // `heaplab replay <trace> --model M [--tunables T] [--addresses] [--threads merge|arena] [--strict|--lenient]`
 
-import { parseArgs } from "node:util";
 import { AddressFormatter } from "../lab/addresses.js";
 import { createLab } from "../lab/lab.js";
 import { precompile } from "../wasm/load.js";
@@ -10,7 +9,9 @@ import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "../io/output.js";
 import type { TimelineRow } from "../report/metrics.js";
-import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, integerArg, modelOptionArgs, threadsArg } from "./args.js";
+import {
+  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, integerArg, modelOptionArgs, parseCommandArgs, threadsArg,
+} from "./args.js";
 import { openForReplay } from "./open.js";
 import { forkAncestors, parseAfter } from "./fork.js";
 
@@ -35,7 +36,7 @@ export const HELP = `usage: heaplab replay <trace> [options]
   --cost name=ns              override the cost model (call, syscall, lock); repeatable`;
 
 export function parseReplayArgs(argv: string[]) {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
     options: {

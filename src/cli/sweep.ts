@@ -1,13 +1,14 @@
 // `heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [--rank path] [--jobs N] [--json]`
 
-import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
 import {
   checkRankPath, combinationCount, formatSweep, parseVariations, rank, sweep, sweepRecord,
 } from "../report/sweep.js";
 import { createProgress } from "../trace/progress.js";
-import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, UsageError, asUsage, integerArg, threadsArg } from "./args.js";
+import {
+  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, UsageError, asUsage, integerArg, parseCommandArgs, threadsArg,
+} from "./args.js";
 
 /** Each combination replays the whole trace in its own wasm instance: a grid this large is usually a typo. */
 export const DEFAULT_MAX_RUNS = 256;
@@ -26,7 +27,7 @@ export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,�
   --json                      one JSON line per combination, ranked, instead of the table`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: argv,
     allowPositionals: true,
     options: {

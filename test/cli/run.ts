@@ -15,9 +15,13 @@ export interface Ran {
 }
 
 /** `heaplab …args` in a process of its own. */
-export function heaplab(args: string[], options: { cwd?: string; stdout?: number } = {}): Ran {
-  const stdio = ["ignore", options.stdout ?? "pipe", "pipe"] as const;
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", cwd: options.cwd, stdio: [...stdio] });
+export function heaplab(
+  args: string[], options: { cwd?: string; stdout?: number; env?: NodeJS.ProcessEnv; input?: string | Uint8Array } = {},
+): Ran {
+  const stdio = [options.input === undefined ? "ignore" : "pipe", options.stdout ?? "pipe", "pipe"] as const;
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: "utf8", cwd: options.cwd, stdio: [...stdio], env: options.env, input: options.input,
+  });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr };
 }
 
