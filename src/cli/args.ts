@@ -3,6 +3,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { OutputRefused } from "../io/output.js";
 import { reasonOf } from "../io/reason.js";
+import { INPUT_FORMATS, type InputFormat } from "../trace/detect.js";
 
 type OptionTable = NonNullable<ParseArgsConfig["options"]>;
 
@@ -20,6 +21,21 @@ export const REPLAY_OPTIONS = {
 
 /** `-o`/`--output FILE`. */
 export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const satisfies OptionTable;
+
+/** `--format`, the input format of the commands that read a trace: sniffed from the content when absent. */
+export const FORMAT_OPTION = { format: { type: "string" } } as const satisfies OptionTable;
+
+/** The help line of `--format`. */
+export const FORMAT_HELP = `--format FORMAT             the input format: ${INPUT_FORMATS.join("|")}
+                              (default: detected from the content)`;
+
+/** The `--format` value, when given. */
+export function formatArg(value: string | undefined): InputFormat | undefined {
+  if (value !== undefined && !INPUT_FORMATS.includes(value as InputFormat)) {
+    throw new UsageError(`--format ${value}: expected one of ${INPUT_FORMATS.join(", ")}`);
+  }
+  return value as InputFormat | undefined;
+}
 
 /** `-h`/`--help`, which every command takes. */
 export const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const satisfies OptionTable;

@@ -2,9 +2,10 @@
 
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
+import { rereadableInput } from "./open.js";
 import { HELP_OPTION, REPLAY_OPTIONS, colourFor, helpExit, parseCommandArgs, threadsArg } from "./args.js";
 
-export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
+export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]     (<trace> - : standard input)
 
   --model M[:T]               a model, optionally with its own tunables (ptmalloc:glibc.malloc.tcache_count=0);
                               repeatable, the same model may appear with different tunables
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   if (exit !== null) return exit;
   const shared = values.tunables ? parseTunables(values.tunables) : {};
   const contestants = (values.model ?? ["ptmalloc", "tcmalloc"]).map((m) => parseContestant(m, shared));
-  const reports = await compareReplays(positionals[0], contestants, {
+  const reports = await compareReplays(await rereadableInput(positionals[0]), contestants, {
     threads: threadsArg(values.threads), lenient: values.lenient, costs: values.cost ?? [], every: 0,
   });
   const names = contestants.map(contestantName);

@@ -1,9 +1,10 @@
 // `heaplab convert <in> -o <out> [--to alloc-trace|binary|rep|mtrace] [--format <in format>] [--lenient]`
 
-import { HELP_OPTION, OUTPUT_OPTION, UsageError, parseCommandArgs } from "./args.js";
-import { INPUT_FORMATS, type InputFormat, openTrace } from "../trace/detect.js";
+import { FORMAT_OPTION, HELP_OPTION, OUTPUT_OPTION, UsageError, formatArg, parseCommandArgs } from "./args.js";
+import { INPUT_FORMATS, openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import type { LossReport } from "../trace/types.js";
+import { traceInput } from "./open.js";
 import { OUTPUT_FORMATS, type OutputFormat, outputFormatOf, writeTrace } from "../trace/write.js";
 
 export const HELP = `usage: heaplab convert <in> -o <out> [options]
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       ...OUTPUT_OPTION,
       to: { type: "string" },
-      format: { type: "string" },
+      ...FORMAT_OPTION,
       lenient: { type: "boolean" },
       ...HELP_OPTION,
     },
@@ -49,11 +50,9 @@ export async function run(argv: string[]): Promise<number> {
   if (values.to && !OUTPUT_FORMATS.includes(values.to as OutputFormat)) {
     throw new UsageError(`--to ${values.to}: expected one of ${OUTPUT_FORMATS.join(", ")}`);
   }
-  if (values.format && !INPUT_FORMATS.includes(values.format as InputFormat)) {
-    throw new UsageError(`--format ${values.format}: expected one of ${INPUT_FORMATS.join(", ")}`);
-  }
+  const format = formatArg(values.format);
   const to = (values.to as OutputFormat | undefined) ?? outputFormatOf(values.output);
-  const source = await openTrace(positionals[0], { format: values.format as InputFormat | undefined, lenient: values.lenient });
+  const source = await openTrace(traceInput(positionals[0]), { format, lenient: values.lenient });
   const result = await writeTrace(withProgress(source, createProgress("convert")), values.output, {
     format: to, inputs: positionals, label: `-o ${values.output}`,
   });

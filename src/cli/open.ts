@@ -1,8 +1,29 @@
 // Opening a trace for the commands that replay it into one lab (replay, render).
 
-import { openTrace } from "../trace/detect.js";
+import { type InputFormat, openTrace } from "../trace/detect.js";
+import { type ByteSource, named, raw } from "../trace/input.js";
 import { type Prefetched, prefetch } from "../trace/prefetch.js";
 import type { BatchOptions } from "../trace/types.js";
+
+/** The name standard input's errors are reported under. */
+export const STDIN_NAME = "<stdin>";
+
+/** The trace a command's argument names: `-` is standard input, read as it comes. */
+export function traceInput(path: string): ByteSource {
+  return path === "-" ? named(STDIN_NAME, process.stdin) : path;
+}
+
+/**
+ * The trace a command that reads it several times names: standard input is read whole first, then replayed from
+ * memory as often as asked, under its name.
+ */
+export async function rereadableInput(path: string): Promise<ByteSource> {
+  if (path !== "-") return path;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Uint8Array);
+  const bytes = Buffer.concat(chunks);
+  return named(STDIN_NAME, { [Symbol.asyncIterator]: () => raw(bytes)[Symbol.asyncIterator]() });
+}
 
 /**
  * Opens a trace for a replaying command, its first batch read ahead, and the model options to replay it with: the
@@ -12,9 +33,10 @@ import type { BatchOptions } from "../trace/types.js";
  * the replay too. A trace that fails to open fails when `trace` is awaited, after the caller has checked its model.
  */
 export function openForReplay(
-  path: string, options: Record<string, number>, read: { lenient?: boolean } & BatchOptions = {}, brkHeap = true,
+  path: string, options: Record<string, number>, read: { lenient?: boolean; format?: InputFormat } & BatchOptions = {},
+  brkHeap = true,
 ): { trace: Promise<Prefetched>; options: Promise<Record<string, number>> } {
-  const trace = openTrace(path, { lenient: read.lenient }).then((t) => prefetch(t, { recycle: read.recycle }));
+  const trace = openTrace(traceInput(path), { lenient: read.lenient, format: read.format }).then((t) => prefetch(t, { recycle: read.recycle }));
   trace.catch(() => {});
   const withBase = trace.then(async (t) => {
     await t.firstRead;

@@ -10,11 +10,14 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg, parseCommandArgs } from "./args.js";
+import {
+  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, formatArg, helpExit, integerArg,
+  parseCommandArgs,
+} from "./args.js";
 import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
-import { openForReplay } from "./open.js";
+import { STDIN_NAME, openForReplay } from "./open.js";
 
-export const HELP = `usage: heaplab render <trace> [options]
+export const HELP = `usage: heaplab render <trace> [options]     (<trace> - : standard input)
 
   --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
   --tunables T                GLIBC_TUNABLES syntax
@@ -22,6 +25,7 @@ export const HELP = `usage: heaplab render <trace> [options]
   --view heap|bins|spans      what to draw (default heap; spans: TCMalloc only)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
   --snapshots K               scrubber stops in the HTML report (default 12)
+  ${FORMAT_HELP}
   -o, --output FILE           where to write (default heap.svg, or report.html with --html; - for standard output)`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -34,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
       view: { type: "string", default: "heap" },
       html: { type: "boolean" },
       snapshots: { type: "string" },
+      ...FORMAT_OPTION,
       ...OUTPUT_OPTION,
       ...HELP_OPTION,
     },
@@ -43,14 +48,15 @@ export async function run(argv: string[]): Promise<number> {
   const model = values.model as ModelName;
   const at = integerArg("at", values.at);
   const snapshots = integerArg("snapshots", values.snapshots, { min: 1, max: 10_000 });
+  const format = formatArg(values.format);
   if (!["heap", "bins", "spans"].includes(values.view)) throw new UsageError(`--view ${values.view}: expected heap, bins or spans`);
   const path = values.output ?? (values.html ? "report.html" : "heap.svg");
   // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
-    const opening = openForReplay(positionals[0], {}, {}, model !== "mimalloc"); // mimalloc has no brk heap
+    const opening = openForReplay(positionals[0], {}, { format }, model !== "mimalloc"); // mimalloc has no brk heap
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
     const trace = await opening.trace;
-    const name = positionals[0].split("/").pop();
+    const name = positionals[0] === "-" ? STDIN_NAME : positionals[0].split("/").pop();
     if (values.html) {
       const recording = await recordReplay(lab, trace, { snapshots });
       await writeChunk(output.stream, reportHTML({

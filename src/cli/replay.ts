@@ -10,12 +10,13 @@ import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "../io/output.js";
 import type { TimelineRow } from "../report/metrics.js";
 import {
-  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, integerArg, modelOptionArgs, parseCommandArgs, threadsArg,
+  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, formatArg, helpExit, integerArg,
+  modelOptionArgs, parseCommandArgs, threadsArg,
 } from "./args.js";
 import { openForReplay } from "./open.js";
 import { forkAncestors, parseAfter } from "./fork.js";
 
-export const HELP = `usage: heaplab replay <trace> [options]
+export const HELP = `usage: heaplab replay <trace> [options]     (<trace> - : standard input)
 
   --model M                   allocator model: ptmalloc, tcmalloc, mimalloc or jemalloc (default ptmalloc)
   --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0;
@@ -26,6 +27,7 @@ export const HELP = `usage: heaplab replay <trace> [options]
   --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
   --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's
                               "# fork-of" line, written by heaplab record; its ancestors are replayed too)
+  ${FORMAT_HELP}
   --strict                    a free of an address the trace never allocated is an error
   --lenient                   skip and count double frees and malformed lines
   --check-every N             check the heap's invariants after every N operations; a violation stops the replay
@@ -46,6 +48,7 @@ export function parseReplayArgs(argv: string[]) {
       ...REPLAY_OPTIONS,
       strict: { type: "boolean" },
       after: { type: "string" },
+      ...FORMAT_OPTION,
       "check-every": { type: "string" },
       json: { type: "boolean" },
       timeline: { type: "string" },
@@ -57,11 +60,12 @@ export function parseReplayArgs(argv: string[]) {
   return {
     values, positionals, options: modelOptionArgs(values.option), threads: threadsArg(values.threads),
     checkEvery: integerArg("check-every", values["check-every"]), every: integerArg("every", values.every)!,
+    format: formatArg(values.format),
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, options: given, threads, checkEvery, every } = parseReplayArgs(argv);
+  const { values, positionals, options: given, threads, checkEvery, every, format } = parseReplayArgs(argv);
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
@@ -69,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const after = values.after === undefined ? undefined : parseAfter(values.after);
   // mimalloc never moves the program break: the recorded one means nothing to it
   const brkHeap = values.model !== "mimalloc";
-  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true }, brkHeap);
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true, format }, brkHeap);
   let options = await opening.options;
   const child = await opening.trace;
   const ancestors = await forkAncestors(positionals[0], child.header, after, { lenient: values.lenient });

@@ -46,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
+  // Every combination reads the trace afresh, in a worker of its own: a stream read once cannot serve them.
+  if (positionals[0] === "-") throw new UsageError("sweep reads its trace once per combination: give a file, not -");
   const workers = integerArg("jobs", values.jobs, { max: 1024 });
   const maxRuns = integerArg("max-runs", values["max-runs"], { min: 1 }, DEFAULT_MAX_RUNS)!;
   const variations = asUsage(() => parseVariations(values.vary!));

@@ -6,7 +6,7 @@ import { readAndroid } from "./android.js";
 import { isBinaryTrace, readBinary } from "./binary.js";
 import { readHeaptrack } from "./heaptrack.js";
 import type { ImportOptions } from "./importer.js";
-import { type ByteSource, openBytes, sourceName } from "./input.js";
+import { type ByteSource, named, openBytes, raw, sourceName } from "./input.js";
 import { readLtrace } from "./ltrace.js";
 import { readMtrace } from "./mtrace.js";
 import { readRep } from "./rep.js";
@@ -52,17 +52,21 @@ export function openAs(source: ByteSource, format: InputFormat, options: ImportO
 }
 
 /**
- * The first bytes of a source (decompressed), and a source to read it again from the start. Paths, URLs and
- * byte arrays are simply reopened; a one-shot stream is replayed from what was already pulled.
+ * The first bytes of a source (decompressed), and a source to read it again from the start. Regular files, URLs and
+ * byte arrays are simply reopened (the readers of a file path have faster paths: positional reads, a parsing
+ * worker); a stream, or a path that is a pipe (`/dev/stdin`, `<(zcat …)`) that a second open would find empty, is
+ * read once and replayed from what was already pulled.
  */
 async function sniffHead(source: ByteSource): Promise<{ head: Uint8Array; replay: ByteSource }> {
-  const oneShot = !(typeof source === "string" || source instanceof URL || source instanceof Uint8Array);
+  const name = sourceName(source);
+  const reopenable = await canReopen(source);
   const rawChunks: Uint8Array[] = [];
   let rawIterator: AsyncIterator<Uint8Array> | undefined;
-  const tap: ByteSource = oneShot
-    ? {
+  const tap: ByteSource = reopenable
+    ? source
+    : named(name, {
       [Symbol.asyncIterator]() {
-        rawIterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+        rawIterator = raw(source)[Symbol.asyncIterator]();
         return {
           async next() {
             const r = await rawIterator!.next();
@@ -71,8 +75,7 @@ async function sniffHead(source: ByteSource): Promise<{ head: Uint8Array; replay
           },
         };
       },
-    }
-    : source;
+    });
   const parts: Uint8Array[] = [];
   let size = 0;
   const it = openBytes(tap)[Symbol.asyncIterator]();
@@ -89,7 +92,7 @@ async function sniffHead(source: ByteSource): Promise<{ head: Uint8Array; replay
     head.set(p, at);
     at += p.length;
   }
-  if (!oneShot) return { head, replay: source };
+  if (reopenable) return { head, replay: source };
   async function* replay(): AsyncIterable<Uint8Array> {
     yield* rawChunks;
     if (!rawIterator) return;
@@ -99,7 +102,21 @@ async function sniffHead(source: ByteSource): Promise<{ head: Uint8Array; replay
       yield r.value;
     }
   }
-  return { head, replay: replay() };
+  return { head, replay: named(name, replay()) };
+}
+
+/** Whether opening `source` a second time gives its bytes again from the start. */
+async function canReopen(source: ByteSource): Promise<boolean> {
+  if (source instanceof Uint8Array || source instanceof URL) return true;
+  if (typeof source !== "string") return false;
+  if (/^https?:/.test(source) || typeof process === "undefined" || !process.versions?.node) return true;
+  const { statSync } = await import("node:fs");
+  try {
+    return statSync(source).isFile();
+  } catch {
+    // A missing or unreadable file is left to the reader, whose error names it.
+    return true;
+  }
 }
 
 const PATTERNS: Readonly<Record<Exclude<InputFormat, "binary" | "rep">, RegExp>> = {

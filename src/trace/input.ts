@@ -10,14 +10,26 @@ function isNode(): boolean {
   return typeof process !== "undefined" && !!process.versions?.node;
 }
 
-/** A short display name for a source (its path or URL, else "<memory>"). */
+/** A stream of bytes with the name its errors are reported under (`<stdin>`, a path …). */
+export interface NamedBytes extends AsyncIterable<Uint8Array> {
+  readonly name: string;
+}
+
+/** `chunks` under `name`. */
+export function named(name: string, chunks: AsyncIterable<Uint8Array>): NamedBytes {
+  return { name, [Symbol.asyncIterator]: () => chunks[Symbol.asyncIterator]() };
+}
+
+/** A short display name for a source (its path, URL or given name, else "<memory>"). */
 export function sourceName(source: ByteSource): string {
   if (typeof source === "string") return source;
   if (source instanceof URL) return source.href;
-  return "<memory>";
+  const name = (source as Partial<NamedBytes>).name;
+  return typeof name === "string" ? name : "<memory>";
 }
 
-async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
+/** The bytes of a source as they are stored (compressed or not). */
+export async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
   if (source instanceof Uint8Array) {
     // In slices, as a file would come: a reader then hands on batches as it goes instead of all at the end.
     for (let at = 0; at < source.length; at += CHUNK) yield source.subarray(at, at + CHUNK);
