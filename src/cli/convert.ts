@@ -1,16 +1,18 @@
 // `heaplab convert <in> -o <out> [--to alloc-trace|binary|rep|mtrace] [--format <in format>] [--lenient]`
 
-import { FORMAT_OPTION, HELP_OPTION, OUTPUT_OPTION, UsageError, formatArg, parseCommandArgs } from "./args.js";
+import { FORMAT_OPTION, HELP_OPTION, OUTPUT_OPTION, UsageError, asUsage, formatArg, parseCommandArgs } from "./args.js";
 import { INPUT_FORMATS, openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import type { LossReport } from "../trace/types.js";
 import { traceInput } from "./open.js";
-import { OUTPUT_FORMATS, type OutputFormat, outputFormatOf, writeTrace } from "../trace/write.js";
+import {
+  OUTPUT_FORMATS, type OutputFormat, checkOutputCompression, outputFormatOf, writeTrace,
+} from "../trace/write.js";
 
 export const HELP = `usage: heaplab convert <in> -o <out> [options]
 
-  -o, --output FILE     where to write (gzip-compressed when it ends in .gz; - for standard output); replaced only
-                        once complete, never the input
+  -o, --output FILE     where to write (gzip-compressed when it ends in .gz; .zst, .xz … are refused; - for
+                        standard output); replaced only once complete, never the input
   --to FORMAT           ${OUTPUT_FORMATS.join("|")} (default from the extension: .hlb binary, .rep, .mtrace,
                         else alloc-trace)
   --format FORMAT       the input format: ${INPUT_FORMATS.join("|")} (default: detected)
@@ -51,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--to ${values.to}: expected one of ${OUTPUT_FORMATS.join(", ")}`);
   }
   const format = formatArg(values.format);
+  asUsage(() => checkOutputCompression(values.output!));
   const to = (values.to as OutputFormat | undefined) ?? outputFormatOf(values.output);
   const source = await openTrace(traceInput(positionals[0]), { format, lenient: values.lenient });
   const result = await writeTrace(withProgress(source, createProgress("convert")), values.output, {

@@ -15,6 +15,22 @@ const RECYCLE: BatchOptions = { recycle: true };
 export const OUTPUT_FORMATS = ["alloc-trace", "binary", "rep", "mtrace"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** Compressions a file name may ask for that the writers do not do: writing text under such a name would mislead. */
+const UNWRITTEN_COMPRESSIONS: Readonly<Record<string, string>> = {
+  zst: "zstd", zstd: "zstd", xz: "xz", lzma: "xz", bz2: "bzip2", lz4: "lz4", br: "brotli",
+};
+
+/** Throws when `path` asks for a compression the writers do not do; gzip (`.gz`) is the one they write. */
+export function checkOutputCompression(path: string): void {
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1].toLowerCase();
+  const tool = extension && Object.hasOwn(UNWRITTEN_COMPRESSIONS, extension) ? UNWRITTEN_COMPRESSIONS[extension] : undefined;
+  if (tool) {
+    const plain = path.slice(0, -extension!.length - 1);
+    throw new Error(`${path}: traces are written plain or gzip-compressed, not ${tool}; name it ${plain} or ${plain}.gz ` +
+      `(and compress it with ${tool} afterwards)`);
+  }
+}
+
 /** The output format a file name implies (`.hlb` binary, `.rep`, `.mtrace`, else alloc-trace; `.gz` ignored). */
 export function outputFormatOf(path: string): OutputFormat {
   const name = path.replace(/\.gz$/, "");
@@ -53,6 +69,7 @@ export async function writeTrace(
 ): Promise<WriteResult> {
   if (typeof target === "string") {
     // The one implementation of safe output files lives with the command line, which owns -o.
+    checkOutputCompression(target);
     const { withOutput } = await import("../io/output.js");
     const format = options.format ?? outputFormatOf(target);
     const gzip = options.gzip ?? target.endsWith(".gz");

@@ -7,6 +7,7 @@ import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { run } from "../../src/cli/convert.js";
 import { openTrace } from "../../src/trace/detect.js";
+import { writeTrace } from "../../src/trace/write.js";
 
 const TRACE = [
   "# alloc-trace v1 pid=9 ppid=1 exe=t", "1 9 m 24 0x10", "2 9 c 2 8 0x40", "3 9 r 0x10 100 0x80", "4 9 f 0x0",
@@ -61,5 +62,12 @@ describe("heaplab convert", () => {
     expect(await run([join(dir, "in.trace")])).toBe(2);
     await expect(run([join(dir, "in.trace"), "-o", join(dir, "x"), "--to", "json"])).rejects.toThrow(/^--to json: expected one of/);
     await expect(run([join(dir, "in.trace"), "-o", join(dir, "x"), "--format", "foo"])).rejects.toThrow(/^--format foo: expected one of/);
+  });
+
+  it("writes no compression but gzip: writeTrace refuses a .zst target before reading or writing", async () => {
+    const target = join(dir, "out.trace.zst");
+    const source = await openTrace(join(dir, "in.trace"));
+    await expect(writeTrace(source, target)).rejects.toThrow(/out\.trace\.zst: traces are written plain or gzip-compressed, not zstd/);
+    expect(existsSync(target)).toBe(false);
   });
 });
