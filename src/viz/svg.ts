@@ -44,18 +44,11 @@ export function hex(address: number): string {
   return "0x" + Math.max(0, Math.floor(address)).toString(16);
 }
 
-/** A byte count for people: "48 B", "4 KiB", "1.5 MiB". */
-export function bytes(count: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = count;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return `${Number(value.toFixed(digits))} ${units[unit]}`;
-}
+/**
+ * A byte count for people, as the text reports print it ("48 B", "4.0 KiB", "5.1 MiB"): a picture and the report
+ * beside it must show the same number the same way.
+ */
+export { formatBytes as bytes } from "../report/format.js";
 
 /** The root `<svg>` element, standalone (namespace, size, viewBox, font). */
 export function svgRoot(width: number, height: number, body: string, className = "heaplab"): string {

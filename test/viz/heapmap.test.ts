@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type ChunkRow, autoRowBytes, heapMapSVG, hex, layoutHeap, segmentsOf, visibleChunks } from "../../src/viz/index.js";
+import { formatBytes } from "../../src/report/format.js";
+import {
+  type ChunkRow, autoRowBytes, bytes, heapMapSVG, hex, layoutHeap, segmentsOf, visibleChunks,
+} from "../../src/viz/index.js";
 import { parseXml, select } from "./xml.js";
 import { HEAP_BASE, MMAP_BASE, syntheticHeap } from "./synthetic.js";
 
@@ -34,6 +37,12 @@ describe("heap map", () => {
     expect(title).toContain(`trace line ${allocated.line}`);
     const free = heap.find((c) => c.state !== "allocated" && c.line === null)!;
     expect(titleOf(rects.find((r) => r.attrs["data-address"] === hex(free.address))!)).not.toContain("trace line");
+  });
+
+  it("prints sizes as the text report does: 5.1 MiB, not 5.09 MiB", () => {
+    for (const n of [0, 48, 1023, 4096, 134_368, 5_337_088, 2 ** 40]) expect(bytes(n)).toBe(formatBytes(n));
+    const rowBytes = 1303 * 4096;
+    expect(heapMapSVG(syntheticHeap(), { rowBytes })).toContain(`, 5.1 MiB per row,`);
   });
 
   it("escapes markup in every string it draws", () => {
