@@ -68,13 +68,16 @@ export async function run(argv: string[]): Promise<number> {
     const title = `${name} on ${model}, after ${replayed.ops} operations`;
     const chunks = lab.chunks();
     let svg: string;
+    let drawn = `${chunks.length} chunks`;
     if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
     else if (values.view === "spans") {
       if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (tcmalloc)`);
-      svg = spansSVG(spanRows(lab), { title, classSizes: classSizes(lab) });
+      const spans = spanRows(lab);
+      svg = spansSVG(spans, { title, classSizes: classSizes(lab) });
+      drawn = `${spans.length} spans`;
     } else svg = heapMapSVG(chunks, { pageSize: model === "tcmalloc" ? 8192 : 4096, title });
     await writeChunk(output.stream, svg, output.label);
-    return `${chunks.length} chunks after ${replayed.ops} operations`;
+    return `${drawn} after ${replayed.ops} operations`;
   });
   // The picture may be on standard output: the summary goes beside it, not into it.
   (STANDARD_OUTPUT.has(path) ? console.error : console.log)(`${path}: ${summary}`);

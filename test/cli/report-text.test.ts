@@ -1,0 +1,40 @@
+// The readable report and the render summary say what their numbers are.
+
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../oracle/native.js";
+import { heaplab } from "./run.js";
+
+const example = join(repoRoot, "examples", "ls-la.trace");
+
+describe("the report explains itself", () => {
+  it("each J&W measure's meaning names the − 1, and the value is the ratio less one", () => {
+    const text = heaplab(["replay", example]);
+    const json = heaplab(["replay", example, "--json"]);
+    expect(text.status).toBe(0);
+    const report = JSON.parse(json.stdout);
+    const meanings = [
+      "mean over time of footprint / live − 1",
+      "footprint / live − 1 at the peak of live",
+      "footprint / live − 1 at the peak of footprint",
+      "peak footprint / peak live − 1",
+    ];
+    meanings.forEach((meaning, i) => {
+      const row = new RegExp(`^J&W #${i + 1} +(\\d+\\.\\d) %  ${meaning.replaceAll("/", "\\/")}$`, "m").exec(text.stdout);
+      expect(row, meaning).not.toBeNull();
+      expect(Number(row![1])).toBeCloseTo(report.fragmentation.johnstoneWilson[i] * 100, 1);
+    });
+    expect(report.fragmentation.johnstoneWilson[3]).toBeCloseTo(report.footprint.peak / report.live.peak - 1, 12);
+  });
+
+  it("render --view spans counts the spans it draws", () => {
+    const r = heaplab(["render", example, "--model", "tcmalloc", "--view", "spans", "-o", "-"]);
+    expect(r.status).toBe(0);
+    const spans = r.stdout.match(/<rect[^>]* class="span"/g)?.length ?? 0;
+    expect(spans).toBeGreaterThan(0);
+    expect(r.stderr).toBe(`-: ${spans} spans after 692 operations\n`);
+    const heap = heaplab(["render", example, "--model", "tcmalloc", "-o", "-"]);
+    expect(heap.stderr).toMatch(/^-: \d+ chunks after 692 operations\n$/);
+    expect(heap.stderr).not.toBe(`-: ${spans} chunks after 692 operations\n`);
+  });
+});
