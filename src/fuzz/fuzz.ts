@@ -6,6 +6,7 @@ import type { TraceOp } from "../trace/types.js";
 import { anyTraceArbitrary, MAIN_TID } from "./arbitraries.js";
 import { type CustomProperty, type Finding, type RunOptions, runTrace } from "./run.js";
 import { formatAllocTrace } from "./source.js";
+import * as host from "#host";
 
 export interface FuzzOptions extends Omit<RunOptions, "property" | "deterministic"> {
   /** Traces to generate (default 100). */
@@ -83,7 +84,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   result.failure = { finding: details.errorInstance.finding, ops: minimal, text, shrinks: details.numShrinks };
   if (options.output) {
     // Written whole or not at all, never over another file half way: the command line's output files.
-    const { writeOutput } = await import("../io/output.js");
+    const { writeOutput } = await host.output();
     await writeOutput(options.output, text);
     result.failure.path = options.output;
   }

@@ -7,6 +7,7 @@ import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseMallocConf, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
+import * as host from "#host";
 
 /**
  * A size_t argument: a non-negative integer, as a number or a bigint (for values beyond 2^53, such as
@@ -113,7 +114,7 @@ let machineLimit: Promise<number | undefined> | undefined;
 export function machineOvercommitLimit(): Promise<number | undefined> {
   machineLimit ??= (async () => {
     try {
-      const { readFile } = await import("node:fs/promises");
+      const { readFile } = await host.fsPromises();
       const text = await readFile("/proc/meminfo", "utf8");
       const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
       const total = kib("MemTotal") + kib("SwapTotal");

@@ -12,6 +12,7 @@ import {
   type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
 } from "./types.js";
 import { MAX_LINE_BYTES, exactField, heapBaseProblem, lineTooLong, sizeField } from "./values.js";
+import * as host from "#host";
 
 /** Number of numeric fields after the op letter, results included. */
 const ARITY: Readonly<Record<OpLetter, number>> = { m: 2, c: 3, r: 3, f: 1, a: 3, A: 3, P: 3, v: 2, V: 2, t: 2 };
@@ -76,7 +77,7 @@ function workerScript(): URL | undefined {
  * and the worker's start and the batches' hand-over are pure cost.
  */
 async function idleCore(): Promise<boolean> {
-  const { availableParallelism, loadavg } = await import("node:os");
+  const { availableParallelism, loadavg } = await host.os();
   return loadavg()[0] <= availableParallelism() - 1;
 }
 
@@ -92,14 +93,14 @@ interface WorkerMessage {
 async function* parseInWorker(
   path: string, name: string, header: TraceHeader, loss: LossReport, options: ReadOptions, batchOptions: BatchOptions = {},
 ): AsyncIterable<TraceBatch> {
-  const { stat } = await import("node:fs/promises");
+  const { stat } = await host.fsPromises();
   const size = await stat(path).then((s) => s.size, () => 0);
   const worth = options.worker === true || (size >= WORKER_MIN_BYTES && await idleCore());
   if (!worth || /^https?:/.test(path)) {
     yield* pooledRead(batchOptions, (pool) => parse(path, name, header, loss, options, pool));
     return;
   }
-  const { Worker } = await import("node:worker_threads");
+  const { Worker } = await host.workerThreads();
   const worker = new Worker(workerScript()!, {
     workerData: { path, lenient: !!options.lenient, window: WORKER_WINDOW },
   });

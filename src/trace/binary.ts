@@ -20,6 +20,7 @@ import {
   type TraceSource, emptyLoss, pooledRead, setWide, sizeAt,
 } from "./types.js";
 import { MAX_LINE_BYTES, SIZE_LIMIT, heapBaseProblem } from "./values.js";
+import * as host from "#host";
 
 export const BINARY_MAGIC = "HLBT";
 export const BINARY_VERSION = 1;
@@ -428,13 +429,13 @@ class StreamWindow extends Window {
  */
 class FileWindow extends Window {
   private position = 0;
-  private constructor(private readonly fs: typeof import("node:fs"), private readonly fd: number) {
+  private constructor(private readonly fs: Awaited<ReturnType<typeof host.fs>>, private readonly fd: number) {
     super(WINDOW);
   }
 
   /** A window on a plain (not gzip) file, or null when the file is compressed. */
   static async open(path: string): Promise<FileWindow | null> {
-    const fs = await import("node:fs");
+    const fs = await host.fs();
     const fd = fs.openSync(path, "r");
     const window = new FileWindow(fs, fd);
     const head = window.peek(2) ?? await window.view(2);

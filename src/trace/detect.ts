@@ -11,6 +11,7 @@ import { readLtrace } from "./ltrace.js";
 import { readMtrace } from "./mtrace.js";
 import { readRep } from "./rep.js";
 import { ParseError, type TraceSource } from "./types.js";
+import * as host from "#host";
 
 export const INPUT_FORMATS = ["alloc-trace", "binary", "mtrace", "rep", "android", "heaptrack", "ltrace"] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -110,7 +111,7 @@ async function canReopen(source: ByteSource): Promise<boolean> {
   if (source instanceof Uint8Array || source instanceof URL) return true;
   if (typeof source !== "string") return false;
   if (/^https?:/.test(source) || typeof process === "undefined" || !process.versions?.node) return true;
-  const { statSync } = await import("node:fs");
+  const { statSync } = await host.fs();
   try {
     return statSync(source).isFile();
   } catch {

@@ -1,5 +1,7 @@
 // Byte streams from files, URLs or memory, gunzipped on the fly when they start with the gzip magic.
-// Node's `fs` and `zlib` are imported lazily, only for file paths, so the browser path never touches them.
+// Node's `fs` and `zlib` are reached through `#host`, lazily and only for file paths: a browser build never sees them.
+
+import * as host from "#host";
 
 /** Where a trace comes from: a file path (Node), a URL (fetched), or the bytes themselves. */
 export type ByteSource = string | URL | Uint8Array | AsyncIterable<Uint8Array>;
@@ -36,7 +38,7 @@ export async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
     return;
   }
   if (typeof source === "string" && isNode() && !/^https?:/.test(source)) {
-    const { createReadStream } = await import("node:fs");
+    const { createReadStream } = await host.fs();
     for await (const chunk of createReadStream(source, { highWaterMark: CHUNK })) yield chunk as Uint8Array;
     return;
   }
@@ -55,8 +57,8 @@ export async function* raw(source: ByteSource): AsyncIterable<Uint8Array> {
 
 async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   if (isNode()) {
-    const { createGunzip } = await import("node:zlib");
-    const { Readable } = await import("node:stream");
+    const { createGunzip } = await host.zlib();
+    const { Readable } = await host.stream();
     const stream = Readable.from(chunks).pipe(createGunzip({ chunkSize: CHUNK }));
     for await (const chunk of stream) yield chunk as Uint8Array;
     return;

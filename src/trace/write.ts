@@ -8,6 +8,7 @@ import {
   type BatchOptions, LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
   exactRequestedBytes, requestedBytes, sizeAt,
 } from "./types.js";
+import * as host from "#host";
 
 /** Every writer is done with a batch once its bytes are out. */
 const RECYCLE: BatchOptions = { recycle: true };
@@ -70,14 +71,14 @@ export async function writeTrace(
   if (typeof target === "string") {
     // The one implementation of safe output files lives with the command line, which owns -o.
     checkOutputCompression(target);
-    const { withOutput } = await import("../io/output.js");
+    const { withOutput } = await host.output();
     const format = options.format ?? outputFormatOf(target);
     const gzip = options.gzip ?? target.endsWith(".gz");
     return withOutput(target, options, (output) => writeTrace(source, output.stream, { format, gzip }));
   }
-  const { createGzip } = await import("node:zlib");
-  const { pipeline } = await import("node:stream/promises");
-  const { Readable } = await import("node:stream");
+  const { createGzip } = await host.zlib();
+  const { pipeline } = await host.streamPromises();
+  const { Readable } = await host.stream();
   const format = options.format ?? "alloc-trace";
   const loss = emptyLoss();
   let ops = 0;

@@ -2,6 +2,7 @@
 // per model and instantiated once per lab, so labs never share state.
 
 import { type ASUtil, instantiateSync } from "@assemblyscript/loader";
+import * as host from "#host";
 
 export type ModelName = "ptmalloc" | "tcmalloc" | "mimalloc" | "jemalloc";
 export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc", "mimalloc", "jemalloc"];
@@ -38,7 +39,7 @@ export function wasmUrl(model: ModelName): URL {
 async function wasmBytes(model: ModelName): Promise<BufferSource> {
   const url = wasmUrl(model);
   if (url.protocol === "file:") {
-    const { readFile } = await import("node:fs/promises");
+    const { readFile } = await host.fsPromises();
     try {
       return new Uint8Array(await readFile(url));
     } catch {
