@@ -327,8 +327,12 @@ export function metricsAfterOp(ops: usize, i: i32, results: usize, bytes: u64): 
 
 function recordPeaksAndSamples(): void {
   let kinds = 0;
-  if (live > maxLive) kinds |= ROW_PEAK_LIVE;
-  if (footprint > maxFootprint) kinds |= ROW_PEAK_FOOTPRINT;
+  // Ties move a peak later: the first op of a plateau says when memory was taken, not when it was most used. Live's
+  // peak is the last op at its maximum; footprint's the op at its maximum with the most live bytes, the last of those.
+  if (live > maxLive || (live == maxLive && live > 0)) kinds |= ROW_PEAK_LIVE;
+  if (footprint > maxFootprint || (footprint == maxFootprint && footprint > 0 && live >= liveAtMaxFootprint)) {
+    kinds |= ROW_PEAK_FOOTPRINT;
+  }
   if (residentPageCount() > maxResidentPages) kinds |= ROW_PEAK_RESIDENT;
   if (every != 0 && opIndex % every == 0) kinds |= ROW_SAMPLE;
   if (!recording) kinds &= ~ROW_SAMPLE;

@@ -5,7 +5,8 @@ import type { RawMetrics } from "./metrics.js";
 
 /**
  * J&W #1–#4 as fractions (0.25 = 25 % more memory than live): #1 mean over ops of H/L − 1 (ops with L = 0
- * skipped), #2 H/L − 1 at the first op of maximum L, #3 H/L − 1 at the first op of maximum H, #4 max H / max L − 1.
+ * skipped), #2 H/L − 1 at the peak of L, #3 H/L − 1 at the peak of H (peaks and their ties: docs/report-schema.md),
+ * #4 max H / max L − 1.
  * A measure is null when its denominator is 0.
  */
 export function johnstoneWilson(m: RawMetrics): [number | null, number | null, number | null, number | null] {

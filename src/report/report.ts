@@ -10,7 +10,7 @@ import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fra
 import type { Histograms } from "./histograms.js";
 import { ModelMetrics, type TimelineRow } from "./metrics.js";
 
-export const REPORT_SCHEMA = "heaplab.report/1";
+export const REPORT_SCHEMA = "heaplab.report/2";
 
 /** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize,
  * mimalloc's largest medium block, jemalloc's first large class). */

@@ -27,6 +27,23 @@ describe("the report explains itself", () => {
     expect(report.fragmentation.johnstoneWilson[3]).toBeCloseTo(report.footprint.peak / report.live.peak - 1, 12);
   });
 
+  it("a peak held over a plateau is put where memory is most used, not at the plateau's first op", () => {
+    const csv = heaplab(["replay", example, "--timeline", "-", "--every", "1"]).stdout.trimEnd().split("\n").slice(1);
+    const rows = csv.map((line) => line.split(","))
+      .map(([op, , , , live, footprint]) => ({ op: +op, live: +live, footprint: +footprint }));
+    const max = Math.max(...rows.map((r) => r.footprint));
+    const atMax = rows.filter((r) => r.footprint === max);
+    // the example's heap grows once, at its first op, and then fills
+    expect(atMax[0].op).toBe(1);
+    const most = Math.max(...atMax.map((r) => r.live));
+    const expected = atMax.filter((r) => r.live === most).at(-1)!;
+    expect(expected.op).toBe(620);
+    const report = JSON.parse(heaplab(["replay", example, "--json"]).stdout);
+    expect(report.footprint).toMatchObject({ peak: max, peakOp: 620, peakLine: 623 });
+    expect(report.live).toMatchObject({ peakOp: 620 });
+    expect(heaplab(["replay", example]).stdout).toMatch(/^footprint +132\.0 KiB +132\.0 KiB  op 620 \(line 623\)$/m);
+  });
+
   it("render --view spans counts the spans it draws", () => {
     const r = heaplab(["render", example, "--model", "tcmalloc", "--view", "spans", "-o", "-"]);
     expect(r.status).toBe(0);

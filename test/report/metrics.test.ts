@@ -17,7 +17,7 @@ const SCRIPT: number[][] = [
   [F, 0, 0, 0, 0, 600, 0, 1, 300], //          3 live 300  H/L 2
   [C, 2, 10, 20, 0x30ff0, 600, 0, 1, 500], //  4 live 500  H/L 1.2  first max live
   [R, 1, 50, 0, 0x20010, 1000, 2, 1, 250], //  5 live 250  H/L 4    first max footprint
-  [M, 0, 250, 0, 0x40010, 1000, 0, 1, 500], // 6 live 500  H/L 2    ties max live: not the first
+  [M, 0, 250, 0, 0x40010, 1000, 0, 1, 500], // 6 live 500  H/L 2    ties both maxima, with more live: both peaks
   [F, 2, 0, 0, 0, 200, 1, 1, 300], //          7 live 300  H/L 2/3
   [R, 1, 0, 0, 0, 200, 0, 1, 250], //          8 realloc(p, 0) frees: live 250, H/L 0.8
   [F, 0, 0, 0, 0, 200, 0, 1, 0], //            9 live 0: skipped by #1
@@ -44,35 +44,35 @@ describe("replay metrics", () => {
     expect(run.m.live).toBe(0);
     expect(run.m.footprint).toBe(200);
     expect(run.m.maxLive).toBe(500);
-    expect(run.m.maxLiveOp).toBe(4);
-    expect(run.m.footprintAtMaxLive).toBe(600);
+    expect(run.m.maxLiveOp).toBe(6);
+    expect(run.m.footprintAtMaxLive).toBe(1000);
     expect(run.m.maxFootprint).toBe(1000);
-    expect(run.m.maxFootprintOp).toBe(5);
-    expect(run.m.liveAtMaxFootprint).toBe(250);
+    expect(run.m.maxFootprintOp).toBe(6);
+    expect(run.m.liveAtMaxFootprint).toBe(500);
   });
 
   it("computes Johnstone & Wilson #1–#4", () => {
     // #1: mean of 4, 1.5, 2, 1.2, 4, 2, 2/3, 0.8 = (97/6)/8 = 97/48, minus 1 = 49/48
-    // #2: 600/500 − 1 = 0.2 · #3: 1000/250 − 1 = 3 · #4: 1000/500 − 1 = 1
+    // #2: 1000/500 − 1 = 1 · #3: 1000/500 − 1 = 1 · #4: 1000/500 − 1 = 1
     const [j1, j2, j3, j4] = johnstoneWilson(run.m);
     expect(j1).toBeCloseTo(49 / 48, 12);
-    expect(j2).toBeCloseTo(0.2, 12);
-    expect(j3).toBeCloseTo(3, 12);
+    expect(j2).toBeCloseTo(1, 12);
+    expect(j3).toBeCloseTo(1, 12);
     expect(j4).toBeCloseTo(1, 12);
     expect(peakUtilization(run.m)).toBeCloseTo(0.5, 12);
   });
 
-  it("captures the decomposition at the first op of each peak", () => {
-    // the stand-in decomposes into [live, footprint − live]: op 4 → [500, 100], op 5 → [250, 750]
-    expect(run.m.partsAtPeakLive).toEqual({ a: 500, b: 100 });
-    expect(run.m.partsAtPeakFootprint).toEqual({ a: 250, b: 750 });
+  it("captures the decomposition at each peak, ties broken toward the most live bytes, then the last op", () => {
+    // the stand-in decomposes into [live, footprint − live]: op 6 → [500, 500] for both peaks
+    expect(run.m.partsAtPeakLive).toEqual({ a: 500, b: 500 });
+    expect(run.m.partsAtPeakFootprint).toEqual({ a: 500, b: 500 });
     expect(run.m.partsFinal).toEqual({ a: 0, b: 200 });
   });
 
   it("records a row at every new peak, plus every K ops", async () => {
-    // peaks: op 1 (both), op 2 (both), op 4 (live), op 5 (footprint)
-    expect(run.rows).toBe(4);
-    // every 3 ops adds ops 3, 6 and 9
+    // peaks: op 1 (both), op 2 (both), op 4 (live; footprint ties with more live), op 5 (footprint), op 6 (both)
+    expect(run.rows).toBe(5);
+    // every 3 ops adds ops 3 and 9 (op 6 is a peak row already)
     expect((await replay(3)).rows).toBe(7);
   });
 
