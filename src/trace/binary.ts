@@ -14,7 +14,7 @@
 //   comment: u32 before (op index in the block), u32 byte length, UTF-8 bytes padded to 4
 //   end block: u32 0, u32 trailer length, trailer JSON (the loss report) padded to 8
 
-import { type ByteSource, openBytes, sourceName } from "./input.js";
+import { type ByteSource, compressionOf, openBytes, sourceName } from "./input.js";
 import {
   type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
   type TraceSource, emptyLoss, pooledRead, setWide, sizeAt,
@@ -433,13 +433,13 @@ class FileWindow extends Window {
     super(WINDOW);
   }
 
-  /** A window on a plain (not gzip) file, or null when the file is compressed. */
+  /** A window on a plain (not gzip or zstd) file, or null when the file is compressed. */
   static async open(path: string): Promise<FileWindow | null> {
     const fs = await host.fs();
     const fd = fs.openSync(path, "r");
     const window = new FileWindow(fs, fd);
-    const head = window.peek(2) ?? await window.view(2);
-    if (head && head[0] === 0x1f && head[1] === 0x8b) {
+    const head = window.peek(4) ?? await window.view(4);
+    if (head && compressionOf(head)) {
       await window.close();
       return null;
     }

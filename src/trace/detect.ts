@@ -132,9 +132,6 @@ const PATTERNS: Readonly<Record<Exclude<InputFormat, "binary" | "rep">, RegExp>>
 export function detectFormat(head: Uint8Array, name = "<memory>"): InputFormat {
   if (head.length === 0) throw new ParseError(name, 0, "file", "empty trace");
   if (isBinaryTrace(head)) return "binary";
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-    throw new ParseError(name, 0, "file", "zstd-compressed input is not supported: decompress it first (zstd -d)");
-  }
   if (startsWith(head, ALLOC_TRACE_HEADER)) return "alloc-trace";
   const text = new TextDecoder().decode(head);
   const all = text.split("\n");

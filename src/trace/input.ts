@@ -1,4 +1,4 @@
-// Byte streams from files, URLs or memory, gunzipped on the fly when they start with the gzip magic.
+// Byte streams from files, URLs or memory, decompressed on the fly when they start with the gzip or zstd magic.
 // Node's `fs` and `zlib` are reached through `#host`, lazily and only for file paths: a browser build never sees them.
 
 import * as host from "#host";
@@ -78,7 +78,30 @@ async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Ar
   await pump;
 }
 
-/** The bytes of a source, decompressed when gzip-compressed. Errors name the source. */
+/**
+ * zstd, decoded in JavaScript (fzstd): the same code in Node and in a browser, which has no zstd stream of its
+ * own. Output is handed on after every input chunk, as it is decoded.
+ */
+async function* unzstd(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const { Decompress } = await import("fzstd");
+  const out: Uint8Array[] = [];
+  const stream = new Decompress((data) => { out.push(data); });
+  for await (const c of chunks) {
+    stream.push(c);
+    yield* out.splice(0);
+  }
+  stream.push(new Uint8Array(0), true);
+  yield* out.splice(0);
+}
+
+/** The compression a source's first bytes announce, if any. */
+export function compressionOf(head: Uint8Array): "gzip" | "zstd" | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  return undefined;
+}
+
+/** The bytes of a source, decompressed when gzip- or zstd-compressed. Errors name the source. */
 export async function* openBytes(source: ByteSource): AsyncIterable<Uint8Array> {
   const name = sourceName(source);
   const it = raw(source)[Symbol.asyncIterator]();
@@ -98,11 +121,12 @@ export async function* openBytes(source: ByteSource): AsyncIterable<Uint8Array> 
     }
   }
   const head = first.value;
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  const compression = compressionOf(head);
+  if (compression) {
     try {
-      yield* gunzip(rest());
+      yield* compression === "gzip" ? gunzip(rest()) : unzstd(rest());
     } catch (e) {
-      throw new Error(`${name}: corrupt or truncated gzip data (${(e as Error).message})`);
+      throw new Error(`${name}: corrupt or truncated ${compression} data (${(e as Error).message})`);
     }
     return;
   }
