@@ -29,7 +29,7 @@ import {
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { ledgerOwn, ledgerDisown } from "./ledger";
-import { walkInto, WALK_FIELDS, NOTES_WITHOUT_OBJECT } from "./walk";
+import { walkInto, WALK_FIELDS, WALK_STATES, NOTES_WITHOUT_OBJECT } from "./walk";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
@@ -251,6 +251,11 @@ export function heapBase(): f64 {
 /** Names of the f64 fields of a walk record. */
 export function walkFields(): string {
   return WALK_FIELDS;
+}
+
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
 }
 
 /** Writes up to `capacity` walk records at `buffer`; returns the number of chunks. */

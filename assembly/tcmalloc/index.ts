@@ -16,7 +16,7 @@ import {
   startUp, tcMalloc, tcFree, tcCalloc, tcRealloc, tcMemalign, tcPosixMemalign, tcValloc, tcPvalloc, usableSizeOf,
 } from "./malloc";
 import { STAT_NAMES, writeStats } from "./stats";
-import { WALK_FIELDS, SPAN_FIELDS, walkHeap, walkSpans } from "./walk";
+import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, walkHeap, walkSpans } from "./walk";
 
 export { lastErrorMessage } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
@@ -183,6 +183,11 @@ export function walkFields(): string {
   return WALK_FIELDS;
 }
 
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
+}
+
 /** Heap walk: 8 f64 per record, up to `capacity`; returns the total number of records. */
 export function walk(buffer: usize, capacity: i32): i32 {
   return walkHeap(buffer, capacity);
@@ -190,6 +195,11 @@ export function walk(buffer: usize, capacity: i32): i32 {
 
 export function spanFields(): string {
   return SPAN_FIELDS;
+}
+
+/** Names of the span records' states, in code order. */
+export function spanStates(): string {
+  return SPAN_STATES;
 }
 
 /** Span walk: 6 f64 per span, up to `capacity`; returns the number of spans. */

@@ -27,13 +27,18 @@ import { isAllocated, noteRequested, noteObject } from "./notes";
 export const WALK_FIELDS = "address,chunk,size,requested,state,bin,region,object";
 export const SPAN_FIELDS = "address,pages,sizeclass,state,allocated,objects";
 
+/** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
+export const WALK_STATES = "allocated,threadcache,transfer,central,pageheap,released,span";
+/** A span's state names, in code order (`spanStates`). */
+export const SPAN_STATES = "in-use,free,released";
+
 const STATE_ALLOCATED: f64 = 0;
-const STATE_THREAD_CACHE: f64 = 8;
-const STATE_TRANSFER: f64 = 9;
-const STATE_CENTRAL: f64 = 10;
-const STATE_PAGEHEAP: f64 = 11;
-const STATE_RELEASED: f64 = 12;
-const STATE_SPAN_TAIL: f64 = 13;
+const STATE_THREAD_CACHE: f64 = 1;
+const STATE_TRANSFER: f64 = 2;
+const STATE_CENTRAL: f64 = 3;
+const STATE_PAGEHEAP: f64 = 4;
+const STATE_RELEASED: f64 = 5;
+const STATE_SPAN_TAIL: f64 = 6;
 
 // Cached objects (thread caches and transfer cache), sorted: address | 1 for the transfer cache.
 let cached: usize = 0;

@@ -1,20 +1,19 @@
 // `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
 
 import { parseArgs } from "node:util";
-import { HELP_OPTION, MODEL_OPTIONS } from "./args.js";
+import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP } from "./args.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { anyTraceArbitrary } from "../fuzz/arbitraries.js";
 import { fuzz } from "../fuzz/fuzz.js";
-import { MODELS, type ModelName } from "../wasm/load.js";
+import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 
 export const HELP = `usage: heaplab fuzz [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+${MODEL_HELP}
   --runs N                    random traces to replay (default 100)
   --seed S                    seed of the generator (default: random; printed)
-  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0
-  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+${OPTION_HELP}
   --ops N                     longest trace, in operations (default 500)
   --threads N                 most threads in a trace (default 4)
   --check-every N             run the model's invariant checker after every N operations (default 1)
@@ -43,8 +42,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const model = values.model as ModelName;
-  if (!MODELS.includes(model)) throw new Error(`--model must be one of ${MODELS.join(", ")}`);
+  const model = values.model;
+  if (!isModelName(model)) throw new Error(`--model must be one of ${MODEL_NAMES.join(", ")}`);
   const number = (name: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
     const v = Number(text);
@@ -67,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     runs: number("runs", values.runs),
     seed,
     checkEvery: number("check-every", values["check-every"]),
-    traces: anyTraceArbitrary({ maxOps: number("ops", values.ops), maxThreads: number("threads", values.threads) }),
+    traces: anyTraceArbitrary({ maxOps: number("ops", values.ops), maxThreads: number("threads", values.threads),
+      edges: MODELS[model].edgeSizes }),
     output,
     progress: (runs, ops) => {
       if (runs % 100 === 0) console.error(`… runs ${runs}, ops ${ops}`);

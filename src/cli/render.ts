@@ -12,15 +12,15 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, helpExit } from "./args.js";
+import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, helpExit } from "./args.js";
+import { MODEL_NAMES, MODELS } from "../models/index.js";
 import { openForReplay } from "./open.js";
 
 export const HELP = `usage: heaplab render <trace> [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
-  --tunables T                GLIBC_TUNABLES syntax
+${MODEL_HELP}
   --at N                      draw the heap after the first N operations (default: the end of the trace)
-  --view heap|bins|spans      what to draw (default heap; spans: TCMalloc only)
+  --view heap|bins|spans      what to draw (default heap; spans: models with spans)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
   --snapshots K               scrubber stops in the HTML report (default 12)
   -o, --output FILE           where to write (default heap.svg, or report.html with --html)`;
@@ -63,9 +63,9 @@ export async function run(argv: string[]): Promise<number> {
   let svg: string;
   if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
   else if (values.view === "spans") {
-    if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (tcmalloc)`);
+    if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (${MODEL_NAMES.filter((m) => MODELS[m].spans).join(", ")})`);
     svg = spansSVG(spanRows(lab), { title, classSizes: classSizes(lab) });
-  } else if (values.view === "heap") svg = heapMapSVG(chunks, { pageSize: model === "tcmalloc" ? 8192 : 4096, title });
+  } else if (values.view === "heap") svg = heapMapSVG(chunks, { pageSize: MODELS[model].pageSize, title });
   else throw new Error(`--view ${values.view}: expected heap, bins or spans`);
   const output = values.output ?? "heap.svg";
   writeFileSync(output, svg);

@@ -11,16 +11,17 @@ import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
-import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, helpExit, threadsArg } from "./args.js";
+import {
+  HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, REPLAY_OPTIONS, THREADS_HELP, helpExit, threadsArg,
+} from "./args.js";
 import { openForReplay } from "./open.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
-  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0
-  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+${MODEL_HELP}
+${OPTION_HELP}
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
-  --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
+${THREADS_HELP}
   --strict                    a free of an address the trace never allocated is an error
   --lenient                   skip and count double frees and malformed lines
   --check-every N             check the heap's invariants after every N operations; a violation stops the replay

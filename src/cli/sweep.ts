@@ -4,17 +4,18 @@ import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
 import { formatSweep, parseVariation, rank, sweep, sweepRecord } from "../report/sweep.js";
-import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, threadsArg } from "./args.js";
+import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, threadsArg } from "./args.js";
+import { modelHelp, tunablesHelp } from "../models/index.js";
 
 export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --model M                   ${modelHelp()}
   --vary name=v1,v2,…         a tunable or option and its values; every combination is replayed; repeatable
-  --tunables T                tunables every combination shares (GLIBC_TUNABLES syntax)
+  --tunables T                tunables every combination shares (${tunablesHelp()})
   --rank path                 the report metric to rank by (default footprint.peak; e.g. fragmentation.johnstoneWilson.3)
   --descending                rank the largest value first (for utilization-like metrics)
   --jobs N                    worker threads (default: the available parallelism)
-  --threads merge|arena       merge: every thread on the main thread; arena (default): one arena per thread
+${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines
   --json                      one JSON line per combination, ranked, instead of the table`;
 

@@ -7,6 +7,7 @@ import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
+import { DEFAULT_MODEL } from "../models/index.js";
 
 export interface CallOptions {
   /** Dense thread index (0 = main thread). */
@@ -56,9 +57,9 @@ function isTraceSource(x: unknown): x is TraceSource {
   return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
 }
 
-/** Creates a lab around a fresh instance of the chosen model (default ptmalloc). */
+/** Creates a lab around a fresh instance of the chosen model (default: the registry's first, DEFAULT_MODEL). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
-  const name: ModelName = options.model ?? "ptmalloc";
+  const name: ModelName = options.model ?? DEFAULT_MODEL;
   const model = await Model.create(name, modelOptions(options), options.metrics ?? true);
   const replayer = new Replayer(model);
   const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>

@@ -2,7 +2,8 @@
 // or writes the module's memory goes through here.
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
-import { CHUNK_STATES, type ChunkRow, HeapError, type Stats } from "./types.js";
+import { type ChunkRow, HeapError, type Stats } from "./types.js";
+import { names, readRecords, type Records } from "../wasm/abi.js";
 
 export const OP_SLOTS = 6;
 export const RESULT_SLOTS = 2;
@@ -37,12 +38,12 @@ export class Model {
   readonly optionNames: readonly string[];
   readonly statNames: readonly string[];
   readonly walkFields: readonly string[];
+  /** The heap walk's state names, by state code. */
+  readonly walkStates: readonly string[];
   /** Linear addresses of the batch buffers. */
   readonly opsPtr: number;
   readonly resultsPtr: number;
   private readonly statsPtr: number;
-  private walkPtr = 0;
-  private walkCapacity = 0;
 
   /** Whether the model keeps replay metrics (see LabOptions.metrics). */
   readonly metrics: boolean;
@@ -63,6 +64,7 @@ export class Model {
     if (!metrics) (wasm.metricsOff as () => void)();
     this.statNames = this.strings(wasm.statNames());
     this.walkFields = this.strings(wasm.walkFields());
+    this.walkStates = this.strings(wasm.walkStates());
     this.opsPtr = wasm.allocBuffer(BATCH_OPS * OP_SLOTS * 8);
     this.resultsPtr = wasm.allocBuffer(BATCH_OPS * RESULT_SLOTS * 8);
     this.statsPtr = wasm.allocBuffer(Math.max(1, this.statNames.length) * 8);
@@ -73,8 +75,7 @@ export class Model {
   }
 
   private strings(ptr: number): string[] {
-    const text = this.wasm.__getString(ptr);
-    return text ? text.split(",").map((s) => s.trim()) : [];
+    return names(this.wasm, ptr);
   }
 
   /** A view of the op batch buffer (re-made on each call: memory growth detaches old views). */
@@ -115,42 +116,44 @@ export class Model {
     return out;
   }
 
-  /** Raw walk records (fields named by `walkFields`). */
+  /** The heap walk's records (fields named by `walkFields`). */
+  walk(): Records {
+    return readRecords(this.wasm, "walk", this.walkFields);
+  }
+
+  /** Raw walk records (fields named by `walkFields`), one after another. */
   walkRecords(): Float64Array {
-    const width = this.walkFields.length;
-    for (;;) {
-      if (this.walkCapacity === 0) {
-        this.walkCapacity = 4096;
-        this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
-      }
-      const n = this.wasm.walk(this.walkPtr, this.walkCapacity);
-      if (n <= this.walkCapacity) {
-        return new Float64Array(this.wasm.memory.buffer, this.walkPtr, n * width).slice();
-      }
-      this.walkCapacity = n + (n >> 2);
-      this.walkPtr = this.wasm.allocBuffer(this.walkCapacity * width * 8);
-    }
+    return this.walk().values;
   }
 
   /** The heap walk as rows; `lineOf(objectId)` names the trace line that allocated an object. */
   chunks(lineOf: (object: number) => number | null): ChunkRow[] {
-    const records = this.walkRecords();
-    const width = this.walkFields.length;
+    const records = this.walk();
+    const [address, chunk, size, requested, state, bin, region, object] = ["address", "chunk", "size", "requested",
+      "state", "bin", "region", "object"].map((field) => records.column(field));
+    const width = records.fields.length;
+    const v = records.values;
     const rows: ChunkRow[] = [];
-    for (let i = 0; i < records.length; i += width) {
-      const object = records[i + 7];
+    for (let at = 0; at < v.length; at += width) {
       rows.push({
-        address: records[i],
-        chunk: records[i + 1],
-        size: records[i + 2],
-        requested: records[i + 3],
-        state: CHUNK_STATES[records[i + 4]] ?? "allocated",
-        bin: records[i + 5],
-        region: regionName(records[i + 6]),
-        line: object >= 0 ? lineOf(object) : null,
+        address: v[at + address],
+        chunk: v[at + chunk],
+        size: v[at + size],
+        requested: v[at + requested],
+        state: this.stateName(v[at + state]),
+        bin: v[at + bin],
+        region: regionName(v[at + region]),
+        line: v[at + object] >= 0 ? lineOf(v[at + object]) : null,
       });
     }
     return rows;
+  }
+
+  /** The name of a walk state code; a code the model does not name is its own error, never a guess. */
+  stateName(code: number): string {
+    const name = this.walkStates[code];
+    if (name === undefined) throw new Error(`the ${this.name} model's walk has state ${code}, which walkStates does not name`);
+    return name;
   }
 }
 

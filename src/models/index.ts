@@ -1,0 +1,77 @@
+// The registry of allocator models: MODELS is the only list of them. Everything outside src/models/ and the
+// models' own wasm reads a descriptor (or asks the wasm instance what it can do) instead of naming a model.
+
+import { ptmalloc } from "./ptmalloc.js";
+import { tcmalloc } from "./tcmalloc.js";
+import type { ModelDescriptor, PartInfo, StateInfo } from "./types.js";
+
+export type { ModelDescriptor, PartGroup, PartInfo, PartMeaning, StateInfo, TunableSyntax } from "./types.js";
+
+/** Every model, by name; the first is the default. */
+export const MODELS = { ptmalloc, tcmalloc } as const satisfies Record<string, ModelDescriptor>;
+
+export type ModelName = keyof typeof MODELS;
+
+/** The models' names in registry order. */
+export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
+
+/** The model a lab or command runs when none is named. */
+export const DEFAULT_MODEL: ModelName = MODEL_NAMES[0];
+
+/** Whether `name` names a model. */
+export function isModelName(name: string): name is ModelName {
+  return Object.hasOwn(MODELS, name);
+}
+
+/** The descriptor of `name`; an error listing the known models when there is none. */
+export function modelDescriptor(name: string): ModelDescriptor {
+  if (!isModelName(name)) throw new Error(`unknown model '${name}' (known: ${MODEL_NAMES.join(", ")})`);
+  return MODELS[name];
+}
+
+/**
+ * Whether tunable `name` applies to `model`: it lies in the model's namespace, or in no model's namespace (options
+ * every model takes, such as heap_base).
+ */
+export function tunableApplies(model: ModelName, name: string): boolean {
+  return MODELS[model].tunables.owns(name) || !MODEL_NAMES.some((m) => MODELS[m].tunables.owns(name));
+}
+
+/** A tunable's name without its namespace, for column titles. */
+export function shortTunable(name: string): string {
+  const owner = MODEL_NAMES.find((m) => MODELS[m].tunables.owns(name));
+  return owner ? MODELS[owner].tunables.short(name) : name;
+}
+
+/** Every model's entries of one descriptor table, the registry's first model winning on a shared name. */
+function merged<T>(table: (d: ModelDescriptor) => Readonly<Record<string, T>>): ReadonlyMap<string, T> {
+  const out = new Map<string, T>();
+  for (const m of MODEL_NAMES) for (const [k, v] of Object.entries(table(MODELS[m]))) if (!out.has(k)) out.set(k, v);
+  return out;
+}
+
+/** Heap-walk states of every model (viz draws rows without knowing their model). */
+export const ALL_STATES: ReadonlyMap<string, StateInfo> = merged((d) => d.states);
+
+/** Footprint parts of every model (report and viz read decompositions without knowing their model). */
+export const ALL_PARTS: ReadonlyMap<string, PartInfo> = merged((d) => d.parts);
+
+/** Request sizes at which any model changes behaviour, ascending. */
+export const ALL_EDGE_SIZES: readonly number[] = [...new Set(MODEL_NAMES.flatMap((m) => MODELS[m].edgeSizes))]
+  .sort((a, b) => a - b);
+
+/** `--model` in help text: `M   allocator model: ptmalloc (glibc 2.36 ptmalloc), … (default …)`. */
+export function modelHelp(): string {
+  const list = MODEL_NAMES.map((m) => `${m} (${MODELS[m].title})`).join(", ");
+  return `allocator model: ${list}; default ${DEFAULT_MODEL}`;
+}
+
+/** `--tunables` in help text: each model's syntax and an example. */
+export function tunablesHelp(): string {
+  return MODEL_NAMES.map((m) => `${m}: ${MODELS[m].tunables.syntax}, e.g. ${MODELS[m].tunables.example}`).join("; ");
+}
+
+/** `--threads arena` in help text: what each thread gets in every model. */
+export function threadsHelp(): string {
+  return MODEL_NAMES.map((m) => `${MODELS[m].perThread} (${m})`).join(", ");
+}
