@@ -17,6 +17,10 @@
  *   - fork: the prepare handler flushes under the lock; the child re-creates the lock and starts <path>.<pid>.
  *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
  *   - exit: a destructor writes "# exit seq=N" and flushes; later calls are written through at once.
+ *   - _exit (a forked child's usual end) skips destructors: it is interposed and writes "# exit seq=N" first.
+ *   - A signal that kills the process (SIGSEGV, abort, SIGTERM …) is caught when the program left it at its default
+ *     action: the handler writes the complete records and "# signal S seq=N", then re-raises it, so the program
+ *     still dies of it. It takes no lock (the crashing thread may hold it) and writes no half-built record.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,9 +28,11 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -67,6 +73,7 @@ static TLS pid_t cached_tid;
 #define RECORD_MAX 160
 static char buffer[BUFFER_BYTES];
 static size_t used;
+static size_t complete;            /* bytes of `buffer` that end a whole record: what a dying process writes */
 
 /* ───────────────────────────── output ───────────────────────────── */
 
@@ -84,6 +91,7 @@ static void flush(void) {
     int saved = errno;
     write_all(buffer, used);
     used = 0;
+    complete = 0;
     since_flush = 0;
     errno = saved;
 }
@@ -114,6 +122,7 @@ static void put_hex(uintptr_t v) {
 /** Ends a record line; writes the buffer out when it is nearly full, every flush_every records, or at exit. */
 static void end_record(void) {
     put_char('\n');
+    complete = used;
     if (write_through || used > BUFFER_BYTES - RECORD_MAX || ++since_flush >= flush_every) flush();
 }
 
@@ -209,6 +218,53 @@ static void start_file(pid_t parent) {
     flush();
 }
 
+/* ───────────────────────────── dying processes ───────────────────────────── */
+
+/** Writes the whole records and "# <what> seq=N" without the lock: the process ends next, and may hold it. */
+static void last_words(const char *what, int number) {
+    if (state != RECORDING || out_fd < 0 || getpid() != pid) return;
+    int saved = errno;
+    used = complete;
+    if (used > BUFFER_BYTES - RECORD_MAX) flush();
+    put_str(what);
+    if (number >= 0) { put_dec((unsigned long)number); put_char(' '); }
+    put_str("seq=");
+    put_dec(seq);
+    put_char('\n');
+    flush();
+    errno = saved;
+}
+
+static void on_fatal_signal(int sig) {
+    last_words("# signal ", sig);
+    /* SA_RESETHAND restored the default action and SA_NODEFER lets it through at once. */
+    raise(sig);
+}
+
+/** Catches the signals that kill a process by default, unless the program has its own handler for them. */
+static void catch_fatal_signals(void) {
+    static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGQUIT, SIGTERM, SIGINT,
+                                 SIGHUP, SIGPIPE, SIGALRM, SIGXCPU, SIGXFSZ, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction old;
+        if (sigaction(fatal[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+        struct sigaction on = { 0 };
+        on.sa_handler = on_fatal_signal;
+        on.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+        sigemptyset(&on.sa_mask);
+        sigaction(fatal[i], &on, NULL);
+    }
+}
+
+/** _exit runs no destructor: the records still buffered are written here. */
+void _exit(int status) {
+    last_words("# exit ", -1);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+void _Exit(int status) { _exit(status); }
+
 static void before_fork(void) {
     pthread_mutex_lock(&lock);
     if (state == RECORDING) flush();
@@ -240,6 +296,7 @@ static void initialise(void) {
     state = RECORDING;
     start_file(getppid());
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    catch_fatal_signals();
 }
 
 /* Every wrapper: forward at once when re-entered; otherwise lock, call, record, unlock. */
@@ -266,8 +323,10 @@ void *malloc(size_t n) {
 void free(void *p) {
     if (busy) { __libc_free(p); return; }
     ENTER();
-    __libc_free(p);
+    /* Recorded before the call (a free has no result): a free that glibc aborts on, a double free, is then in the
+       file the signal handler writes, and its replay stops where the program did. */
     if (recording) { begin_record('f'); put_arg_hex(p); end_record(); }
+    __libc_free(p);
     LEAVE();
 }
 

@@ -39,6 +39,83 @@ export function helpExit(asked: boolean | undefined, complete: boolean, help: st
 
 /** The `--threads` value of the replaying commands: merge every thread on the main thread, or one arena each. */
 export function threadsArg(value: string | undefined): "merge" | "arena" {
-  if (value !== "merge" && value !== "arena") throw new Error("--threads must be merge or arena");
+  if (value !== "merge" && value !== "arena") throw new UsageError("--threads must be merge or arena");
   return value;
+}
+
+/** A mistake in the command line itself: the command exits 2, as for a missing argument, instead of 1. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The exit code an error ends a command with: 2 for the command line's own mistakes, 1 for everything else. */
+export function exitCodeOf(error: unknown): number {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
+}
+
+/** The value of `parse()`, whose errors are the command line's mistakes (exit 2); also for promises. */
+export function asUsage<T>(parse: () => T): T {
+  const usage = (e: unknown): never => {
+    throw e instanceof Error && !(e instanceof UsageError) ? new UsageError(e.message) : e;
+  };
+  try {
+    const value = parse();
+    return (value instanceof Promise ? value.catch(usage) : value) as T;
+  } catch (e) {
+    return usage(e);
+  }
+}
+
+/** Node's wording of a system error, `ENOSPC: no space left on device, write '/x'`, anywhere in a message. */
+const SYSTEM_ERROR = /\b(E[A-Z0-9]+): (.*?)(?:, [a-z]+(?: '[^']*')?)?$/;
+
+/** Plainer words for the system errors users meet on files. */
+const REASONS: Record<string, string> = { EISDIR: "is a folder", ENOENT: "no such file or folder" };
+
+/** A system error as a one-line reason: `ENOSPC: no space left on device, write` → `no space left on device`. */
+export function reasonOf(error: Error): string {
+  return error.message.replace(SYSTEM_ERROR, (_, code: string, text: string) => REASONS[code] ?? text);
+}
+
+/**
+ * The one line a command's error is reported in: a system error keeps its file and loses Node's code and system
+ * call (`x.trace: ENOENT: no such file or directory, open 'x.trace'` → `x.trace: no such file or folder`).
+ */
+export function errorLine(error: Error): string {
+  const e = error as NodeJS.ErrnoException;
+  // Node's own command-line parser explains itself over several lines.
+  const line = e.code?.startsWith("ERR_PARSE_ARGS") ? e.message.replace(/\n/g, " ") : reasonOf(e);
+  return e.path && e.message.startsWith(`${e.code}: `) ? `${e.path}: ${line}` : line;
+}
+
+/**
+ * The integer value of a numeric option, or `fallback` when it is absent. Only decimal digits are read: `Number`
+ * would take `1e3`, `0x10`, ` 7` and an empty string (0), and a value beyond `max` would wrap or lose precision
+ * where it is used.
+ */
+export function integerArg(
+  name: string, text: string | undefined, range: { min?: number; max?: number } = {}, fallback?: number,
+): number | undefined {
+  if (text === undefined) return fallback;
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
+  const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const bound = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}…${max}`;
+    throw new UsageError(`--${name} ${JSON.stringify(text)}: expected an integer ${bound}`);
+  }
+  return value;
+}
+
+/** The `--option name=value` model options of the commands that take them; an empty value is not 0. */
+export function modelOptionArgs(texts: readonly string[] | undefined): Record<string, number> {
+  const options: Record<string, number> = {};
+  for (const o of texts ?? []) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--option ${o}: expected name=<number>`);
+    const value = Number(o.slice(eq + 1));
+    if (o.slice(eq + 1).trim() === "" || !Number.isFinite(value)) throw new UsageError(`--option ${o}: expected name=<number>`);
+    options[o.slice(0, eq)] = value;
+  }
+  return options;
 }

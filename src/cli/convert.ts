@@ -1,7 +1,7 @@
 // `heaplab convert <in> -o <out> [--to alloc-trace|binary|rep|mtrace] [--format <in format>] [--lenient]`
 
 import { parseArgs } from "node:util";
-import { HELP_OPTION, OUTPUT_OPTION } from "./args.js";
+import { HELP_OPTION, OUTPUT_OPTION, UsageError } from "./args.js";
 import { INPUT_FORMATS, type InputFormat, openTrace } from "../trace/detect.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import type { LossReport } from "../trace/types.js";
@@ -9,7 +9,8 @@ import { OUTPUT_FORMATS, type OutputFormat, outputFormatOf, writeTrace } from ".
 
 export const HELP = `usage: heaplab convert <in> -o <out> [options]
 
-  -o, --output FILE     where to write (gzip-compressed when it ends in .gz)
+  -o, --output FILE     where to write (gzip-compressed when it ends in .gz; - for standard output); replaced only
+                        once complete, never the input
   --to FORMAT           ${OUTPUT_FORMATS.join("|")} (default from the extension: .hlb binary, .rep, .mtrace,
                         else alloc-trace)
   --format FORMAT       the input format: ${INPUT_FORMATS.join("|")} (default: detected)
@@ -47,15 +48,16 @@ export async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (values.to && !OUTPUT_FORMATS.includes(values.to as OutputFormat)) {
-    throw new Error(`--to ${values.to}: expected one of ${OUTPUT_FORMATS.join(", ")}`);
+    throw new UsageError(`--to ${values.to}: expected one of ${OUTPUT_FORMATS.join(", ")}`);
   }
   if (values.format && !INPUT_FORMATS.includes(values.format as InputFormat)) {
-    throw new Error(`--format ${values.format}: expected one of ${INPUT_FORMATS.join(", ")}`);
+    throw new UsageError(`--format ${values.format}: expected one of ${INPUT_FORMATS.join(", ")}`);
   }
-  const source = await openTrace(positionals[0], { format: values.format as InputFormat | undefined, lenient: values.lenient });
   const to = (values.to as OutputFormat | undefined) ?? outputFormatOf(values.output);
-  const progress = createProgress("convert");
-  const result = await writeTrace(withProgress(source, progress), values.output, { format: to });
+  const source = await openTrace(positionals[0], { format: values.format as InputFormat | undefined, lenient: values.lenient });
+  const result = await writeTrace(withProgress(source, createProgress("convert")), values.output, {
+    format: to, inputs: positionals, label: `-o ${values.output}`,
+  });
   console.error(`${positionals[0]} (${source.header.format}) → ${values.output} (${to}): ${result.ops} ops`);
   for (const line of [...describeLoss(source.loss, "input"), ...describeLoss(result.loss, "output")]) console.error(line);
   return 0;

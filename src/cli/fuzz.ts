@@ -1,7 +1,8 @@
 // `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
 
 import { parseArgs } from "node:util";
-import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP } from "./args.js";
+import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, UsageError, integerArg, modelOptionArgs } from "./args.js";
+import { checkOutput } from "./output.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { anyTraceArbitrary } from "../fuzz/arbitraries.js";
@@ -12,7 +13,7 @@ export const HELP = `usage: heaplab fuzz [options]
 
 ${MODEL_HELP}
   --runs N                    random traces to replay (default 100)
-  --seed S                    seed of the generator (default: random; printed)
+  --seed S                    seed of the generator, 0…4294967295 (default: random; printed)
 ${OPTION_HELP}
   --ops N                     longest trace, in operations (default 500)
   --threads N                 most threads in a trace (default 4)
@@ -43,31 +44,26 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const model = values.model;
-  if (!isModelName(model)) throw new Error(`--model must be one of ${MODEL_NAMES.join(", ")}`);
-  const number = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} ${text}: expected a non-negative integer`);
-    return v;
-  };
-  const options: Record<string, number> = {};
-  for (const o of values.option ?? []) {
-    const [k, v] = o.split("=");
-    options[k] = Number(v);
-    if (!Number.isFinite(options[k])) throw new Error(`--option ${o}: expected name=<number>`);
-  }
-  const seed = number("seed", values.seed) ?? (Math.random() * 2 ** 31) | 0;
+  if (!isModelName(model)) throw new UsageError(`--model must be one of ${MODEL_NAMES.join(", ")}`);
+  const options = modelOptionArgs(values.option);
+  // fast-check keeps 32 bits of the seed: a larger one would replay another seed's traces.
+  const seed = integerArg("seed", values.seed, { max: 2 ** 32 - 1 }) ?? (Math.random() * 2 ** 31) | 0;
+  const runs = integerArg("runs", values.runs, { min: 1 });
+  const checkEvery = integerArg("check-every", values["check-every"]);
+  const maxOps = integerArg("ops", values.ops, { min: 1, max: 1_000_000 });
+  const maxThreads = integerArg("threads", values.threads, { min: 1, max: 1024 });
   const output = values.out ?? join(tmpdir(), `heaplab-fuzz-${model}-${seed}.trace`);
+  // Checked before the campaign: a failure found after minutes must have somewhere to go.
+  checkOutput(output, { label: `--out ${output}` });
   const started = performance.now();
   const result = await fuzz({
     model,
     tunables: values.tunables,
     options,
-    runs: number("runs", values.runs),
+    runs,
     seed,
-    checkEvery: number("check-every", values["check-every"]),
-    traces: anyTraceArbitrary({ maxOps: number("ops", values.ops), maxThreads: number("threads", values.threads),
-      edges: MODELS[model].edgeSizes }),
+    checkEvery,
+    traces: anyTraceArbitrary({ maxOps, maxThreads, edges: MODELS[model].edgeSizes }),
     output,
     progress: (runs, ops) => {
       if (runs % 100 === 0) console.error(`… runs ${runs}, ops ${ops}`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
 
+import { errorLine, exitCodeOf, reasonOf } from "./args.js";
+
 type Command = { run(argv: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -33,11 +35,28 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load()).run(rest);
 }
 
+/** The first error writing standard output: console.log drops it, and a report lost to a full disk must not exit 0. */
+let stdoutError: Error | undefined;
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  // A reader that closes the pipe early (`| head`) ends the process quietly instead of with an error.
+  if (e.code === "EPIPE") process.exit(0);
+  stdoutError ??= e;
+});
+
+function fail(error: Error): void {
+  console.error(`heaplab: ${errorLine(error)}`);
+  if (process.env.HEAPLAB_DEBUG) console.error(error.stack);
+  process.exitCode = exitCodeOf(error);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (error: Error) => {
-    console.error(`heaplab: ${error.message}`);
-    if (process.env.HEAPLAB_DEBUG) console.error(error.stack);
-    process.exitCode = 1;
+  (code) => {
+    // An empty write reports once what was written before it has gone out, or failed.
+    process.stdout.write("", (e) => {
+      const error = stdoutError ?? e;
+      if (error) fail(new Error(`standard output: ${reasonOf(error)}`));
+      else process.exitCode = code;
+    });
   },
+  fail,
 );

@@ -9,13 +9,18 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rea
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError, integerArg } from "./args.js";
+import { checkOutput } from "./output.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
 
   -o, --output FILE   the trace of the command's process; other processes write FILE.<pid>,
                       and an image that replaced another by exec writes <name>.exec<k>
   --flush N           write the recorder's buffer out every N records (default 1024)
-  --cc COMPILER       C compiler for the recorder (default: $CC or cc)`;
+  --cc COMPILER       C compiler for the recorder (default: $CC or cc)
+
+A process that ends by _exit or is killed by a signal it left at its default action (SIGSEGV, abort …) keeps
+its records; a file cut short (SIGKILL) is named as possibly incomplete.`;
 
 /** native/recorder.c, shipped with the package. */
 export const RECORDER_SOURCE = fileURLToPath(new URL("../../native/recorder.c", import.meta.url));
@@ -54,6 +59,32 @@ export interface RecordedFile {
   exe: string;
   /** The last operation's sequence number (operations recorded). */
   ops: number;
+  /** The process wrote its last records (at exit, _exit, exec or a fatal signal): the file is whole. */
+  ended: boolean;
+  /** The signal that killed the process, when the recorder caught it. */
+  signal?: number;
+}
+
+/** The comments a process writes when its file ends: at exit (or _exit), at exec, or killed by a signal. */
+const ENDING = /^# (?:exit|exec) seq=\d+$|^# signal (\d+) seq=\d+$/gm;
+
+/**
+ * The last ending comment of the file open as `fd`, searched from its end a window at a time: it is usually in
+ * the last lines, but calls made after the exit flush (by destructors) may push it back any distance.
+ */
+function endingOf(fd: number, size: number): RegExpExecArray | null {
+  const WINDOW = 1 << 20;
+  // Windows overlap by more than an ending comment, so that one cut by a window's edge is whole in the next.
+  const OVERLAP = 64;
+  for (let end = size; end > 0; end -= WINDOW - OVERLAP) {
+    const start = Math.max(0, end - WINDOW);
+    const bytes = Buffer.alloc(end - start);
+    readSync(fd, bytes, 0, bytes.length, start);
+    const endings = [...bytes.toString("latin1").matchAll(ENDING)];
+    if (endings.length) return endings[endings.length - 1] as RegExpExecArray;
+    if (start === 0) break;
+  }
+  return null;
 }
 
 /** The environment that makes a child process record into `output`. */
@@ -93,11 +124,14 @@ function describe(path: string): RecordedFile {
     const first = head.toString("utf8").split("\n")[0];
     const lastOp = tail.toString("utf8").split("\n").reverse().find((l) => /^\d+ /.test(l));
     const exitLine = /# exit seq=(\d+)/.exec(tail.toString("utf8"));
+    const ending = endingOf(fd, size);
     return {
       path,
       pid: Number(/pid=(\d+)/.exec(first)?.[1] ?? 0),
       exe: /exe=(\S+)/.exec(first)?.[1] ?? "?",
       ops: Math.max(Number(lastOp?.split(" ")[0] ?? 0), Number(exitLine?.[1] ?? 0)),
+      ended: ending !== null,
+      signal: ending?.[1] === undefined ? undefined : Number(ending[1]),
     };
   } finally {
     closeSync(fd);
@@ -135,13 +169,20 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  const flush = values.flush === undefined ? undefined : Number(values.flush);
-  if (flush !== undefined && !(Number.isInteger(flush) && flush > 0)) throw new Error(`--flush ${values.flush}: expected a positive integer`);
+  const flush = integerArg("flush", values.flush, { min: 1, max: 2 ** 32 - 1 });
+  // The recorder writes files itself, beside the output: its folder must exist before the program runs.
+  if (checkOutput(values.output, { label: `-o ${values.output}` }).kind !== "file") {
+    throw new UsageError(`-o ${values.output}: record writes files (one per process); give a file name`);
+  }
   const started = Date.now();
   const status = await recordProcess(command, values.output, { flush, cc: values.cc });
   const files = recordedFiles(values.output, started);
   if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);
-  for (const f of files) console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
+  for (const f of files) {
+    console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
+    if (f.signal) console.error(`record: ${f.path}: pid ${f.pid} was killed by signal ${f.signal}; the call it was in is not recorded`);
+    else if (!f.ended) console.error(`record: ${f.path} may be incomplete: pid ${f.pid} ended without writing its last records (SIGKILL?)`);
+  }
   return status;
 }
 

@@ -2,7 +2,6 @@
 // `heaplab render <trace> --model M --html -o report.html`: one self-contained page with the timeline, the heap
 // map and a scrubber through the trace.
 
-import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createLab } from "../lab/lab.js";
 import type { ModelName } from "../lab/types.js";
@@ -12,9 +11,13 @@ import { recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
-import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, helpExit } from "./args.js";
+import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg } from "./args.js";
+import { STANDARD_OUTPUT, withOutput, writeChunk } from "./output.js";
 import { MODEL_NAMES, MODELS } from "../models/index.js";
 import { openForReplay } from "./open.js";
+
+/** The models whose descriptors say they walk spans. */
+const SPAN_MODELS = MODEL_NAMES.filter((m) => MODELS[m].spans);
 
 export const HELP = `usage: heaplab render <trace> [options]
 
@@ -23,7 +26,7 @@ ${MODEL_HELP}
   --view heap|bins|spans      what to draw (default heap; spans: models with spans)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
   --snapshots K               scrubber stops in the HTML report (default 12)
-  -o, --output FILE           where to write (default heap.svg, or report.html with --html)`;
+  -o, --output FILE           where to write (default heap.svg, or report.html with --html; - for standard output)`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -42,33 +45,36 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   const model = values.model as ModelName;
-  const opening = openForReplay(positionals[0], {});
-  const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
-  const trace = await opening.trace;
-  const name = positionals[0].split("/").pop();
-  if (values.html) {
-    const recording = await recordReplay(lab, trace, { snapshots: values.snapshots ? Number(values.snapshots) : undefined });
-    const output = values.output ?? "report.html";
-    writeFileSync(output, reportHTML({
-      title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
-    }));
-    console.log(`${output}: ${recording.ops} operations, ${recording.snapshots.length} snapshots`);
-    return 0;
-  }
-  const at = values.at === undefined ? undefined : Number(values.at);
-  if (at !== undefined && !(Number.isInteger(at) && at >= 0)) throw new Error(`--at ${values.at}: expected an operation count`);
-  const summary = await lab.replay(trace, { until: at });
-  const title = `${name} on ${model}, after ${summary.ops} operations`;
-  const chunks = lab.chunks();
-  let svg: string;
-  if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
-  else if (values.view === "spans") {
-    if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (${MODEL_NAMES.filter((m) => MODELS[m].spans).join(", ")})`);
-    svg = spansSVG(spanRows(lab), { title, classSizes: classSizes(lab) });
-  } else if (values.view === "heap") svg = heapMapSVG(chunks, { pageSize: MODELS[model].pageSize, title });
-  else throw new Error(`--view ${values.view}: expected heap, bins or spans`);
-  const output = values.output ?? "heap.svg";
-  writeFileSync(output, svg);
-  console.log(`${output}: ${chunks.length} chunks after ${summary.ops} operations`);
+  const at = integerArg("at", values.at);
+  const snapshots = integerArg("snapshots", values.snapshots, { min: 1, max: 10_000 });
+  if (!["heap", "bins", "spans"].includes(values.view)) throw new UsageError(`--view ${values.view}: expected heap, bins or spans`);
+  const path = values.output ?? (values.html ? "report.html" : "heap.svg");
+  // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
+  const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
+    const opening = openForReplay(positionals[0], {});
+    const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
+    const trace = await opening.trace;
+    const name = positionals[0].split("/").pop();
+    if (values.html) {
+      const recording = await recordReplay(lab, trace, { snapshots });
+      await writeChunk(output.stream, reportHTML({
+        title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
+      }), output.label);
+      return `${recording.ops} operations, ${recording.snapshots.length} snapshots`;
+    }
+    const replayed = await lab.replay(trace, { until: at });
+    const title = `${name} on ${model}, after ${replayed.ops} operations`;
+    const chunks = lab.chunks();
+    let svg: string;
+    if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
+    else if (values.view === "spans") {
+      if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (${SPAN_MODELS.join(", ")})`);
+      svg = spansSVG(spanRows(lab), { title, classSizes: classSizes(lab) });
+    } else svg = heapMapSVG(chunks, { pageSize: MODELS[model].pageSize, title });
+    await writeChunk(output.stream, svg, output.label);
+    return `${chunks.length} chunks after ${replayed.ops} operations`;
+  });
+  // The picture may be on standard output: the summary goes beside it, not into it.
+  (STANDARD_OUTPUT.has(path) ? console.error : console.log)(`${path}: ${summary}`);
   return 0;
 }

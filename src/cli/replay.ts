@@ -1,6 +1,5 @@
 // `heaplab replay <trace> --model M [--tunables T] [--addresses] [--threads merge|arena] [--strict|--lenient]`
 
-import { createWriteStream, type WriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { AddressFormatter } from "../lab/addresses.js";
 import { createLab } from "../lab/lab.js";
@@ -9,10 +8,11 @@ import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
-import { ByteWriter, LineWriter } from "./output.js";
+import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "./output.js";
 import type { TimelineRow } from "../report/metrics.js";
 import {
-  HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, REPLAY_OPTIONS, THREADS_HELP, helpExit, threadsArg,
+  HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, REPLAY_OPTIONS, THREADS_HELP, helpExit, integerArg,
+  modelOptionArgs, threadsArg,
 } from "./args.js";
 import { openForReplay } from "./open.js";
 
@@ -26,7 +26,8 @@ ${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines
   --check-every N             check the heap's invariants after every N operations; a violation stops the replay
   --json                      the report as one JSON document (schema: docs/report-schema.md)
-  --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak
+  --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak (-: standard
+                              output, the report then on stderr)
   --every K                   timeline period in operations (default 1000; 0: peaks only)
   --cost name=ns              override the cost model (call, syscall, lock); repeatable`;
 
@@ -48,17 +49,14 @@ export function parseReplayArgs(argv: string[]) {
       ...HELP_OPTION,
     },
   });
-  const options: Record<string, number> = {};
-  for (const o of values.option ?? []) {
-    const [k, v] = o.split("=");
-    options[k] = Number(v);
-    if (!Number.isFinite(options[k])) throw new Error(`--option ${o}: expected name=<number>`);
-  }
-  return { values, positionals, options, threads: threadsArg(values.threads) };
+  return {
+    values, positionals, options: modelOptionArgs(values.option), threads: threadsArg(values.threads),
+    checkEvery: integerArg("check-every", values["check-every"]), every: integerArg("every", values.every)!,
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, options: given, threads } = parseReplayArgs(argv);
+  const { values, positionals, options: given, threads, checkEvery, every } = parseReplayArgs(argv);
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
@@ -70,7 +68,6 @@ export async function run(argv: string[]): Promise<number> {
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,
   });
   const trace = withProgress(await opening.trace, createProgress("replay"));
-  const checkEvery = values["check-every"] === undefined ? undefined : Number(values["check-every"]);
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
   if (values.addresses) {
     const out = new ByteWriter();
@@ -88,30 +85,36 @@ export async function run(argv: string[]): Promise<number> {
     import("../report/metrics.js"), import("../report/report.js"), import("../report/text.js"),
     import("../report/timeline.js"),
   ]);
-  const every = Number(values.every);
-  if (!Number.isInteger(every) || every < 0) throw new Error(`--every ${values.every}: expected a whole number`);
-  const csv = values.timeline ? new TimelineFile(values.timeline, partNames(lab.handle), timeline) : undefined;
-  const report = await reportReplay(lab, trace, {
-    ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
-    timeline: csv ? (rows) => csv.write(rows) : false,
-  });
-  await csv?.end();
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  const csv = values.timeline ? new TimelineFile(values.timeline, positionals[0], partNames(lab.handle), timeline) : undefined;
+  let report;
+  try {
+    report = await reportReplay(lab, trace, {
+      ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
+      timeline: csv ? (rows) => csv.write(rows) : false,
+    });
+    await csv?.end();
+  } catch (e) {
+    csv?.abort();
+    throw e;
+  }
+  // With the timeline on standard output, the report goes beside it, not into the CSV.
+  const print = values.timeline && STANDARD_OUTPUT.has(values.timeline) ? console.error : console.log;
+  print(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return 0;
 }
 
 type TimelineCsv = typeof import("../report/timeline.js");
 
-/** The --timeline CSV file, written as rows arrive. */
+/** The --timeline CSV file, written as rows arrive; it replaces an existing file only once complete. */
 class TimelineFile {
-  private readonly stream: WriteStream;
+  private readonly output: Output;
   private readonly out: LineWriter;
   private readonly parts: string[];
   private readonly csv: TimelineCsv;
 
-  constructor(path: string, parts: string[], csv: TimelineCsv) {
-    this.stream = createWriteStream(path);
-    this.out = new LineWriter(this.stream);
+  constructor(path: string, trace: string, parts: string[], csv: TimelineCsv) {
+    this.output = Output.open(path, { inputs: [trace], label: `--timeline ${path}` });
+    this.out = new LineWriter(this.output.stream, this.output.label);
     this.parts = parts;
     this.csv = csv;
     this.out.push([csv.timelineCsvHeader(parts)]);
@@ -122,9 +125,14 @@ class TimelineFile {
     return this.out.drain();
   }
 
-  /** Flushes the rows and closes the file. */
+  /** Flushes the rows and puts the file in place. */
   async end(): Promise<void> {
     await this.out.end();
-    await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+    await this.output.commit();
+  }
+
+  /** Gives the file up after a failed replay. */
+  abort(): void {
+    this.output.abort();
   }
 }

@@ -3,9 +3,17 @@
 import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
-import { formatSweep, parseVariation, rank, sweep, sweepRecord } from "../report/sweep.js";
-import { HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, threadsArg } from "./args.js";
+import {
+  checkRankPath, combinationCount, formatSweep, parseVariations, rank, sweep, sweepRecord,
+} from "../report/sweep.js";
+import { createProgress } from "../trace/progress.js";
+import {
+  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, UsageError, asUsage, integerArg, threadsArg,
+} from "./args.js";
 import { modelHelp, tunablesHelp } from "../models/index.js";
+
+/** Each combination replays the whole trace in its own wasm instance: a grid this large is usually a typo. */
+export const DEFAULT_MAX_RUNS = 256;
 
 export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [options]
 
@@ -14,7 +22,8 @@ export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,�
   --tunables T                tunables every combination shares (${tunablesHelp()})
   --rank path                 the report metric to rank by (default footprint.peak; e.g. fragmentation.johnstoneWilson.3)
   --descending                rank the largest value first (for utilization-like metrics)
-  --jobs N                    worker threads (default: the available parallelism)
+  --jobs N                    worker threads (default: the available parallelism; 0: in this thread)
+  --max-runs N                refuse a grid of more than N combinations (default ${DEFAULT_MAX_RUNS})
 ${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines
   --json                      one JSON line per combination, ranked, instead of the table`;
@@ -29,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
       rank: { type: "string", default: "footprint.peak" },
       descending: { type: "boolean" },
       jobs: { type: "string" },
+      "max-runs": { type: "string" },
       ...REPLAY_OPTIONS,
       json: { type: "boolean" },
       ...HELP_OPTION,
@@ -38,17 +48,28 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  const workers = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new Error("--jobs: a whole number");
-  const variations = values.vary.map(parseVariation);
-  const results = await sweep(positionals[0], variations, {
-    model: values.model as ModelName,
-    base: values.tunables ? parseTunables(values.tunables) : {},
-    workers,
-    threads: threadsArg(values.threads),
-    lenient: values.lenient,
-    every: 0,
-  });
+  const workers = integerArg("jobs", values.jobs, { max: 1024 });
+  const maxRuns = integerArg("max-runs", values["max-runs"], { min: 1 }, DEFAULT_MAX_RUNS)!;
+  const variations = asUsage(() => parseVariations(values.vary!));
+  const runs = combinationCount(variations);
+  if (runs > maxRuns) {
+    const grid = variations.map((v) => v.values.length).join(" × ");
+    throw new UsageError(`--vary: ${grid} = ${runs} combinations, more than --max-runs ${maxRuns}; vary fewer values or raise it`);
+  }
+  const model = values.model as ModelName;
+  const threads = threadsArg(values.threads);
+  const base = values.tunables ? parseTunables(values.tunables) : {};
+  await asUsage(() => checkRankPath(values.rank, model));
+  const progress = createProgress("sweep", { total: runs, unit: "runs" });
+  progress.tick(0);
+  let results;
+  try {
+    results = await sweep(positionals[0], variations, {
+      model, base, workers, threads, lenient: values.lenient, every: 0, onResult: () => progress.tick(1),
+    });
+  } finally {
+    progress.done();
+  }
   const ranked = rank(results, values.rank, values.descending);
   if (values.json) for (const r of ranked) console.log(JSON.stringify(sweepRecord(r, values.rank)));
   else console.log(formatSweep(ranked, variations, values.rank));

@@ -83,8 +83,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   const text = formatAllocTrace(minimal, { pid: minimal[0]?.tid ?? MAIN_TID });
   result.failure = { finding: details.errorInstance.finding, ops: minimal, text, shrinks: details.numShrinks };
   if (options.output) {
-    const { writeFile } = await import("node:fs/promises");
-    await writeFile(options.output, text);
+    // Written whole or not at all, never over another file half way: the command line's output files.
+    const { writeOutput } = await import("../cli/output.js");
+    await writeOutput(options.output, text);
     result.failure.path = options.output;
   }
   return result;

@@ -1,6 +1,6 @@
 // Replays one trace through a fresh lab, checking after every operation what must hold for any allocator:
 //
-//   invariants     the model's own checker (ptmalloc's bins and boundary tags, TCMalloc's spans and pagemap)
+//   invariants     the model's own checker (bins and boundary tags, spans and pagemap … as the model keeps them)
 //   no error       a trace that frees only live objects never makes the allocator abort
 //   aligned        every returned address is 16-byte aligned (8 for requests of 8 bytes or less), and aligned
 //                  as asked by the memalign family

@@ -17,7 +17,7 @@ export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
 
-/** Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record. */
+/** Parses `name=value:name=value` (a model descriptor's `tunables.example`) into a record. */
 export function parseTunables(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of text.split(":")) {

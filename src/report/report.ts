@@ -71,8 +71,8 @@ export interface Report {
   operations: { costs: CostModel; classes: ClassRow[] };
   histograms: Histograms;
   /**
-   * The allocator's own statistics at the end, as the real one reports them (the descriptor's `stats`: glibc's
-   * mallinfo2, TCMalloc's MallocExtension properties …).
+   * The allocator's own statistics at the end, named as the real allocator reports them (the model descriptor's
+   * `stats`).
    */
   allocatorStats: Record<string, number>;
   /** Every statistic the model reports at the end. */
@@ -185,10 +185,16 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
 
 /** Reads a dotted path (`footprint.peak`, `fragmentation.johnstoneWilson.3`) of a report; NaN when absent. */
 export function metricAt(report: Report, path: string): number {
+  const v = valueAt(report, path);
+  return typeof v === "number" ? v : NaN;
+}
+
+/** What the dotted `path` names in the report: a number, an object, null, or undefined when it names nothing. */
+export function valueAt(report: Report, path: string): unknown {
   let v: unknown = report;
   for (const key of path.split(".")) {
-    if (v === null || typeof v !== "object") return NaN;
+    if (v === null || typeof v !== "object") return undefined;
     v = (v as Record<string, unknown>)[key];
   }
-  return typeof v === "number" ? v : NaN;
+  return v;
 }

@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { ModelName } from "../lab/types.js";
 import { formatBytes, formatCount, formatPercent, table } from "./format.js";
 import { shortTunable } from "../models/index.js";
-import { metricAt, type Report, type ReportOptions, replayReport } from "./report.js";
+import { metricAt, type Report, type ReportOptions, replayReport, valueAt } from "./report.js";
 
 /** One varied tunable: `name=0,7,16`. */
 export interface Variation {
@@ -14,13 +14,43 @@ export interface Variation {
   values: number[];
 }
 
-/** Parses `name=v1,v2,…`. */
+/** Parses `name=v1,v2,…`; an empty value is refused, not read as 0. */
 export function parseVariation(text: string): Variation {
   const eq = text.indexOf("=");
-  if (eq <= 0) throw new Error(`--vary ${text}: expected name=v1,v2,…`);
-  const values = text.slice(eq + 1).split(",").map((v) => Number(v.trim()));
-  if (!values.length || values.some((v) => !Number.isFinite(v))) throw new Error(`--vary ${text}: values must be numbers`);
+  if (eq <= 0 || !text.slice(0, eq).trim()) throw new Error(`--vary ${text}: expected name=v1,v2,…`);
+  const texts = text.slice(eq + 1).split(",").map((v) => v.trim());
+  if (texts.some((v) => v === "")) throw new Error(`--vary ${text}: empty value; expected name=v1,v2,…`);
+  const values = texts.map(Number);
+  if (values.some((v) => !Number.isFinite(v))) throw new Error(`--vary ${text}: values must be numbers`);
   return { name: text.slice(0, eq).trim(), values };
+}
+
+/** Parses every `--vary`; a name given twice is refused (its values would silently multiply the grid). */
+export function parseVariations(texts: readonly string[]): Variation[] {
+  const variations = texts.map(parseVariation);
+  const seen = new Set<string>();
+  for (const v of variations) {
+    if (seen.has(v.name)) throw new Error(`--vary ${v.name}: given twice; list its values once (name=v1,v2,…)`);
+    seen.add(v.name);
+  }
+  return variations;
+}
+
+/** How many jobs the variations make: the product of their value counts. */
+export function combinationCount(variations: readonly Variation[]): number {
+  return variations.reduce((n, v) => n * v.values.length, 1);
+}
+
+/**
+ * Refuses a rank path that names no number of `model`'s report, before any job runs: every result would rank
+ * as NaN, in no order. Checked on the report of an empty trace, which has every field.
+ */
+export async function checkRankPath(path: string, model: ModelName): Promise<void> {
+  const empty = new TextEncoder().encode("# alloc-trace v1 pid=1 ppid=0 exe=empty\n");
+  const v = valueAt(await replayReport(empty, { model, every: 0 }), path);
+  if (typeof v !== "number" && v !== null) {
+    throw new Error(`--rank ${path}: names no number of the report (e.g. footprint.peak, fragmentation.johnstoneWilson.3)`);
+  }
 }
 
 /** Every combination of the variations' values (the first variation varies slowest). */

@@ -25,10 +25,12 @@ function count(n: number): string {
   return `${n}`;
 }
 
-/** The progress line for `done` ops after `seconds` (of `total` when known), `width` columns wide. */
-export function progressLine(label: string, done: number, seconds: number, total: number | undefined, width: number): string {
+/** The progress line for `done` ops (or other `unit`s) after `seconds` (of `total` when known), `width` columns wide. */
+export function progressLine(
+  label: string, done: number, seconds: number, total: number | undefined, width: number, unit = "ops",
+): string {
   const rate = seconds > 0 ? done / seconds : 0;
-  const stats = `${count(done)} ops  ${count(Math.round(rate))} ops/s  ${seconds.toFixed(1)} s`;
+  const stats = `${count(done)} ${unit}  ${rate >= 1 || unit === "ops" ? count(Math.round(rate)) : rate.toFixed(2)} ${unit}/s  ${seconds.toFixed(1)} s`;
   if (!total) return `${label} ${stats}`.slice(0, width);
   const fraction = Math.min(1, done / total);
   const percent = `${(fraction * 100).toFixed(0).padStart(3)}%`;
@@ -39,7 +41,7 @@ export function progressLine(label: string, done: number, seconds: number, total
 
 /** A progress display on `stream` (default stderr); a silent one when the stream is not a terminal. */
 export function createProgress(
-  label: string, options: { total?: number; stream?: ProgressStream; now?: () => number } = {},
+  label: string, options: { total?: number; stream?: ProgressStream; now?: () => number; unit?: string } = {},
 ): Progress {
   const stream = options.stream ?? (typeof process !== "undefined" ? process.stderr : undefined);
   if (!stream?.isTTY) return { tick() {}, done() {} };
@@ -50,7 +52,7 @@ export function createProgress(
   const width = (): number => Math.max(20, (stream.columns || 80) - 1);
   const draw = (): void => {
     const w = width();
-    stream.write(`\r${progressLine(label, done, (now() - start) / 1000, options.total, w).padEnd(w)}`);
+    stream.write(`\r${progressLine(label, done, (now() - start) / 1000, options.total, w, options.unit).padEnd(w)}`);
   };
   return {
     tick(ops) {

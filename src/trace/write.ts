@@ -2,6 +2,7 @@
 // into a stream of byte chunks, one per batch, so that a trace of any length is written in bounded memory. What a
 // target format cannot express is counted in the writer's own loss report.
 
+import type { Writable } from "node:stream";
 import { encodeBinaryBlock, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
 import {
   type BatchOptions, LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
@@ -42,29 +43,33 @@ export function encodeTrace(source: TraceSource, format: OutputFormat, loss: Los
   }
 }
 
-/** Writes a trace to a file (gzip-compressed when the name ends in `.gz`); no partial file is left on error. Node only. */
+/**
+ * Writes a trace to a file (gzip-compressed when the name ends in `.gz`) or a stream. A file is replaced only once
+ * the trace is complete: on error no partial file is left and an existing file is untouched. Node only.
+ */
 export async function writeTrace(
-  source: TraceSource, path: string, options: { format?: OutputFormat; gzip?: boolean } = {},
+  source: TraceSource, target: string | Writable,
+  options: { format?: OutputFormat; gzip?: boolean; inputs?: readonly string[]; label?: string } = {},
 ): Promise<WriteResult> {
-  const { createWriteStream, rmSync } = await import("node:fs");
+  if (typeof target === "string") {
+    // The one implementation of safe output files lives with the command line, which owns -o.
+    const { withOutput } = await import("../cli/output.js");
+    const format = options.format ?? outputFormatOf(target);
+    const gzip = options.gzip ?? target.endsWith(".gz");
+    return withOutput(target, options, (output) => writeTrace(source, output.stream, { format, gzip }));
+  }
   const { createGzip } = await import("node:zlib");
   const { pipeline } = await import("node:stream/promises");
   const { Readable } = await import("node:stream");
-  const format = options.format ?? outputFormatOf(path);
+  const format = options.format ?? "alloc-trace";
   const loss = emptyLoss();
   let ops = 0;
   async function* counted(): AsyncIterable<Uint8Array> {
     for await (const chunk of encodeTrace(counting(source, (n) => { ops += n; }), format, loss)) yield chunk;
   }
-  const gzip = options.gzip ?? path.endsWith(".gz");
-  const out = createWriteStream(path);
-  try {
-    if (gzip) await pipeline(Readable.from(counted()), createGzip(), out);
-    else await pipeline(Readable.from(counted()), out);
-  } catch (e) {
-    rmSync(path, { force: true });
-    throw e;
-  }
+  // The target stream stays open: its owner ends it (standard output must not be ended).
+  if (options.gzip) await pipeline(Readable.from(counted()), createGzip(), target, { end: false });
+  else await pipeline(Readable.from(counted()), target, { end: false });
   return { ops, loss };
 }
 
