@@ -38,6 +38,13 @@ export const OP_VALLOC: i32 = 8;
 export const OP_PVALLOC: i32 = 9;
 export const OP_TRIM: i32 = 10;
 
+/**
+ * Error codes of a batch the model cannot run, not the allocator's own aborts (those are below 100): an op code
+ * the model does not know, a thread index beyond the threads the model keeps state for.
+ */
+export const ERR_UNKNOWN_OP: i32 = 300;
+export const ERR_THREAD: i32 = 301;
+
 /** `object` holds a simulated address, not an object id (interactive calls). */
 export const FLAG_RAW_ADDRESS: i32 = 1;
 

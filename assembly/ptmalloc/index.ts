@@ -11,6 +11,7 @@ import { vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback
 import { countersInit } from "../common/counters";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
+  raise, ERR_UNKNOWN_OP, ERR_THREAD,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
@@ -33,6 +34,7 @@ import { walkInto, WALK_FIELDS, WALK_STATES, NOTES_WITHOUT_OBJECT } from "./walk
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
+export { lastErrorCode } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { afterOp } from "./decompose";
 
@@ -42,8 +44,11 @@ export * from "../common/metrics-abi";
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
 const LIBC_DATA_SIZE: u64 = 0x4000;
-/** Thread slots backed at init (16 bytes each). */
-const THREAD_SLOTS_BYTES: u64 = 0x10000;
+/** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */
+const THREAD_SLOTS_BYTES: u64 = ARENAS_BASE - THREADS_BASE;
+const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
+
+let ready: bool = false;
 
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
@@ -55,9 +60,9 @@ export function optionNames(): string {
   return OPTION_NAMES;
 }
 
-/** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted. */
+/** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted (never after `init`). */
 export function setOption(id: i32, value: f64): i32 {
-  if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
+  if (ready || !(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
   const v = <u64>value;
   switch (id) {
     case 0: setTcacheCount(v); break;
@@ -99,6 +104,7 @@ export function init(): void {
   setParam(P_BRK, heapBaseAddress);
   setCurrentThread(0);
   setThreadArena(av);
+  ready = true;
 }
 
 /** Linear memory for JS batch buffers (never freed). */
@@ -127,11 +133,9 @@ function writeNotes(mem: u64, requested: u64, object: i64): void {
   st64(mem + 8, object < 0 ? NOTES_WITHOUT_OBJECT : <u64>(object + 1));
 }
 
-/** Marks the process multi-threaded the first time a second thread calls in, and backs its slot. */
+/** Marks the process multi-threaded the first time a second thread calls in. */
 function enterThread(thread: u64): void {
   if (thread != 0 && singleThread()) setParam(P_MULTI_THREADED, 1);
-  const slot = thread << 4;
-  if (slot >= THREAD_SLOTS_BYTES) vmMap(THREADS_BASE + slot, 16);
   setCurrentThread(thread);
 }
 
@@ -149,7 +153,12 @@ function runOp(ops: usize, i: i32): u64 {
   const a = opField(ops, i, 3);
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
-  enterThread(<u64>opField(ops, i, 1));
+  const thread = opField(ops, i, 1);
+  if (!(thread >= 0 && thread < MAX_THREADS)) {
+    raise(ERR_THREAD, "thread index out of range (the model keeps state for " + MAX_THREADS.toString() + " threads)");
+    return 0;
+  }
+  enterThread(<u64>thread);
   let result: u64 = 0;
   let requested: u64 = 0;
   switch (op) {
@@ -192,7 +201,10 @@ function runOp(ops: usize, i: i32): u64 {
       lastRegion = REGION_NONE;
       return mallocTrim(sizeArg(a)) ? 1 : 0;
     }
-    default: lastRegion = REGION_NONE; return 0;
+    default: {
+      raise(ERR_UNKNOWN_OP, "unknown operation " + op.toString());
+      return 0;
+    }
   }
   if (failed()) return 0;
   if (result != 0) {

@@ -6,7 +6,7 @@ import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise,
+  setObjectAddress, clearError, failed, raise, ERR_UNKNOWN_OP, ERR_THREAD,
 } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
@@ -18,7 +18,7 @@ import {
 import { STAT_NAMES, writeStats } from "./stats";
 import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, walkHeap, walkSpans } from "./walk";
 
-export { lastErrorMessage } from "../common/ops";
+export { lastErrorMessage, lastErrorCode } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
@@ -82,7 +82,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
   if (thread < 0 || thread >= MAX_THREADS) {
-    raise(3, "thread index out of range (the model keeps caches for " + MAX_THREADS.toString() + " threads)");
+    raise(ERR_THREAD, "thread index out of range (the model keeps caches for " + MAX_THREADS.toString() + " threads)");
     return false;
   }
   let address: u64 = 0;
@@ -110,7 +110,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     default:
-      raise(4, "unknown operation");
+      raise(ERR_UNKNOWN_OP, "unknown operation " + code.toString());
       return false;
   }
   if (failed()) return false;

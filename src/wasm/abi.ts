@@ -23,6 +23,7 @@ export interface CoreExports {
   allocBuffer(bytes: number): number;
   replay(ops: number, count: number, results: number, journal: boolean | number): number;
   lastErrorMessage(): number;
+  lastErrorCode(): number;
   usableSize(address: number): number;
   heapBase(): number;
   arenaBase(k: number): number;
@@ -78,8 +79,8 @@ export type ModelExports = CoreExports & Partial<SpanExports & SizeClassExports 
 export type ModelInstance = ASUtil & ModelExports;
 
 const CORE: readonly (keyof CoreExports)[] = ["optionNames", "setOption", "init", "allocBuffer", "replay",
-  "lastErrorMessage", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk", "statNames",
-  "statsInto"];
+  "lastErrorMessage", "lastErrorCode", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk",
+  "statNames", "statsInto"];
 
 /** The exports of each capability; a model has a capability when it exports all of them. */
 const CAPABILITIES = {
