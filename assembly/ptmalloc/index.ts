@@ -7,11 +7,11 @@
 //   │             │               │ chunks ↓     │ (main_arena)   │            │                          │
 //   └─────────────┴───────────────┴──────────────┴────────────────┴────────────┴──────────────────────────┘
 
-import { vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import { vmInit, vmMap, st64, ld64 } from "../common/vmem";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import {
-  opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
-  raise, ERR_UNKNOWN_OP, ERR_THREAD,
+  opField, putResult, sizeArg, objectAddress, setObjectAddress, failed, lastErrorMessage as errorText,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
@@ -38,7 +38,7 @@ export { lastErrorCode } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { afterOp } from "./decompose";
 
-export * from "./decompose";
+export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
@@ -47,8 +47,6 @@ const LIBC_DATA_SIZE: u64 = 0x4000;
 /** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */
 const THREAD_SLOTS_BYTES: u64 = ARENAS_BASE - THREADS_BASE;
 const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
-
-let ready: bool = false;
 
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
@@ -62,7 +60,7 @@ export function optionNames(): string {
 
 /** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted (never after `init`). */
 export function setOption(id: i32, value: f64): i32 {
-  if (ready || !(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
+  if (!optionsOpen() || !(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
   const v = <u64>value;
   switch (id) {
     case 0: setTcacheCount(v); break;
@@ -104,7 +102,7 @@ export function init(): void {
   setParam(P_BRK, heapBaseAddress);
   setCurrentThread(0);
   setThreadArena(av);
-  ready = true;
+  optionsClose();
 }
 
 /** Linear memory for JS batch buffers (never freed). */
@@ -147,18 +145,13 @@ function callocBytes(n: f64, size: f64): u64 {
 }
 
 /** Runs one operation; returns the result address (trim: 0/1) and leaves the region in `lastRegion`. */
-function runOp(ops: usize, i: i32): u64 {
+function operation(ops: usize, i: i32): u64 {
   const op = <i32>opField(ops, i, 0);
   const object = <i64>opField(ops, i, 2);
   const a = opField(ops, i, 3);
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
-  const thread = opField(ops, i, 1);
-  if (!(thread >= 0 && thread < MAX_THREADS)) {
-    raise(ERR_THREAD, "thread index out of range (the model keeps state for " + MAX_THREADS.toString() + " threads)");
-    return 0;
-  }
-  enterThread(<u64>thread);
+  enterThread(<u64>opField(ops, i, 1));
   let result: u64 = 0;
   let requested: u64 = 0;
   switch (op) {
@@ -201,10 +194,7 @@ function runOp(ops: usize, i: i32): u64 {
       lastRegion = REGION_NONE;
       return mallocTrim(sizeArg(a)) ? 1 : 0;
     }
-    default: {
-      raise(ERR_UNKNOWN_OP, "unknown operation " + op.toString());
-      return 0;
-    }
+    default: unknownOp(op); return 0;
   }
   if (failed()) return 0;
   if (result != 0) {
@@ -218,24 +208,24 @@ function runOp(ops: usize, i: i32): u64 {
 
 let lastRegion: i32 = REGION_NONE;
 
+/** Op `i` for the replay driver: runs it and writes its result; false on an error. */
+function runOp(ops: usize, i: i32, results: usize): bool {
+  const address = operation(ops, i);
+  if (failed()) return false;
+  putResult(results, i, address, lastRegion);
+  return true;
+}
+
+/** Calls between batches (interactive ones included) come from the main thread until a batch says otherwise. */
+function backToMainThread(): void {
+  setCurrentThread(0);
+}
+
+replayUse(runOp, checkAfterOp, afterOp, backToMainThread, MAX_THREADS);
+
 /** Replays `count` operations; returns how many completed (an integrity abort stops the batch). */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  clearError();
-  for (let i = 0; i < count; i++) {
-    if (journal) journalBegin();
-    const address = runOp(ops, i);
-    if (!failed()) checkAfterOp();
-    if (failed()) {
-      if (journal) journalRollback();
-      setCurrentThread(0);
-      return i;
-    }
-    if (journal) journalCommit();
-    putResult(results, i, address, lastRegion);
-    afterOp(ops, i, results);
-  }
-  setCurrentThread(0);
-  return count;
+  return replayBatch(ops, count, results, journal);
 }
 
 /** The real allocator's message for the failed operation. */

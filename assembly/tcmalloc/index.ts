@@ -1,12 +1,13 @@
 // The wasm exports of the TCMalloc model (gperftools 2.10 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import { vmInit, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import { vmInit } from "../common/vmem";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise, ERR_UNKNOWN_OP, ERR_THREAD,
+  setObjectAddress, failed,
 } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
@@ -23,7 +24,7 @@ export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from ".
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
-export * from "./decompose";
+export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
@@ -31,7 +32,6 @@ const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTE
 
 let heapBaseOption: u64 = 0x555555559000;
 let mmapBaseOption: u64 = 0x7ffff7fff000;
-let ready: bool = false;
 
 /** Comma-separated option names; an option's id is its index. */
 export function optionNames(): string {
@@ -40,7 +40,7 @@ export function optionNames(): string {
 
 /** Sets option `id` before `init`; returns 0 when the option or value is rejected. */
 export function setOption(id: i32, value: f64): i32 {
-  if (ready) return 0;
+  if (!optionsOpen()) return 0;
   switch (id) {
     case 0: if (value < 0) return 0; setReleaseRate(value); break;
     case 1: setOverallThreadCacheSize(value); break;
@@ -59,7 +59,7 @@ export function init(): void {
   vmInit();
   countersInit();
   startUp(heapBaseOption);
-  ready = true;
+  optionsClose();
 }
 
 /** Linear memory for batch buffers. */
@@ -72,7 +72,7 @@ export function allocBuffer(bytes: i32): usize {
   return address == 0 ? REGION_NONE : REGION_HEAP;
 }
 
-/** One operation; returns false when it failed (heap misuse). */
+/** One operation, its thread and op code checked by the driver; returns false when it failed (heap misuse). */
 function runOp(ops: usize, i: i32, results: usize): bool {
   const code = <i32>opField(ops, i, 0);
   const thread = <i32>opField(ops, i, 1);
@@ -81,10 +81,6 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
-  if (thread < 0 || thread >= MAX_THREADS) {
-    raise(ERR_THREAD, "thread index out of range (the model keeps caches for " + MAX_THREADS.toString() + " threads)");
-    return false;
-  }
   let address: u64 = 0;
   switch (code) {
     case OP_MALLOC: address = tcMalloc(thread, sizeArg(a), object); break;
@@ -110,7 +106,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     default:
-      raise(ERR_UNKNOWN_OP, "unknown operation " + code.toString());
+      unknownOp(code);
       return false;
   }
   if (failed()) return false;
@@ -119,20 +115,14 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   return true;
 }
 
+/** Threads keep no model state between calls: nothing to do when a batch ends. */
+function batchDone(): void {}
+
+replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  for (let i = 0; i < count; i++) {
-    clearError();
-    if (journal) journalBegin();
-    const ok = runOp(ops, i, results) && checkAfterOp();
-    if (!ok) {
-      if (journal) journalRollback();
-      return i;
-    }
-    if (journal) journalCommit();
-    afterOp(ops, i, results);
-  }
-  return count;
+  return replayBatch(ops, count, results, journal);
 }
 
 /** Usable size of the block at `address` (0 when TCMalloc does not own it). */
