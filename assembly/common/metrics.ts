@@ -180,12 +180,10 @@ function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address
   if (object < 0) return;
   const entry = countedEntry(object);
   const word = load<u64>(entry);
-  if (word != 0) {
-    live -= word - 1;
-  } else {
-    liveObjects++;
-    store<u64>(entry, op, 8);
-  }
+  if (word != 0) live -= word - 1;
+  else liveObjects++;
+  // A realloc keeps its object's birth; an allocation into a live object (whose free the trace missed) starts anew.
+  if (word == 0 || code != OP_REALLOC) store<u64>(entry, op, 8);
   live += requested;
   store<u64>(entry, requested + 1);
 }

@@ -198,6 +198,9 @@ function operation(ops: usize, i: i32): u64 {
   }
   if (failed()) return 0;
   if (result != 0) {
+    // An object that still holds a block lost it to a free the trace missed: that block is no longer its.
+    const displaced = objectAddress(object);
+    if (displaced != 0) ledgerDisown(displaced);
     writeNotes(result, requested, object);
     setObjectAddress(object, result);
     if (object >= 0) ledgerOwn(result, requested);

@@ -2,6 +2,8 @@
 
 import type { ParseArgsConfig } from "node:util";
 import { DEFAULT_MODEL, modelHelp, threadsHelp, tunablesHelp } from "../models/index.js";
+import { OutputRefused } from "../io/output.js";
+import { reasonOf } from "../io/reason.js";
 
 type OptionTable = NonNullable<ParseArgsConfig["options"]>;
 
@@ -51,7 +53,8 @@ export class UsageError extends Error {
 /** The exit code an error ends a command with: 2 for the command line's own mistakes, 1 for everything else. */
 export function exitCodeOf(error: unknown): number {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  return error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
+  const usage = error instanceof UsageError || error instanceof OutputRefused;
+  return usage || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) ? 2 : 1;
 }
 
 /** The value of `parse()`, whose errors are the command line's mistakes (exit 2); also for promises. */
@@ -67,16 +70,6 @@ export function asUsage<T>(parse: () => T): T {
   }
 }
 
-/** Node's wording of a system error, `ENOSPC: no space left on device, write '/x'`, anywhere in a message. */
-const SYSTEM_ERROR = /\b(E[A-Z0-9]+): (.*?)(?:, [a-z]+(?: '[^']*')?)?$/;
-
-/** Plainer words for the system errors users meet on files. */
-const REASONS: Record<string, string> = { EISDIR: "is a folder", ENOENT: "no such file or folder" };
-
-/** A system error as a one-line reason: `ENOSPC: no space left on device, write` → `no space left on device`. */
-export function reasonOf(error: Error): string {
-  return error.message.replace(SYSTEM_ERROR, (_, code: string, text: string) => REASONS[code] ?? text);
-}
 
 /**
  * The one line a command's error is reported in: a system error keeps its file and loses Node's code and system

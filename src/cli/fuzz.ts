@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, UsageError, integerArg, modelOptionArgs } from "./args.js";
-import { checkOutput } from "./output.js";
+import { checkOutput } from "../io/output.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { anyTraceArbitrary } from "../fuzz/arbitraries.js";

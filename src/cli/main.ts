@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // heaplab's command line: `heaplab <command> [args…]`. Each command lives in its own module, loaded on demand.
 
-import { errorLine, exitCodeOf, reasonOf } from "./args.js";
+import { errorLine, exitCodeOf } from "./args.js";
+import { reasonOf } from "../io/reason.js";
 
 type Command = { run(argv: string[]): Promise<number> };
 

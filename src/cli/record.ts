@@ -10,7 +10,7 @@ import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, integerArg } from "./args.js";
-import { checkOutput } from "./output.js";
+import { checkOutput } from "../io/output.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
 

@@ -12,7 +12,7 @@ import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
 import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg } from "./args.js";
-import { STANDARD_OUTPUT, withOutput, writeChunk } from "./output.js";
+import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
 import { MODEL_NAMES, MODELS } from "../models/index.js";
 import { openForReplay } from "./open.js";
 

@@ -8,7 +8,7 @@ import type { BatchObserver } from "../lab/replay.js";
 import type { ModelName } from "../lab/types.js";
 import { createProgress, withProgress } from "../trace/progress.js";
 import { LineBytes } from "../lab/line-bytes.js";
-import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "./output.js";
+import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "../io/output.js";
 import type { TimelineRow } from "../report/metrics.js";
 import {
   HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, REPLAY_OPTIONS, THREADS_HELP, helpExit, integerArg,

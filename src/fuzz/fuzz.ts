@@ -84,7 +84,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   result.failure = { finding: details.errorInstance.finding, ops: minimal, text, shrinks: details.numShrinks };
   if (options.output) {
     // Written whole or not at all, never over another file half way: the command line's output files.
-    const { writeOutput } = await import("../cli/output.js");
+    const { writeOutput } = await import("../io/output.js");
     await writeOutput(options.output, text);
     result.failure.path = options.output;
   }

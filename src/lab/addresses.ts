@@ -7,9 +7,9 @@
 //         | null
 // A malloc_trim op prints `<seq> t <pad> <0|1>`.
 
-import { readAllocTrace } from "../trace/alloc-trace.js";
+import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
-import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, requestedBytes } from "../trace/types.js";
+import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, exactRequestedBytes, sizeAt } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
 import { LineBytes } from "./line-bytes.js";
 import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
@@ -90,7 +90,7 @@ export class AddressFormatter {
   /** Writes the lines for ops [from, to) of `batch` into `out`. */
   writeLines(batch: TraceBatch, from: number, to: number, results: Float64Array, out: LineBytes): void {
     const heapBase = this.model.wasm.heapBase();
-    const { code: codes, seq, a } = batch;
+    const { code: codes, seq } = batch;
     for (let i = from; i < to; i++) {
       const code = codes[i];
       if (code === OpCode.free) continue;
@@ -99,7 +99,7 @@ export class AddressFormatter {
       out.decimal(seq[i]);
       if (code === OpCode.trim) {
         out.bytes(TRIM);
-        out.decimal(a[i]);
+        out.decimal(sizeAt(batch, i, "a"));
         out.byte(32);
         out.decimal(results[r]);
         out.byte(10);
@@ -108,7 +108,7 @@ export class AddressFormatter {
       out.byte(32);
       out.byte(LETTER_BYTES[code]);
       out.byte(32);
-      out.decimal(requestedBytes(batch, i));
+      out.decimal(exactRequestedBytes(batch, i));
       out.byte(32);
       this.writeWhere(out, results[r], results[r + 1], heapBase);
       out.byte(10);
@@ -134,7 +134,7 @@ export async function addressLines(
   const lab: Lab = await createLab({ metrics: false, ...options });
   const formatter = new AddressFormatter(lab.handle);
   const lines: string[] = [];
-  const trace = typeof source === "object" && "batches" in source ? source : readAllocTrace(source as ByteSource);
+  const trace = typeof source === "object" && "batches" in source ? source : await openTrace(source as ByteSource);
   await lab.replay(trace, { ...options, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }) });
   return lines;
 }

@@ -1,6 +1,6 @@
 // createLab(): one allocator model, driven call by call or by replaying traces.
 
-import { readAllocTrace } from "../trace/alloc-trace.js";
+import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { OpCode, type TraceSource } from "../trace/types.js";
 import { checkModel, setCheckEvery, type Violation } from "./check.js";
@@ -8,6 +8,12 @@ import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
 import { DEFAULT_MODEL } from "../models/index.js";
+
+/**
+ * A size_t argument: a non-negative integer, as a number or a bigint (for values beyond 2^53, such as
+ * `2n ** 64n - 1n`, `(size_t)-1`).
+ */
+export type Size = number | bigint;
 
 export interface CallOptions {
   /** Dense thread index (0 = main thread). */
@@ -23,25 +29,25 @@ export interface ReplayOptions extends ReplayControl {
 
 export interface Lab {
   readonly model: ModelName;
-  malloc(size: number, options?: CallOptions): number;
+  malloc(size: Size, options?: CallOptions): number;
   free(address: number, options?: CallOptions): void;
-  realloc(address: number, size: number, options?: CallOptions): number;
-  calloc(nmemb: number, size: number, options?: CallOptions): number;
-  memalign(alignment: number, size: number, options?: CallOptions): number;
-  alignedAlloc(alignment: number, size: number, options?: CallOptions): number;
+  realloc(address: number, size: Size, options?: CallOptions): number;
+  calloc(nmemb: Size, size: Size, options?: CallOptions): number;
+  memalign(alignment: Size, size: Size, options?: CallOptions): number;
+  alignedAlloc(alignment: Size, size: Size, options?: CallOptions): number;
   /** Returns the address, or 0 on EINVAL/ENOMEM (like the trace format's `P` line). */
-  posixMemalign(alignment: number, size: number, options?: CallOptions): number;
-  valloc(size: number, options?: CallOptions): number;
-  pvalloc(size: number, options?: CallOptions): number;
+  posixMemalign(alignment: Size, size: Size, options?: CallOptions): number;
+  valloc(size: Size, options?: CallOptions): number;
+  pvalloc(size: Size, options?: CallOptions): number;
   /** malloc_trim(pad): 1 if memory was released. */
-  trim(pad?: number): number;
+  trim(pad?: Size): number;
   usableSize(address: number): number;
   heapBase(): number;
   chunks(): ChunkRow[];
   stats(): Stats;
   /** Every broken invariant of the heap right now (empty when the heap is sound). */
   check(): Violation[];
-  /** Replays a trace (a TraceSource, or the bytes/path of an alloc-trace v1 file). */
+  /** Replays a trace: a TraceSource, or the bytes, path or URL of a trace in any format (detected as `openTrace` does). */
   replay(trace: TraceSource | ByteSource, options?: ReplayOptions): Promise<ReplaySummary>;
   /** The low-level model handle (batches, raw walk records). */
   readonly handle: Model;
@@ -51,6 +57,35 @@ export interface Lab {
 export function modelOptions(options: LabOptions): Record<string, number> {
   const tunables = typeof options.tunables === "string" ? parseTunables(options.tunables) : options.tunables ?? {};
   return { ...tunables, ...options.options };
+}
+
+/**
+ * A size_t argument as the model takes it. Values the doubles cannot hold exactly (beyond 2^53) all fail in both
+ * allocators (nothing that large can be mapped), so the nearest double answers as the exact value would.
+ */
+export function sizeArgument(value: unknown, name: string): number {
+  if (typeof value === "bigint") {
+    if (value < 0n || value >= 18446744073709551616n) throw new RangeError(`${name} ${value} is outside size_t [0, 2^64)`);
+    return Number(value);
+  }
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number or a bigint, not ${describe(value)}`);
+  if (!Number.isInteger(value)) throw new RangeError(`${name} ${value} is not an integer`);
+  // 2^64 itself is allowed: it is the double that SIZE_MAX, written 2 ** 64 - 1, rounds to.
+  if (value < 0 || value > 2 ** 64) {
+    throw new RangeError(`${name} ${value} is outside size_t [0, 2^64) (for (size_t)-1 pass 2n ** 64n - 1n)`);
+  }
+  return value;
+}
+
+/** An address, a thread index or a count: a non-negative integer a double holds exactly. */
+export function indexArgument(value: unknown, name: string): number {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, not ${describe(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} ${value} is not a non-negative integer`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? `the string '${value.slice(0, 40)}'` : typeof value;
 }
 
 function isTraceSource(x: unknown): x is TraceSource {
@@ -63,31 +98,39 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const model = await Model.create(name, modelOptions(options), options.metrics ?? true);
   const replayer = new Replayer(model);
   const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>
-    model.call(code, o?.thread ?? 0, object, a, b, flags)[0];
+    model.call(code, o?.thread === undefined ? 0 : indexArgument(o.thread, "thread"), object, a, b, flags)[0];
+  const size = (value: unknown): number => sizeArgument(value, "size");
+  const alignment = (value: unknown): number => sizeArgument(value, "alignment");
+  const address = (value: unknown): number => indexArgument(value, "address");
 
   return {
     model: name,
     handle: model,
-    malloc: (size, o) => call(OpCode.malloc, size, 0, o),
-    free: (address, o) => {
-      call(OpCode.free, 0, 0, o, address || -1, address ? FLAG_RAW_ADDRESS : 0);
+    malloc: (n, o) => call(OpCode.malloc, size(n), 0, o),
+    free: (p, o) => {
+      const at = address(p);
+      call(OpCode.free, 0, 0, o, at || -1, at ? FLAG_RAW_ADDRESS : 0);
     },
-    realloc: (address, size, o) =>
-      address ? call(OpCode.realloc, size, 0, o, address, FLAG_RAW_ADDRESS) : call(OpCode.malloc, size, 0, o),
-    calloc: (nmemb, size, o) => call(OpCode.calloc, nmemb, size, o),
-    memalign: (alignment, size, o) => call(OpCode.memalign, alignment, size, o),
-    alignedAlloc: (alignment, size, o) => call(OpCode.alignedAlloc, alignment, size, o),
-    posixMemalign: (alignment, size, o) => call(OpCode.posixMemalign, alignment, size, o),
-    valloc: (size, o) => call(OpCode.valloc, size, 0, o),
-    pvalloc: (size, o) => call(OpCode.pvalloc, size, 0, o),
-    trim: (pad = 0) => call(OpCode.trim, pad, 0),
-    usableSize: (address) => model.wasm.usableSize(address),
+    realloc: (p, n, o) => {
+      const at = address(p);
+      return at ? call(OpCode.realloc, size(n), 0, o, at, FLAG_RAW_ADDRESS) : call(OpCode.malloc, size(n), 0, o);
+    },
+    calloc: (nmemb, n, o) => call(OpCode.calloc, sizeArgument(nmemb, "nmemb"), size(n), o),
+    memalign: (align, n, o) => call(OpCode.memalign, alignment(align), size(n), o),
+    alignedAlloc: (align, n, o) => call(OpCode.alignedAlloc, alignment(align), size(n), o),
+    posixMemalign: (align, n, o) => call(OpCode.posixMemalign, alignment(align), size(n), o),
+    valloc: (n, o) => call(OpCode.valloc, size(n), 0, o),
+    pvalloc: (n, o) => call(OpCode.pvalloc, size(n), 0, o),
+    trim: (pad = 0) => call(OpCode.trim, sizeArgument(pad, "pad"), 0),
+    usableSize: (p) => model.wasm.usableSize(address(p)),
     heapBase: () => model.wasm.heapBase(),
     chunks: () => model.chunks(replayer.lineOf),
     stats: () => model.stats(),
     check: () => checkModel(model),
     async replay(trace, replayOptions = {}) {
-      const source = isTraceSource(trace) ? trace : readAllocTrace(trace, { lenient: replayOptions.lenient });
+      if (replayOptions.until !== undefined) indexArgument(replayOptions.until, "until");
+      if (replayOptions.checkEvery !== undefined) indexArgument(replayOptions.checkEvery, "checkEvery");
+      const source = isTraceSource(trace) ? trace : await openTrace(trace, { lenient: replayOptions.lenient });
       const started = performance.now();
       if (replayOptions.checkEvery !== undefined) setCheckEvery(model, replayOptions.checkEvery);
       await replayer.replay(source, replayOptions, replayOptions.observe);

@@ -1,6 +1,8 @@
 // Text lines built straight into a growing byte buffer: numbers are written digit by digit, so that output of
 // hundreds of thousands of lines makes no string per field or per line. Every writer gives exactly the characters
-// of JavaScript's own number formatting (`${v}`, v.toString(16)); values outside the safe integers take that path.
+// of JavaScript's own number formatting (`${v}`, v.toString(16)), except that an integer beyond 2^53 is written
+// with all its digits (as C's %zu prints it, never 9223372036854776000); values outside the safe integers take the
+// slow path.
 //
 //   buffer:  ┌────────────── length ──────────────┬──── free ────┐
 //            │ "1 m 48 heap+0x2a0\n2 m 24 …"      │              │
@@ -59,14 +61,16 @@ export class LineBytes {
     this.length = at;
   }
 
-  /** `${value}`. */
-  decimal(value: number): void {
-    if (!(value >= 0 && Number.isSafeInteger(value))) {
+  /** `${value}`, or every digit of an integer beyond 2^53 (a bigint: its digits). */
+  decimal(value: number | bigint): void {
+    if (typeof value === "number" && value >= 0 && Number.isSafeInteger(value)) {
+      this.reserve(FIELD_ROOM);
+      this.digits(value, 10);
+    } else if (typeof value === "bigint" || (value > Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
+      this.ascii(BigInt(value).toString());
+    } else {
       this.ascii(`${value}`);
-      return;
     }
-    this.reserve(FIELD_ROOM);
-    this.digits(value, 10);
   }
 
   /** value.toString(16). */

@@ -2,6 +2,7 @@
 // or writes the module's memory goes through here.
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
+import { heapBaseProblem } from "../trace/values.js";
 import { type ChunkRow, HeapError, type Stats } from "./types.js";
 import { names, readRecords, type Records } from "../wasm/abi.js";
 
@@ -17,20 +18,7 @@ export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
 
-/** Parses `name=value:name=value` (a model descriptor's `tunables.example`) into a record. */
-export function parseTunables(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of text.split(":")) {
-    if (!part.trim()) continue;
-    const eq = part.indexOf("=");
-    if (eq < 0) throw new Error(`tunable '${part}' has no value (expected name=value)`);
-    const name = part.slice(0, eq).trim();
-    const value = Number(part.slice(eq + 1).trim());
-    if (!Number.isFinite(value)) throw new Error(`tunable '${name}' has a non-numeric value '${part.slice(eq + 1)}'`);
-    out[name] = value;
-  }
-  return out;
-}
+export { parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
 
 export class Model {
   readonly name: ModelName;
@@ -58,6 +46,8 @@ export class Model {
       if (id < 0) {
         throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
       }
+      const problem = key === "heap_base" ? heapBaseProblem(value) : null;
+      if (problem) throw new RangeError(`option heap_base: ${problem}`);
       if (!wasm.setOption(id, value)) throw new Error(`option ${key}=${value} rejected by the ${name} model`);
     }
     wasm.init();

@@ -146,11 +146,23 @@ export class Replayer {
     if (this.objects.bind(address, id) >= 0) this.pointerReuse++;
   }
 
-  /** Starts the object a successful allocation returned at `address` (none when the trace says it failed). */
+  /**
+   * Starts the object a successful allocation returned at `address` (none when the trace says it failed). An
+   * address the trace still holds live was freed by a call the recording missed: the block it named can no longer
+   * be reached. The new block takes over that object's id, so the block the model gave it stays allocated (a leak,
+   * as in the native replayer, which loses its pointer the same way) but stops counting as live, and is counted
+   * once in `pointerReuse`.
+   */
   private bind(address: number, line: number): number {
     if (address === 0) return -1;
+    const displaced = this.objects.live(address);
+    if (displaced >= 0) {
+      this.pointerReuse++;
+      this.objectLines[displaced] = line;
+      return displaced;
+    }
     const id = this.newObject(line);
-    this.rebind(address, id);
+    this.objects.bind(address, id);
     return id;
   }
 

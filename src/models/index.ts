@@ -4,6 +4,9 @@
 import { ptmalloc } from "./ptmalloc.js";
 import { tcmalloc } from "./tcmalloc.js";
 import type { ModelDescriptor, PartInfo, StateInfo } from "./types.js";
+import { strtoulValue } from "./tunables.js";
+
+export { strtoulValue } from "./tunables.js";
 
 export type { ModelDescriptor, PartGroup, PartInfo, PartMeaning, StateInfo, TunableSyntax } from "./types.js";
 
@@ -37,10 +40,36 @@ export function tunableApplies(model: ModelName, name: string): boolean {
   return MODELS[model].tunables.owns(name) || !MODEL_NAMES.some((m) => MODELS[m].tunables.owns(name));
 }
 
+/** The model whose namespace `name` lies in, if any. */
+function ownerOf(name: string): ModelDescriptor | undefined {
+  const owner = MODEL_NAMES.find((m) => MODELS[m].tunables.owns(name));
+  return owner && MODELS[owner];
+}
+
 /** A tunable's name without its namespace, for column titles. */
 export function shortTunable(name: string): string {
-  const owner = MODEL_NAMES.find((m) => MODELS[m].tunables.owns(name));
-  return owner ? MODELS[owner].tunables.short(name) : name;
+  return ownerOf(name)?.tunables.short(name) ?? name;
+}
+
+/**
+ * Parses `name=value:name=value` (every model's tunable syntax, e.g. `glibc.malloc.tcache_count=0:…`) into a
+ * record. Each name is read by the model whose namespace it lies in: its `value` reader, and names it `ignores`
+ * left out.
+ */
+export function parseTunables(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(":")) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new Error(`tunable '${part}' has no value (expected name=value)`);
+    const name = part.slice(0, eq).trim();
+    const tunables = ownerOf(name)?.tunables;
+    if (tunables?.ignores?.(name)) continue;
+    const value = part.slice(eq + 1);
+    if (!/^[ \t]*[-+]?[0-9]/.test(value)) throw new Error(`tunable '${name}' has a non-numeric value '${value}'`);
+    out[name] = (tunables?.value ?? strtoulValue)(value);
+  }
+  return out;
 }
 
 /** Every model's entries of one descriptor table, the registry's first model winning on a shared name. */

@@ -12,6 +12,8 @@ export const ptmalloc: ModelDescriptor = {
     example: "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0",
     owns: (name) => name.startsWith("glibc."),
     short: (name) => (name.startsWith(NAMESPACE) ? name.slice(NAMESPACE.length) : name),
+    // glibc.rtld.…, glibc.cpu.… are other parts of glibc's.
+    ignores: (name) => !name.startsWith(NAMESPACE),
   },
   pageSize: 4096,
   // glibc's default mmap threshold: larger requests take the mmap path.

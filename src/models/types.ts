@@ -48,6 +48,13 @@ export interface TunableSyntax {
   owns(name: string): boolean;
   /** A tunable's name in column titles: its namespace left out. */
   short(name: string): string;
+  /**
+   * Names in the model's namespace that do not concern the allocator: they may share the string, as in the real
+   * environment variable, and are left out.
+   */
+  ignores?(name: string): boolean;
+  /** How the real allocator reads a value (default: C's strtoul). */
+  value?(text: string): number;
 }
 
 export interface ModelDescriptor {

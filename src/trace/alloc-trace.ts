@@ -9,8 +9,9 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
-  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
+  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
 } from "./types.js";
+import { MAX_LINE_BYTES, exactField, heapBaseProblem, lineTooLong, sizeField } from "./values.js";
 
 /** Number of numeric fields after the op letter, results included. */
 const ARITY: Readonly<Record<OpLetter, number>> = { m: 2, c: 3, r: 3, f: 1, a: 3, A: 3, P: 3, v: 2, V: 2, t: 2 };
@@ -194,6 +195,8 @@ class LineReader {
     let start = 0;
     if (this.carry) {
       const nl = chunk.indexOf(10);
+      // A line that never ends would otherwise be copied again with every slice (quadratic) and held whole.
+      if ((nl < 0 ? chunk.length : nl) + this.carry.length > MAX_LINE_BYTES) this.tooLong(this.carry);
       if (nl < 0) {
         const joined = new Uint8Array(this.carry.length + chunk.length);
         joined.set(this.carry);
@@ -214,7 +217,14 @@ class LineReader {
       this.line(chunk, start, stripCR(chunk, start, nl));
       start = nl + 1;
     }
-    if (start < chunk.length) this.carry = chunk.slice(start);
+    if (start < chunk.length) {
+      if (chunk.length - start > MAX_LINE_BYTES) this.tooLong(chunk.subarray(start));
+      this.carry = chunk.slice(start);
+    }
+  }
+
+  private tooLong(start: Uint8Array): never {
+    throw lineTooLong(this.name, this.lineNo + 1, decoder.decode(start.subarray(0, 80)));
   }
 
   /** Reads the last line when the input does not end with a newline. */
@@ -226,6 +236,9 @@ class LineReader {
 
   private line(buf: Uint8Array, start: number, end: number): void {
     this.lineNo++;
+    if (this.lineNo === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) {
+      start += 3; // a UTF-8 byte-order mark, which editors on Windows write
+    }
     if (start === end || buf[start] === 35 /* # */) {
       this.comment(buf, start, end);
       return;
@@ -253,14 +266,23 @@ class LineReader {
       this.sawHeader = true;
       readHeader(text, this.header);
     } else if (text.startsWith(HEAP_BASE) && this.header.heapBase === undefined) {
-      const base = Number(text.slice(HEAP_BASE.length).trim());
-      if (Number.isSafeInteger(base) && base > 0) this.header.heapBase = base;
+      this.header.heapBase = heapBaseOf(text.slice(HEAP_BASE.length).trim(), this.name, this.lineNo);
     }
   }
 }
 
 function stripCR(buf: Uint8Array, start: number, end: number): number {
   return end > start && buf[end - 1] === 13 ? end - 1 : end;
+}
+
+/** The value of a `# heap-base` comment, which must be a plausible program break. */
+function heapBaseOf(text: string, file: string, line: number): number {
+  const hex = /^0x[0-9a-fA-F]+$/.test(text);
+  if (!hex && !/^[0-9]+$/.test(text)) throw new ParseError(file, line, "heap-base", `not an address: '${text.slice(0, 40)}'`);
+  const base = sizeField(hex ? text.slice(2) : text, hex ? 16 : 10, file, line, "heap-base");
+  const problem = heapBaseProblem(base);
+  if (problem) throw new ParseError(file, line, "heap-base", problem);
+  return base;
 }
 
 // The fast scanner keeps its position here rather than in a closure: one field reader call per field, no
@@ -281,7 +303,7 @@ function fastDecimal(buf: Uint8Array, end: number): number {
     else return -1;
     p++;
   }
-  if (p === cursor) return -1;
+  if (p === cursor || v > Number.MAX_SAFE_INTEGER) return -1;
   cursor = p + 1;
   return v;
 }
@@ -300,7 +322,7 @@ function fastHex(buf: Uint8Array, end: number): number {
     else return -1;
     p++;
   }
-  if (p === cursor + 2) return -1;
+  if (p === cursor + 2 || v > Number.MAX_SAFE_INTEGER) return -1;
   cursor = p + 1;
   return v;
 }
@@ -402,11 +424,13 @@ function parseLine(
     throw new ParseError(file, lineNo, "op", `unknown op '${decoder.decode(buf.subarray(from, stop))}'`);
   }
   const arity = ARITY[letter];
+  let wide: bigint[] | undefined;
   for (let k = 0; k < arity; k++) {
     const field = fieldName(letter, k);
     from = p;
     stop = next(field);
     fields[k] = isAddressField(letter, k) ? hex(buf, from, stop, file, lineNo, field) : decimal(buf, from, stop, file, lineNo, field);
+    if (fields[k] > Number.MAX_SAFE_INTEGER) (wide ??= [])[k] = BigInt(decoder.decode(buf.subarray(from, stop)));
   }
   if (p < end) throw new ParseError(file, lineNo, "line", `unexpected extra field '${decoder.decode(buf.subarray(p, end))}'`);
 
@@ -424,6 +448,12 @@ function parseLine(
     case "r": batch.ptr[i] = fields[0]; batch.a[i] = fields[1]; batch.res[i] = fields[2]; break;
     case "t": batch.a[i] = fields[0]; batch.res[i] = fields[1]; break;
     default: batch.a[i] = fields[0]; batch.b[i] = fields[1]; batch.res[i] = fields[2]; break;
+  }
+  if (wide) {
+    // Only sizes reach here (addresses and counts beyond 2^53 are refused): field 1 of `r` and `b`'s own field.
+    const a = letter === "r" ? 1 : 0;
+    if (wide[a] !== undefined) setWide(batch, i, "a", wide[a]);
+    if (ARITY[letter] === 3 && letter !== "r" && wide[1] !== undefined) setWide(batch, i, "b", wide[1]);
   }
   batch.length = i + 1;
 }
@@ -452,8 +482,13 @@ function decimal(buf: Uint8Array, from: number, to: number, file: string, line: 
     }
     v = v * 10 + d;
   }
-  return v;
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  const digits = decoder.decode(buf.subarray(from, to));
+  return EXACT_FIELDS.has(field) ? exactField(digits, 10, file, line, field) : sizeField(digits, 10, file, line, field);
 }
+
+/** Decimal fields that count or name something (the rest are sizes, which may take any size_t value). */
+const EXACT_FIELDS = new Set(["seq", "tid", "res"]);
 
 function hex(buf: Uint8Array, from: number, to: number, file: string, line: number, field: string): number {
   if (to - from < 3 || buf[from] !== 48 || (buf[from + 1] | 32) !== 120) {
@@ -466,5 +501,5 @@ function hex(buf: Uint8Array, from: number, to: number, file: string, line: numb
     if (d < 0) throw new ParseError(file, line, field, `not a hex address: '${decoder.decode(buf.subarray(from, to))}'`);
     v = v * 16 + d;
   }
-  return v;
+  return v <= Number.MAX_SAFE_INTEGER ? v : exactField(decoder.decode(buf.subarray(from + 2, to)), 16, file, line, field);
 }

@@ -13,6 +13,7 @@
 import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField, sizeField } from "./values.js";
 
 /** Opens an Android record_allocs dump as a streamed trace. */
 export function readAndroid(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -26,12 +27,12 @@ const androidParser: ParserFactory = (file, _header, loss) => {
   const live = new LiveSet(loss);
   let seq = 0;
   const hex = (text: string | undefined, line: number, name: string): number => {
-    if (text && /^0x[0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
+    if (text && /^0x[0-9a-fA-F]+$/.test(text)) return exactField(text.slice(2), 16, file, line, name);
     if (text === "0") return 0;
     throw new ParseError(file, line, name, text ? `not a 0x-hex pointer: '${text.slice(0, 40)}'` : "missing");
   };
   const dec = (text: string | undefined, line: number, name: string): number => {
-    if (text && /^[0-9]+$/.test(text)) return Number(text);
+    if (text && /^[0-9]+$/.test(text)) return sizeField(text, 10, file, line, name);
     throw new ParseError(file, line, name, text ? `not a decimal number: '${text.slice(0, 40)}'` : "missing");
   };
 
@@ -42,7 +43,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
       const tokens = trimmed.split(/\s+/);
       const m = /^([0-9]+):$/.exec(tokens[0]);
       if (!m) throw new ParseError(file, line, "tid", `expected '<tid>:', got '${tokens[0].slice(0, 20)}'`);
-      const tid = Number(m[1]);
+      const tid = exactField(m[1], 10, file, line, "tid");
       const kind = tokens[1];
       const arity = ARITY[kind];
       if (arity === undefined) throw new ParseError(file, line, "op", `unknown record '${(kind ?? "").slice(0, 20)}'`);
@@ -61,6 +62,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, size);
           sink.push(++seq, tid, OpCode.malloc, 0, size, 0, ptr, line);
+          sink.exact(tokens[3]);
           break;
         }
         case "calloc": {
@@ -69,6 +71,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, nmemb * size);
           sink.push(++seq, tid, OpCode.calloc, 0, nmemb, size, ptr, line);
+          sink.exact(tokens[3], tokens[4]);
           break;
         }
         case "memalign": {
@@ -77,6 +80,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, size);
           sink.push(++seq, tid, OpCode.memalign, 0, align, size, ptr, line);
+          sink.exact(tokens[3], tokens[4]);
           break;
         }
         case "realloc": {
@@ -88,6 +92,7 @@ const androidParser: ParserFactory = (file, _header, loss) => {
             live.allocated(ptr, size);
           }
           sink.push(++seq, tid, OpCode.realloc, old, size, 0, ptr, line);
+          sink.exact(tokens[4]);
           break;
         }
         case "free":

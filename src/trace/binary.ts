@@ -17,14 +17,15 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
-  type TraceSource, emptyLoss, pooledRead,
+  type TraceSource, emptyLoss, pooledRead, setWide, sizeAt,
 } from "./types.js";
+import { MAX_LINE_BYTES, SIZE_LIMIT, heapBaseProblem } from "./values.js";
 
 export const BINARY_MAGIC = "HLBT";
 export const BINARY_VERSION = 1;
 
 /** How a column is stored: value(i) = base + stored(i), or base + step·i, or base alone. */
-export const Encoding = { const: 0, arith: 1, u8: 2, u16: 3, u32: 4, u48: 5, f64: 6 } as const;
+export const Encoding = { const: 0, arith: 1, u8: 2, u16: 3, u32: 4, u48: 5, f64: 6, u64: 7 } as const;
 type Encoding = (typeof Encoding)[keyof typeof Encoding];
 
 const COLUMNS = ["seq", "tid", "code", "ptr", "a", "b", "res"] as const;
@@ -39,6 +40,16 @@ function pad(n: number, to: number): number {
 
 /** Header and trailer JSON are small; a larger length means a corrupt file. */
 const MAX_JSON = 1 << 24;
+/**
+ * Ops in one block: a reader's batch is allocated for a block's declared count before its columns are read, and
+ * constant columns take no bytes, so the count must be bounded by more than the block's length.
+ */
+export const MAX_BLOCK_OPS = 1 << 16;
+/** Comment bytes in one block; a writer starts a new block beyond it, so that a block stays a few megabytes. */
+const MAX_BLOCK_COMMENT_BYTES = 1 << 22;
+/** A block's length: its ops in f64 columns and its comments, with room to spare. */
+const MAX_BLOCK_BYTES = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length + MAX_BLOCK_OPS * 8 * COLUMNS.length
+  + MAX_BLOCK_COMMENT_BYTES + 8 + MAX_LINE_BYTES + 8;
 
 /** The narrowest exact encoding of `values[0..n)`. */
 function chooseEncoding(values: ArrayLike<number>, n: number): { encoding: Encoding; base: number; step: number } {
@@ -106,12 +117,50 @@ export function encodeBinaryEnd(loss: LossReport): Uint8Array {
   return out;
 }
 
-/** One batch as one block. */
-export function encodeBinaryBlock(batch: TraceBatch): Uint8Array {
-  if (!littleEndian) throw new Error("binary traces need a little-endian host");
-  const n = batch.length;
-  const plans = COLUMNS.map((c) => ({ column: c, ...chooseEncoding(batch[c], n) }));
+/** One batch as blocks: one, unless it holds more ops or comment bytes than a reader takes in one block. */
+export function encodeBinaryBlocks(batch: TraceBatch): Uint8Array[] {
   const comments = (batch.comments ?? []).map((c) => ({ before: c.before, bytes: encoder.encode(c.text) }));
+  const blocks: Uint8Array[] = [];
+  let from = 0;
+  let first = 0;
+  let bytes = 0;
+  const cut = (to: number, last: number): void => {
+    blocks.push(encodeBlock(batch, from, to, comments.slice(first, last)));
+    from = to;
+    first = last;
+    bytes = 0;
+  };
+  const cutOps = (upTo: number): void => {
+    while (upTo - from > MAX_BLOCK_OPS) {
+      let last = first;
+      while (last < comments.length && comments[last].before <= from + MAX_BLOCK_OPS) last++;
+      cut(from + MAX_BLOCK_OPS, last);
+    }
+  };
+  for (let k = 0; k < comments.length; k++) {
+    const { before, bytes: text } = comments[k];
+    if (text.length > MAX_LINE_BYTES) throw new Error(`a comment of ${text.length} bytes: longer than a trace line may be`);
+    cutOps(before);
+    if (bytes + text.length + 8 > MAX_BLOCK_COMMENT_BYTES) cut(before, k);
+    bytes += text.length + 8;
+  }
+  cutOps(batch.length);
+  cut(batch.length, comments.length);
+  return blocks;
+}
+
+/** Ops [from, to) of a batch, and the comments among them, as one block. */
+function encodeBlock(
+  batch: TraceBatch, from: number, to: number, comments: { before: number; bytes: Uint8Array }[],
+): Uint8Array {
+  if (!littleEndian) throw new Error("binary traces need a little-endian host");
+  const n = to - from;
+  const plans = COLUMNS.map((c) => {
+    const values = batch[c].subarray(from, to);
+    // A size beyond 2^53 that its double rounds is stored as the u64 it is.
+    const exact = (c === "a" || c === "b") && hasWide(batch, from, to, c);
+    return { column: c, values, ...(exact ? { encoding: Encoding.u64, base: 0, step: 0 } : chooseEncoding(values, n)) };
+  });
   let size = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
   for (const p of plans) size += dataBytes(p.encoding, n);
   for (const c of comments) size += 8 + pad(c.bytes.length, 4);
@@ -130,16 +179,41 @@ export function encodeBinaryBlock(batch: TraceBatch): Uint8Array {
     at += DESCRIPTOR;
   }
   for (const p of plans) {
-    writeColumn(out.buffer, at, p.encoding, p.base, batch[p.column], n);
+    if (p.encoding === Encoding.u64) writeSizes(out.buffer, at, batch, from, to, p.column as "a" | "b");
+    else writeColumn(out.buffer, at, p.encoding, p.base, p.values, n);
     at += dataBytes(p.encoding, n);
   }
   for (const c of comments) {
-    view.setUint32(at, c.before, true);
+    view.setUint32(at, c.before - from, true);
     view.setUint32(at + 4, c.bytes.length, true);
     out.set(c.bytes, at + 8);
     at += 8 + pad(c.bytes.length, 4);
   }
   return out;
+}
+
+/** Whether ops [from, to) hold a size of column `column` that only `batch.wide` has exactly. */
+function hasWide(batch: TraceBatch, from: number, to: number, column: "a" | "b"): boolean {
+  if (!batch.wide) return false;
+  const odd = column === "b" ? 1 : 0;
+  for (const key of batch.wide.keys()) if ((key & 1) === odd && key >> 1 >= from && key >> 1 < to) return true;
+  return false;
+}
+
+function writeSizes(buffer: ArrayBuffer, at: number, batch: TraceBatch, from: number, to: number, column: "a" | "b"): void {
+  const a = new BigUint64Array(buffer, at, to - from);
+  for (let i = from; i < to; i++) a[i - from] = BigInt(sizeAt(batch, i, column));
+}
+
+/** Decodes a u64 size column: the nearest double into the column, the exact value of those beyond 2^53 aside. */
+function readSizes(buffer: ArrayBuffer, at: number, batch: TraceBatch, column: "a" | "b", n: number): void {
+  const words = new Uint32Array(buffer, at, 2 * n);
+  const out = batch[column];
+  for (let i = 0; i < n; i++) {
+    const high = words[2 * i + 1];
+    out[i] = words[2 * i] + high * 4294967296;
+    if (high >= 0x200000) setWide(batch, i, column, new BigUint64Array(buffer, at + 8 * i, 1)[0]);
+  }
 }
 
 function writeColumn(buffer: ArrayBuffer, at: number, encoding: Encoding, base: number, values: ArrayLike<number>, n: number): void {
@@ -425,7 +499,7 @@ async function* readBlocks(
   const headLength = pad(12 + jsonLength, 8);
   const json = await reader.view(headLength);
   if (!json) throw truncated("header");
-  Object.assign(header, parseJson(json.subarray(12, 12 + jsonLength), file, "header"));
+  Object.assign(header, headerOf(parseJson(json.subarray(12, 12 + jsonLength), file, "header"), file));
   header.format = "binary";
   reader.skip(headLength);
 
@@ -438,18 +512,19 @@ async function* readBlocks(
     if (size === 0) {
       const trailerLength = view.getUint32(4, true);
       if (trailerLength > MAX_JSON) throw new ParseError(file, lineNo, "trailer", `corrupt trailer length ${trailerLength}`);
-      const trailer = await reader.view(pad(8 + trailerLength, 8));
+      const trailerBytes = pad(8 + trailerLength, 8);
+      const trailer = await reader.view(trailerBytes);
       if (!trailer) throw truncated("trailer");
-      const saved = parseJson(trailer.subarray(8, 8 + trailerLength), file, "trailer") as Partial<LossReport>;
-      for (const k of ["unknownFrees", "sizesInferred", "failedCalls", "pointerReuseResolved", "linesSkipped"] as const) {
-        loss[k] += Number(saved[k] ?? 0);
+      addLoss(loss, parseJson(trailer.subarray(8, 8 + trailerLength), file, "trailer"), file);
+      reader.skip(trailerBytes);
+      if (reader.remaining > 0 || await reader.view(1)) {
+        throw new ParseError(file, lineNo, "end", "bytes after the end block (two traces joined, or a corrupt file)");
       }
-      loss.notes.push(...(saved.notes ?? []));
       return;
     }
     const ops = view.getUint32(4, true);
-    if (size % 8 || size < BLOCK_HEAD + DESCRIPTOR * COLUMNS.length || ops > size) {
-      throw new ParseError(file, lineNo, "block", `corrupt block header (length ${size}, ${ops} ops)`);
+    if (size % 8 || size < BLOCK_HEAD + DESCRIPTOR * COLUMNS.length || size > MAX_BLOCK_BYTES || ops > MAX_BLOCK_OPS) {
+      throw new ParseError(file, lineNo, "block", `corrupt block header (length ${size}, ${ops} ops; at most ${MAX_BLOCK_BYTES} bytes and ${MAX_BLOCK_OPS} ops)`);
     }
     const block = reader.peek(size) ?? await reader.view(size);
     if (!block) throw truncated("block");
@@ -462,6 +537,47 @@ async function* readBlocks(
 
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** The trace header a file's header JSON gives, each field checked. */
+function headerOf(json: Record<string, unknown>, file: string): Partial<TraceHeader> {
+  const header: Partial<TraceHeader> = {};
+  const wrong = (field: string, reason: string): ParseError => new ParseError(file, 0, `header ${field}`, reason);
+  for (const field of ["pid", "ppid"] as const) {
+    const v = json[field];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw wrong(field, `not a process id: ${JSON.stringify(v)}`);
+    header[field] = v as number;
+  }
+  for (const field of ["exe", "variant"] as const) {
+    const v = json[field];
+    if (v === undefined) continue;
+    if (typeof v !== "string") throw wrong(field, `not a string: ${JSON.stringify(v)}`);
+    header[field] = v;
+  }
+  if (json.heapBase !== undefined) {
+    const problem = typeof json.heapBase === "number" ? heapBaseProblem(json.heapBase) : "not a number";
+    if (problem) throw wrong("heapBase", problem);
+    header.heapBase = json.heapBase as number;
+  }
+  return header;
+}
+
+const LOSS_COUNTS = ["unknownFrees", "sizesInferred", "failedCalls", "pointerReuseResolved", "linesSkipped"] as const;
+
+/** Adds the loss report a file's trailer saved, each field checked. */
+function addLoss(loss: LossReport, saved: Record<string, unknown>, file: string): void {
+  const wrong = (field: string, reason: string): ParseError => new ParseError(file, 0, `trailer ${field}`, reason);
+  for (const k of LOSS_COUNTS) {
+    const v = saved[k] ?? 0;
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw wrong(k, `not a count: ${JSON.stringify(v)}`);
+  }
+  const notes = saved.notes ?? [];
+  if (!Array.isArray(notes) || !notes.every((n) => typeof n === "string")) {
+    throw wrong("notes", `not a list of strings: ${JSON.stringify(notes).slice(0, 40)}`);
+  }
+  for (const k of LOSS_COUNTS) loss[k] += (saved[k] as number | undefined) ?? 0;
+  loss.notes.push(...notes);
 }
 
 function parseJson(bytes: Uint8Array, file: string, what: string): Record<string, unknown> {
@@ -485,6 +601,8 @@ function decodeBlock(
   batch.length = n;
   let at = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
   let codesValid = true;
+  /** Columns whose values the descriptor alone does not show to lie in range. */
+  let unchecked = 0;
   for (let k = 0; k < COLUMNS.length; k++) {
     const d = BLOCK_HEAD + DESCRIPTOR * k;
     const encoding = block[d] as Encoding;
@@ -495,7 +613,13 @@ function decodeBlock(
     const step = view.getFloat64(d + 16, true);
     const from = block.byteOffset + at;
     if (column === "code") codesValid = readCodes(block.buffer as ArrayBuffer, from, encoding, base, step, batch.code, n, file);
-    else readColumn(block.buffer as ArrayBuffer, from, encoding, base, step, batch[column], n, file);
+    else if (encoding === Encoding.u64) {
+      if (column !== "a" && column !== "b") throw new ParseError(file, firstLine, column, "u64 encoding outside a size column");
+      readSizes(block.buffer as ArrayBuffer, from, batch, column, n);
+    } else {
+      readColumn(block.buffer as ArrayBuffer, from, encoding, base, step, batch[column], n, file);
+      if (!descriptorInRange(encoding, base, step, n, limitOf(column))) unchecked |= 1 << k;
+    }
     at += bytes;
   }
   const comments: TraceComment[] = [];
@@ -515,7 +639,53 @@ function decodeBlock(
     const i = batch.code.subarray(0, n).findIndex((code) => !isOpCode(code));
     throw new ParseError(file, batch.line[i], "op", `unknown op code ${batch.code[i]}`);
   }
+  for (let k = 0; k < COLUMNS.length; k++) {
+    if (!(unchecked & (1 << k))) continue;
+    const column = COLUMNS[k] as Exclude<(typeof COLUMNS)[number], "code">;
+    const limit = limitOf(column);
+    const i = outOfRange(batch[column], n, limit);
+    if (i >= 0) {
+      const what = limit === SIZE_LIMIT ? "not a size (an integer in [0, 2^64))" : "not an integer in [0, 2^53]";
+      throw new ParseError(file, batch.line[i], column, `${batch[column][i]}: ${what}`);
+    }
+  }
   return { batch, lastLine };
+}
+
+/** Addresses, ids and sequence numbers are exact doubles. */
+const EXACT_LIMIT = Number.MAX_SAFE_INTEGER + 1;
+
+/** Sizes are size_t values; every other column holds exact doubles. */
+function limitOf(column: string): number {
+  return column === "a" || column === "b" ? SIZE_LIMIT : EXACT_LIMIT;
+}
+
+const isIndex = (v: number, limit: number): boolean => v >= 0 && v < limit && Math.floor(v) === v;
+
+/**
+ * Whether every value a descriptor gives is an integer in [0, limit), known without looking at the values: for the
+ * integer encodings from the base and the widest stored value (the column loads with no loop over it); f64
+ * columns, and the few descriptors this cannot tell, are checked value by value.
+ */
+function descriptorInRange(encoding: number, base: number, step: number, n: number, limit: number): boolean {
+  switch (encoding) {
+    case Encoding.const: return n === 0 || isIndex(base, limit);
+    case Encoding.arith: return n === 0 || (isIndex(base, limit) && Math.floor(step) === step && isIndex(base + step * (n - 1), limit));
+    case Encoding.u8: return isIndex(base, limit) && isIndex(base + 0xff, limit);
+    case Encoding.u16: return isIndex(base, limit) && isIndex(base + 0xffff, limit);
+    case Encoding.u32: return isIndex(base, limit) && isIndex(base + 0xffffffff, limit);
+    case Encoding.u48: return isIndex(base, limit) && isIndex(base + 0xffffffffffff, limit);
+    default: return false;
+  }
+}
+
+/** The first of `values[0..n)` that is not an integer in [0, limit) (NaN and infinities included), or -1. */
+function outOfRange(values: Float64Array, n: number, limit: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (!(v >= 0 && v < limit && Math.floor(v) === v)) return i;
+  }
+  return -1;
 }
 
 /** Line numbers as the alloc-trace rendering of the block would have them; returns the block's last line. */

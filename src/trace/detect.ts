@@ -155,5 +155,6 @@ function looksLikeRep(lines: string[]): boolean {
   if (lines.length < 4) return false;
   for (let i = 0; i < 4; i++) if (!/^\s*\d+\s*$/.test(lines[i])) return false;
   const body = lines.slice(4);
-  return body.length === 0 || body.every((l) => /^\s*([ar]\s+\d+\s+\d+|f\s+-?\d+)\s*$/.test(l));
+  // Signs allowed: a negative size or id is still a .rep request, for the .rep reader to reject with its reason.
+  return body.length === 0 || body.every((l) => /^\s*([ar]\s+-?\d+\s+-?\d+|f\s+-?\d+)\s*$/.test(l));
 }

@@ -14,6 +14,7 @@ import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, textT
 import type { ByteSource } from "./input.js";
 import { SYNTHETIC_BASE } from "./rep.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField, sizeField } from "./values.js";
 
 /** Opens a heaptrack file (raw or interpreted, plain or gzip) as a streamed trace (one thread, tid 1). */
 export function readHeaptrack(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -28,12 +29,16 @@ const heaptrackParser: ParserFactory = (file, header, loss) => {
   let seq = 0;
   let mode: "raw" | "interpreted" | undefined;
   const infoSizes: number[] = [];
+  /** The size tokens of `infoSizes`, for the exact value of a size beyond 2^53. */
+  const infoTokens: string[] = [];
   const classes = new Map<number, number[]>();
   let nextSynthetic = SYNTHETIC_BASE;
   let matched = 0;
 
   const hex = (text: string | undefined, line: number, name: string): number => {
-    if (text && /^[0-9a-f]+$/.test(text)) return parseInt(text, 16);
+    if (text && /^[0-9a-f]+$/.test(text)) {
+      return name === "size" ? sizeField(text, 16, file, line, name) : exactField(text, 16, file, line, name);
+    }
     throw new ParseError(file, line, name, text ? `not a hex number: '${text.slice(0, 40)}'` : "missing");
   };
   const setMode = (m: "raw" | "interpreted", line: number): void => {
@@ -54,6 +59,7 @@ const heaptrackParser: ParserFactory = (file, header, loss) => {
           setMode("interpreted", line);
           if (args.length !== 2) throw new ParseError(file, line, "line", "'a' takes size and trace index");
           infoSizes.push(hex(args[0], line, "size"));
+          infoTokens.push(args[0]);
           hex(args[1], line, "trace");
           return;
         }
@@ -65,6 +71,7 @@ const heaptrackParser: ParserFactory = (file, header, loss) => {
             const ptr = hex(args[2], line, "ptr");
             live.allocated(ptr, size);
             sink.push(++seq, TID, OpCode.malloc, 0, size, 0, ptr, line);
+            sink.exact(`0x${args[0]}`);
             return;
           }
           if (args.length !== 1) throw new ParseError(file, line, "line", "'+' takes size, trace, ptr (raw) or an info index");
@@ -76,6 +83,7 @@ const heaptrackParser: ParserFactory = (file, header, loss) => {
           if (!stack) classes.set(k, (stack = []));
           stack.push(address);
           sink.push(++seq, TID, OpCode.malloc, 0, infoSizes[k], 0, address, line);
+          sink.exact(`0x${infoTokens[k]}`);
           return;
         }
         case "-": {

@@ -4,8 +4,9 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, type LossReport, type OpCode, ParseError, type TraceBatch,
-  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields,
+  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
 } from "./types.js";
+import { MAX_LINE_BYTES, exactField, lineTooLong, sizeField } from "./values.js";
 
 export interface ImportOptions {
   /** Skip malformed lines and count them in the loss report instead of throwing. */
@@ -15,22 +16,39 @@ export interface ImportOptions {
 /** Collects operations into batches of BATCH_CAPACITY and hands full ones on. */
 export class OpSink {
   private batch: TraceBatch;
+  /** Where the op pushed last went (the batch it filled may already be in `ready`). */
+  private last: TraceBatch;
+  private lastIndex = 0;
   private readonly ready: TraceBatch[] = [];
   /** Operations pushed so far. */
   count = 0;
 
   constructor(private readonly pool: BatchPool) {
     this.batch = pool.take();
+    this.last = this.batch;
   }
 
   push(seq: number, tid: number, code: OpCode, ptr: number, a: number, b: number, res: number, line: number): void {
     const batch = this.batch;
     pushFields(batch, seq, tid, code, ptr, a, b, res, line);
+    this.last = batch;
+    this.lastIndex = batch.length - 1;
     this.count++;
     if (batch.length === BATCH_CAPACITY) {
       this.ready.push(batch);
       this.batch = this.pool.take();
     }
+  }
+
+  /**
+   * Keeps the exact value of the last op's sizes beyond 2^53 (which its columns round), from the tokens they were
+   * read from (decimal or 0x-hex, leading zeros allowed).
+   */
+  exact(a?: string, b?: string): void {
+    const batch = this.last;
+    const i = this.lastIndex;
+    if (a !== undefined && batch.a[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "a", BigInt(a));
+    if (b !== undefined && batch.b[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "b", BigInt(b));
   }
 
   /** Full batches, oldest first (emptied by the call). */
@@ -204,7 +222,7 @@ async function* parseText(
       loss.linesSkipped++;
     }
   };
-  for await (const lines of textLines(openBytes(source))) {
+  for await (const lines of textLines(openBytes(source), name)) {
     for (const text of lines) onLine(text);
     yield* sink.take();
   }
@@ -220,29 +238,43 @@ async function* parseText(
   if (rest) yield rest;
 }
 
-/** Decodes a byte stream as UTF-8 and yields its lines (no newline, no trailing CR), one array per input chunk. */
-export async function* textLines(chunks: AsyncIterable<Uint8Array>): AsyncIterable<string[]> {
+/**
+ * Decodes a byte stream as UTF-8 (a leading byte-order mark dropped) and yields its lines (no newline, no trailing
+ * CR), one array per input chunk. A line longer than MAX_LINE_BYTES is a ParseError naming `file` and the line.
+ */
+export async function* textLines(chunks: AsyncIterable<Uint8Array>, file = "<memory>"): AsyncIterable<string[]> {
   const decoder = new TextDecoder();
   let carry = "";
+  let lineNo = 0;
   for await (const chunk of chunks) {
+    // Checked before joining: a line that never ends would otherwise be copied again with every chunk.
+    if (carry.length > MAX_LINE_BYTES) throw lineTooLong(file, lineNo + 1, carry.slice(0, 80));
     const text = carry + decoder.decode(chunk, { stream: true });
     const lines = text.split("\n");
     carry = lines.pop()!;
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i];
+      if (l.length > MAX_LINE_BYTES) throw lineTooLong(file, lineNo + i + 1, l.slice(0, 80));
       if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
     }
+    lineNo += lines.length;
     yield lines;
   }
   carry += decoder.decode();
+  if (carry.length > MAX_LINE_BYTES) throw lineTooLong(file, lineNo + 1, carry.slice(0, 80));
   if (carry.length) yield [carry.endsWith("\r") ? carry.slice(0, -1) : carry];
 }
 
-/** Parses a decimal or 0x-hex unsigned integer; NaN when malformed. */
-export function parseUnsigned(text: string): number {
-  if (/^[0-9]+$/.test(text)) return Number(text);
-  if (/^0[xX][0-9a-fA-F]+$/.test(text)) return parseInt(text.slice(2), 16);
-  return NaN;
+/**
+ * A decimal or 0x-hex unsigned integer as `field` of `line`: NaN when malformed; a ParseError when it does not fit
+ * in 64 bits, or, for an address (`exact`), when it lies beyond the doubles' exact integers.
+ */
+export function parseUnsigned(text: string, file: string, line: number, field: string, exact = false): number {
+  const decimal = /^[0-9]+$/.test(text);
+  if (!decimal && !/^0[xX][0-9a-fA-F]+$/.test(text)) return NaN;
+  const digits = decimal ? text : text.slice(2);
+  const radix = decimal ? 10 : 16;
+  return exact ? exactField(digits, radix, file, line, field) : sizeField(digits, radix, file, line, field);
 }
 
 /** The value of `text` as a field, or a ParseError naming it. */

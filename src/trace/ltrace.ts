@@ -12,6 +12,7 @@
 import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, parseUnsigned, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField } from "./values.js";
 
 /** Opens an ltrace log as a streamed trace (tid = the pid prefix, else 1). */
 export function readLtrace(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -33,6 +34,10 @@ const ALLOCATOR = new Set([
   "pvalloc", "malloc_trim",
 ]);
 
+const POINTER_FIELDS = new Set(["ptr", "result"]);
+const SIZE_MAX = (1n << 64n) - 1n;
+const bigMin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 const ltraceParser: ParserFactory = (file, _header, loss) => {
   const live = new LiveSet(loss);
   const pending = new Map<number, { text: string; line: number }>();
@@ -43,8 +48,8 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
     if (text === undefined) throw new ParseError(file, line, name, "missing");
     const t = text.trim();
     if (t === "nil" || t === "(nil)" || t === "NULL") return 0;
-    const v = parseUnsigned(t);
-    if (!Number.isFinite(v)) throw new ParseError(file, line, name, `not a number or pointer: '${t.slice(0, 40)}'`);
+    const v = parseUnsigned(t, file, line, name, POINTER_FIELDS.has(name));
+    if (Number.isNaN(v)) throw new ParseError(file, line, name, `not a number or pointer: '${t.slice(0, 40)}'`);
     return v;
   };
 
@@ -60,6 +65,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
       throw new ParseError(file, line, "args", `${name} takes ${ARITY[name]} argument(s), got ${args.length}`);
     }
     const arg = (k: number, field: string): number => value(args[k], line, field);
+    const token = (k: number): string => args[k].trim();
     const res = name === "free" ? 0 : value(after, line, "result");
     const failed = res === 0 && name !== "free" && name !== "malloc_trim";
     if (failed) loss.failedCalls++;
@@ -69,6 +75,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
         live.allocated(res, size);
         const code = name === "malloc" ? OpCode.malloc : name === "valloc" ? OpCode.valloc : OpCode.pvalloc;
         sink.push(++seq, tid, code, 0, size, 0, res, line);
+        sink.exact(token(0));
         return;
       }
       case "calloc": {
@@ -76,16 +83,21 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
         const size = arg(1, "size");
         live.allocated(res, nmemb * size);
         sink.push(++seq, tid, OpCode.calloc, 0, nmemb, size, res, line);
+        sink.exact(token(0), token(1));
         return;
       }
       case "realloc": case "reallocarray": {
         const old = arg(0, "ptr");
-        const size = name === "realloc" ? arg(1, "size") : arg(1, "nmemb") * arg(2, "size");
+        // reallocarray's product as the size; one that overflows fails as realloc(p, SIZE_MAX) does.
+        const size = name === "realloc" ? arg(1, "size") : Math.min(arg(1, "nmemb") * arg(2, "size"), 2 ** 64);
         if (!failed || size === 0) {
           live.freed(old);
           live.allocated(res, size);
         }
         sink.push(++seq, tid, OpCode.realloc, old, size, 0, res, line);
+        if (size > Number.MAX_SAFE_INTEGER) {
+          sink.exact(name === "realloc" ? token(1) : String(bigMin(BigInt(token(1)) * BigInt(token(2)), SIZE_MAX)));
+        }
         return;
       }
       case "free": {
@@ -99,6 +111,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
         const size = arg(1, "size");
         live.allocated(res, size);
         sink.push(++seq, tid, name === "memalign" ? OpCode.memalign : OpCode.alignedAlloc, 0, align, size, res, line);
+        sink.exact(token(0), token(1));
         return;
       }
       case "posix_memalign":
@@ -107,6 +120,7 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
         return;
       case "malloc_trim":
         sink.push(++seq, tid, OpCode.trim, 0, arg(0, "pad"), 0, res, line);
+        sink.exact(token(0));
         return;
     }
   };
@@ -114,7 +128,8 @@ const ltraceParser: ParserFactory = (file, _header, loss) => {
   const parser: LineParser = {
     line(text, line, sink) {
       const m = PREFIX.exec(text)!;
-      const tid = Number(m[1] ?? m[2] ?? 1);
+      const pid = m[1] ?? m[2];
+      const tid = pid === undefined ? 1 : exactField(pid, 10, file, line, "pid");
       let body = text.slice(m[0].length).trim();
       if (body === "" || body.startsWith("+++") || body.startsWith("---") || body.startsWith("@villoc")) return;
       const resumed = body.charCodeAt(0) === 60 /* < */ ? RESUMED.exec(body) : null;

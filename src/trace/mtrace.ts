@@ -16,6 +16,7 @@
 import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField, sizeField } from "./values.js";
 
 /** Opens a glibc mtrace log as a streamed trace (one thread, tid 1). */
 export function readMtrace(source: ByteSource, options: ImportOptions = {}): TraceSource {
@@ -31,16 +32,13 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
 
   const pointer = (text: string | undefined, line: number, name: string): number => {
     if (text === "(nil)" || text === "0") return 0;
-    const v = text === undefined ? NaN : hexValue(text);
-    if (Number.isNaN(v)) throw new ParseError(file, line, name, text ? `not a pointer: '${text.slice(0, 40)}'` : "missing");
-    return v;
+    if (text !== undefined && isHex(text)) return exactField(text.slice(2), 16, file, line, name);
+    throw new ParseError(file, line, name, text ? `not a pointer: '${text.slice(0, 40)}'` : "missing");
   };
   const size = (text: string | undefined, line: number): number => {
-    if (text === "0") return 0;
-    let v = text === undefined ? NaN : hexValue(text);
-    if (Number.isNaN(v) && text && /^[0-9]+$/.test(text)) v = Number(text);
-    if (Number.isNaN(v)) throw new ParseError(file, line, "size", text ? `not a size: '${text.slice(0, 40)}'` : "missing");
-    return v;
+    if (text !== undefined && isHex(text)) return sizeField(text.slice(2), 16, file, line, "size");
+    if (text !== undefined && /^[0-9]+$/.test(text)) return sizeField(text, 10, file, line, "size");
+    throw new ParseError(file, line, "size", text ? `not a size: '${text.slice(0, 40)}'` : "missing");
   };
   const unpairedRealloc = (line: number): void => {
     if (!pendingOld) return;
@@ -90,6 +88,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           if (ptr === 0) loss.failedCalls++;
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.malloc, 0, n, 0, ptr, line);
+          sink.exact(args[1]);
           break;
         }
         case "-":
@@ -105,6 +104,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           live.freed(pendingOld.ptr);
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.realloc, pendingOld.ptr, n, 0, ptr, line);
+          sink.exact(args[1]);
           pendingOld = null;
           break;
         }
@@ -112,6 +112,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           const n = size(args[1], line);
           loss.failedCalls++;
           sink.push(++seq, TID, OpCode.realloc, ptr, n, 0, 0, line);
+          sink.exact(args[1]);
           break;
         }
       }
@@ -123,17 +124,9 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
   return parser;
 };
 
-/** The value of a 0x-hex token, NaN when it is not one. */
-function hexValue(text: string): number {
-  if (text.length < 3 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 32) !== 120) return NaN;
-  let v = 0;
-  for (let i = 2; i < text.length; i++) {
-    const c = text.charCodeAt(i) | 32;
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-    if (d < 0) return NaN;
-    v = v * 16 + d;
-  }
-  return v;
+/** Whether a token is 0x-hex. */
+function isHex(text: string): boolean {
+  return /^0[xX][0-9a-fA-F]+$/.test(text);
 }
 
 function isOneArgOp(t: string): boolean {

@@ -12,6 +12,7 @@
 import { type ImportOptions, type LineParser, type ParserFactory, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
 import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { exactField, sizeField } from "./values.js";
 
 /** Where synthetic addresses start (any nonzero base works; this one reads well in hex). */
 export const SYNTHETIC_BASE = 0x10000000;
@@ -38,7 +39,8 @@ const repParser: ParserFactory = (file, header, loss) => {
   const decimal = (text: string | undefined, line: number, name: string): number => {
     if (text === undefined) throw new ParseError(file, line, name, "missing");
     if (!/^-?[0-9]+$/.test(text)) throw new ParseError(file, line, name, `not a decimal number: '${text.slice(0, 40)}'`);
-    return Number(text);
+    if (text.startsWith("-")) return -sizeField(text.slice(1), 10, file, line, name);
+    return name === "bytes" ? sizeField(text, 10, file, line, name) : exactField(text, 10, file, line, name);
   };
 
   const startBody = (line: number): void => {
@@ -91,10 +93,12 @@ const repParser: ParserFactory = (file, header, loss) => {
         if (live[id]) loss.pointerReuseResolved++;
         live[id] = 1;
         sink.push(seq, TID, OpCode.malloc, 0, bytes, 0, address, line);
+        sink.exact(tokens[2]);
       } else {
         const old = live[id] ? address : 0;
         live[id] = 1;
         sink.push(seq, TID, OpCode.realloc, old, bytes, 0, address, line);
+        sink.exact(tokens[2]);
       }
     },
     end(line) {

@@ -56,6 +56,12 @@ export interface TraceBatch {
   line: Float64Array;
   /** Comment lines (`#`, header included, and blank lines) in file order, when the reader keeps them. */
   comments?: TraceComment[];
+  /**
+   * Sizes (columns a and b) beyond 2^53 exactly, where the column holds the nearest double: key 2·i for op i's `a`,
+   * 2·i + 1 for its `b`. Absent when every size of the batch is exact in its column, as it nearly always is (sizes
+   * that large come only in calls that fail). See `sizeAt`.
+   */
+  wide?: Map<number, bigint>;
 }
 
 /** A comment line standing before op `before` of its batch (`before === length`: after the last op). */
@@ -135,6 +141,7 @@ export function batchOver(buffer: ArrayBuffer): TraceBatch {
     res: column(5),
     line: column(6),
     comments: undefined,
+    wide: undefined,
   };
 }
 
@@ -165,6 +172,7 @@ export class BatchPool {
     if (batch && batch.code.length >= capacity) {
       batch.length = 0;
       batch.comments = undefined;
+      batch.wide = undefined;
     } else {
       batch = newBatch(capacity);
     }
@@ -247,6 +255,30 @@ export function requestedBytes(batch: TraceBatch, i: number): number {
     case OpCode.calloc: return batch.a[i] * batch.b[i];
     case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return batch.b[i];
     default: return batch.a[i];
+  }
+}
+
+/** The exact value of size column `column` of op `i` (a bigint only beyond 2^53, where the column rounds). */
+export function sizeAt(batch: TraceBatch, i: number, column: "a" | "b"): number | bigint {
+  const v = batch[column][i];
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  return batch.wide?.get(2 * i + (column === "b" ? 1 : 0)) ?? BigInt(v);
+}
+
+/** Records the exact value of a size beyond 2^53 whose nearest double is in column `column` of op `i`. */
+export function setWide(batch: TraceBatch, i: number, column: "a" | "b", value: bigint): void {
+  (batch.wide ??= new Map()).set(2 * i + (column === "b" ? 1 : 0), value);
+}
+
+/** `requestedBytes` exactly, calloc's product included (up to 2^128, as the native replayer prints it). */
+export function exactRequestedBytes(batch: TraceBatch, i: number): number | bigint {
+  switch (batch.code[i]) {
+    case OpCode.calloc: {
+      const product = batch.a[i] * batch.b[i];
+      return product <= Number.MAX_SAFE_INTEGER ? product : BigInt(sizeAt(batch, i, "a")) * BigInt(sizeAt(batch, i, "b"));
+    }
+    case OpCode.memalign: case OpCode.alignedAlloc: case OpCode.posixMemalign: return sizeAt(batch, i, "b");
+    default: return sizeAt(batch, i, "a");
   }
 }
 

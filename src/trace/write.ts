@@ -3,10 +3,10 @@
 // target format cannot express is counted in the writer's own loss report.
 
 import type { Writable } from "node:stream";
-import { encodeBinaryBlock, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
+import { encodeBinaryBlocks, encodeBinaryEnd, encodeBinaryHeader } from "./binary.js";
 import {
   type BatchOptions, LETTER_OF_CODE, type LossReport, OpCode, type TraceBatch, type TraceHeader, type TraceSource, emptyLoss,
-  requestedBytes,
+  exactRequestedBytes, requestedBytes, sizeAt,
 } from "./types.js";
 
 /** Every writer is done with a batch once its bytes are out. */
@@ -53,7 +53,7 @@ export async function writeTrace(
 ): Promise<WriteResult> {
   if (typeof target === "string") {
     // The one implementation of safe output files lives with the command line, which owns -o.
-    const { withOutput } = await import("../cli/output.js");
+    const { withOutput } = await import("../io/output.js");
     const format = options.format ?? outputFormatOf(target);
     const gzip = options.gzip ?? target.endsWith(".gz");
     return withOutput(target, options, (output) => writeTrace(source, output.stream, { format, gzip }));
@@ -106,9 +106,11 @@ function counting(source: TraceSource, onOps: (n: number) => void): TraceSource 
 }
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
+const SIZE_MAX = (1n << 64n) - 1n;
 
-/** A decimal integer; above 2^53 the exact value of the stored double, never an exponent or trailing zeros. */
-const dec = (v: number): string => (v <= Number.MAX_SAFE_INTEGER || !Number.isInteger(v) ? String(v) : BigInt(v).toString());
+/** A decimal integer; above 2^53 the exact value, never an exponent or trailing zeros. */
+const dec = (v: number | bigint): string =>
+  (typeof v === "bigint" || v <= Number.MAX_SAFE_INTEGER || !Number.isInteger(v) ? String(v) : BigInt(v).toString());
 
 /** The header line alloc-trace v1 files start with, from what a source's header knows. */
 export function allocTraceHeaderLine(header: TraceHeader, firstTid: number): string {
@@ -119,11 +121,11 @@ export function allocTraceHeaderLine(header: TraceHeader, firstTid: number): str
 export function allocTraceLine(b: TraceBatch, i: number): string {
   const head = `${b.seq[i]} ${b.tid[i]} ${LETTER_OF_CODE[b.code[i]]}`;
   switch (b.code[i]) {
-    case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${dec(b.a[i])} ${hex(b.res[i])}`;
+    case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${dec(sizeAt(b, i, "a"))} ${hex(b.res[i])}`;
     case OpCode.free: return `${head} ${hex(b.ptr[i])}`;
-    case OpCode.realloc: return `${head} ${hex(b.ptr[i])} ${dec(b.a[i])} ${hex(b.res[i])}`;
-    case OpCode.trim: return `${head} ${dec(b.a[i])} ${dec(b.res[i])}`;
-    default: return `${head} ${dec(b.a[i])} ${dec(b.b[i])} ${hex(b.res[i])}`;
+    case OpCode.realloc: return `${head} ${hex(b.ptr[i])} ${dec(sizeAt(b, i, "a"))} ${hex(b.res[i])}`;
+    case OpCode.trim: return `${head} ${dec(sizeAt(b, i, "a"))} ${dec(b.res[i])}`;
+    default: return `${head} ${dec(sizeAt(b, i, "a"))} ${dec(sizeAt(b, i, "b"))} ${hex(b.res[i])}`;
   }
 }
 
@@ -155,7 +157,7 @@ async function* encodeBinary(source: TraceSource): AsyncIterable<Uint8Array> {
       headerWritten = true;
       yield encodeBinaryHeader(source.header);
     }
-    yield encodeBinaryBlock(batch);
+    yield* encodeBinaryBlocks(batch);
   }
   if (!headerWritten) yield encodeBinaryHeader(source.header);
   yield encodeBinaryEnd(source.loss);
@@ -278,9 +280,10 @@ async function* encodeRep(source: TraceSource, loss: LossReport): AsyncIterable<
 async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterable<Uint8Array> {
   yield encoder.encode("= Start\n");
   const ptr = (v: number): string => (v === 0 ? "(nil)" : hex(v));
-  const size = (v: number): string => (v === 0 ? "0" : hex(v));
+  const size = (v: number | bigint): string => (v === 0 ? "0" : `0x${v.toString(16)}`);
   let trims = 0;
   let nullFrees = 0;
+  let overflows = 0;
   for await (const b of source.batches(RECYCLE)) {
     const lines: string[] = [];
     for (let i = 0; i < b.length; i++) {
@@ -292,7 +295,7 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
           break;
         case OpCode.realloc: {
           const old = b.ptr[i];
-          const n = b.a[i];
+          const n = sizeAt(b, i, "a");
           if (b.res[i] === 0) {
             if (n === 0 && old !== 0) lines.push(`- ${ptr(old)}`);
             else lines.push(`! ${ptr(old)} ${size(n)}`);
@@ -300,9 +303,15 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
           else lines.push(`< ${ptr(old)}`, `> ${ptr(b.res[i])} ${size(n)}`);
           break;
         }
-        default:
+        default: {
+          const bytes = exactRequestedBytes(b, i);
+          if (typeof bytes === "bigint" && bytes > SIZE_MAX) {
+            overflows++;
+            break;
+          }
           if (b.res[i] === 0) loss.failedCalls++;
-          lines.push(`+ ${ptr(b.res[i])} ${size(requestedBytes(b, i))}`);
+          lines.push(`+ ${ptr(b.res[i])} ${size(bytes)}`);
+        }
       }
     }
     if (lines.length) yield encoder.encode(lines.join("\n") + "\n");
@@ -310,5 +319,6 @@ async function* encodeMtrace(source: TraceSource, loss: LossReport): AsyncIterab
   yield encoder.encode("= End\n");
   if (trims) loss.notes.push(`${trims} malloc_trim calls dropped (mtrace does not log them)`);
   if (nullFrees) loss.notes.push(`${nullFrees} free(NULL) calls dropped (mtrace does not log them)`);
+  if (overflows) loss.notes.push(`${overflows} calloc calls whose size overflowed dropped (mtrace does not log them)`);
   loss.notes.push("thread ids and op kinds (calloc, memalign family) are not kept by mtrace");
 }

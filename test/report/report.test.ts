@@ -72,8 +72,18 @@ describe("trace histograms", () => {
       expect(r.liveAtEnd).toBe(0);
     });
 
+  it.each(["ptmalloc", "tcmalloc"] as const)("start a new lifetime for a block whose free the trace missed (%s)",
+    async (model) => {
+      // 0x1000 is allocated again at op 3 while still live: the block of op 1 is lost, the new one lives 3 → 4
+      const lines = ["1 7 m 24 0x1000", "2 7 m 40 0x2000", "3 7 m 24 0x1000", "4 7 f 0x1000", "5 7 f 0x2000"];
+      const report = await replayReport(text(lines), { model, checkEvery: 1 });
+      expect(report.replay.pointerReuse).toBe(1);
+      expect(report.histograms).toEqual(await referenceHistograms(text(lines)));
+      expect(report.live.final).toBe(0);
+    });
+
   it("buckets sizes up to 2^64 without growing", async () => {
-    const r = (await replayReport(text(["1 7 m 18446744073709551615 0x0", "2 7 m 9223372036854775809 0x0"]))).histograms;
+    const r = (await replayReport(text(["1 7 m 18446744073709551615 0x0", "2 7 m 9223372036854777856 0x0"]))).histograms;
     expect(r.sizes.map((b) => [b.from, b.to, b.count])).toEqual([[2 ** 63, 2 ** 64, 2]]);
   });
 

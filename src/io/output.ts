@@ -1,4 +1,4 @@
-// What the CLI writes: buffered lines and bytes to a stream (backpressure respected, a closed pipe ends quietly, a
+// What the commands write: buffered lines and bytes to a stream (backpressure respected, a closed pipe ends quietly, a
 // failed write a one-line error), and output files that never destroy anything. A file is written to a temporary
 // file beside it and renamed over it only when complete, so a failure, or a second process writing the same
 // path, never leaves a truncated or mixed file; the only path ever removed is that temporary file. `-` and
@@ -11,7 +11,12 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { UsageError, reasonOf } from "./args.js";
+import { reasonOf } from "./reason.js";
+
+/** An output the command must not write (the input itself, a folder): the command line's mistake. */
+export class OutputRefused extends Error {
+  override name = "OutputRefused";
+}
 
 /** The names that mean standard output. */
 export const STANDARD_OUTPUT: ReadonlySet<string> = new Set(["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
@@ -207,7 +212,7 @@ export function checkOutput(path: string, options: OutputOptions = {}): OutputPl
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing) {
     refuseInput(existing, options.inputs, label);
-    if (existing.isDirectory()) throw new UsageError(`${label}: is a folder`);
+    if (existing.isDirectory()) throw new OutputRefused(`${label}: is a folder`);
     if (!existing.isFile()) return { kind: "device" };
   }
   const target = targetOf(path, existing);
@@ -250,7 +255,7 @@ function refuseInput(output: Stats, inputs: readonly string[] | undefined, label
   for (const input of inputs ?? []) {
     const s = statSync(input, { throwIfNoEntry: false });
     if (s && s.dev === output.dev && s.ino === output.ino && output.isFile()) {
-      throw new UsageError(`${label}: is the input ${input}; write to another file`);
+      throw new OutputRefused(`${label}: is the input ${input}; write to another file`);
     }
   }
 }
