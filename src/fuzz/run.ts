@@ -161,7 +161,7 @@ async function checkedReplay(ops: readonly TraceOp[], options: RunOptions, trail
     if (e === finding) return finding;
     if (!(e instanceof HeapError)) throw e;
     const op = e.line !== undefined ? e.line - 2 : index;
-    if (e.allocatorMessage.startsWith("heap check:")) {
+    if (e.kind === "check") {
       return { property: "invariants", message: e.allocatorMessage, op, violations: lab.check() };
     }
     return { property: "no-error", message: `op ${op} failed: ${e.allocatorMessage}`, op, violations: [] };

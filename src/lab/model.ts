@@ -3,7 +3,7 @@
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
 import { heapBaseProblem } from "../trace/values.js";
-import { type ChunkRow, HeapError, type Stats } from "./types.js";
+import { type ChunkRow, HeapError, type HeapErrorKind, type Stats } from "./types.js";
 import { names, readRecords, type Records } from "../wasm/abi.js";
 
 export const OP_SLOTS = 6;
@@ -86,6 +86,11 @@ export class Model {
     return this.wasm.__getString(this.wasm.lastErrorMessage());
   }
 
+  /** The failed operation's error, located at `where` in a trace when given. */
+  error(where?: { file?: string; line?: number; seq?: number }): HeapError {
+    return new HeapError(this.errorMessage(), where, errorKind(this.wasm.lastErrorCode()));
+  }
+
   /**
    * Runs one operation with the journal on, so that a failing call changes nothing; throws HeapError on misuse.
    * Returns [address, region].
@@ -93,7 +98,7 @@ export class Model {
   call(code: number, thread: number, object: number, a: number, b: number, flags: number): [number, number] {
     const ops = this.opsView();
     ops[0] = code; ops[1] = thread; ops[2] = object; ops[3] = a; ops[4] = b; ops[5] = flags;
-    if (this.run(1, true) < 1) throw new HeapError(this.errorMessage());
+    if (this.run(1, true) < 1) throw this.error();
     const results = this.resultsView();
     return [results[0], results[1]];
   }
@@ -145,6 +150,16 @@ export class Model {
     if (name === undefined) throw new Error(`the ${this.name} model's walk has state ${code}, which walkStates does not name`);
     return name;
   }
+}
+
+/**
+ * Error codes of common/ops.ts and common/debug.ts that are not the allocator's own aborts: the checker's, and the
+ * model's limits (an op code it does not run, a thread it keeps no state for).
+ */
+const ERROR_KINDS: Record<number, HeapErrorKind> = { 100: "check", 300: "limit", 301: "limit" };
+
+function errorKind(code: number): HeapErrorKind {
+  return ERROR_KINDS[code] ?? "abort";
 }
 
 /** The name of a region tag: heap, mmap or arena<k> (k in the model's creation order). */

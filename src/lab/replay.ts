@@ -9,7 +9,7 @@
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { AddressTable } from "./address-table.js";
 import { BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
-import { HeapError, TraceError } from "./types.js";
+import { TraceError } from "./types.js";
 
 export interface ReplayControl {
   /** Map every thread onto the main thread (what a single-threaded native replay does). */
@@ -103,7 +103,7 @@ export class Replayer {
     const done = this.model.run(length, false);
     if (done < length) {
       const at = { file, line: batch.line[from + done], seq: batch.seq[from + done] };
-      throw new HeapError(this.model.errorMessage(), at);
+      throw this.model.error(at);
     }
     if (this.skipped.length) {
       const results = this.model.resultsView();

@@ -65,17 +65,29 @@ export interface ReplaySummary {
   seconds: number;
 }
 
+/**
+ * Why a call stopped: the allocator aborted with its own message, the invariant checker found a broken heap, the
+ * model's wasm instance cannot grow to back the simulated memory, or the real process would have faulted.
+ */
+export type HeapErrorKind = "abort" | "check" | "limit" | "segv";
+
 /** A heap misuse detected by the model, carrying the real allocator's own message. */
 export class HeapError extends Error {
   readonly allocatorMessage: string;
+  readonly kind: HeapErrorKind;
   readonly file?: string;
   readonly line?: number;
   readonly seq?: number;
-  constructor(allocatorMessage: string, where?: { file?: string; line?: number; seq?: number }) {
+  constructor(
+    allocatorMessage: string,
+    where?: { file?: string; line?: number; seq?: number },
+    kind: HeapErrorKind = "abort",
+  ) {
     const at = where?.file ? `${where.file}:${where.line}: ` : "";
     super(`${at}${allocatorMessage}`);
     this.name = "HeapError";
     this.allocatorMessage = allocatorMessage;
+    this.kind = kind;
     this.file = where?.file;
     this.line = where?.line;
     this.seq = where?.seq;
