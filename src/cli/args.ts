@@ -21,10 +21,9 @@ export const REPLAY_OPTIONS = {
 
 /** Help lines of the options above, written from the model registry so that every model shows up. */
 export const MODEL_HELP = `  --model M                   ${modelHelp()}
-  --tunables T                the model's tunables: ${tunablesHelp()}`;
+  --tunables T                ${tunablesHelp()}`;
 export const OPTION_HELP = "  --option name=value         a model option by name (heap_base, mmap_base, a tunable …); repeatable";
-export const THREADS_HELP = "  --threads merge|arena       merge: every thread on the main thread; arena (default): each thread gets "
-  + `${threadsHelp()}`;
+export const THREADS_HELP = `  --threads merge|arena       merge: every thread on the main thread; ${threadsHelp()}`;
 
 /** `-o`/`--output FILE`. */
 export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const satisfies OptionTable;

@@ -4,13 +4,12 @@ import { parseArgs } from "node:util";
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
 import { HELP_OPTION, REPLAY_OPTIONS, THREADS_HELP, helpExit, threadsArg } from "./args.js";
-import { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelHelp } from "../models/index.js";
+import { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelList } from "../models/index.js";
 
 export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]
 
   --model M[:T]               a model, optionally with its own tunables (${DEFAULT_MODEL}:${MODELS[DEFAULT_MODEL].tunables.example});
-                              repeatable, the same model may appear with different tunables (default: every model)
-                              ${modelHelp()}
+                              repeatable, the same model may appear with different tunables (default: every model):${modelList()}
   --tunables T                tunables for every model they belong to (each model's own namespace, other names to all)
 ${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines

@@ -19,7 +19,7 @@ export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,â€
 
   --model M                   ${modelHelp()}
   --vary name=v1,v2,â€¦         a tunable or option and its values; every combination is replayed; repeatable
-  --tunables T                tunables every combination shares (${tunablesHelp()})
+  --tunables T                tunables every combination shares: ${tunablesHelp()}
   --rank path                 the report metric to rank by (default footprint.peak; e.g. fragmentation.johnstoneWilson.3)
   --descending                rank the largest value first (for utilization-like metrics)
   --jobs N                    worker threads (default: the available parallelism; 0: in this thread)

@@ -89,18 +89,33 @@ export const ALL_PARTS: ReadonlyMap<string, PartInfo> = merged((d) => d.parts);
 export const ALL_EDGE_SIZES: readonly number[] = [...new Set(MODEL_NAMES.flatMap((m) => MODELS[m].edgeSizes))]
   .sort((a, b) => a - b);
 
-/** `--model` in help text: `M   allocator model: ptmalloc (glibc 2.36 ptmalloc), … (default …)`. */
+/** Where help text's descriptions start (the CLI's option tables). */
+const HELP_COLUMN = 30;
+
+/** One help line per model under an option's line: the model's name, then `text(model)`. */
+function perModelLines(text: (d: ModelDescriptor) => string): string {
+  const width = Math.max(...MODEL_NAMES.map((m) => m.length));
+  const indent = " ".repeat(HELP_COLUMN + 2);
+  return MODEL_NAMES.map((m) => `\n${indent}${m.padEnd(width)}  ${text(MODELS[m])}`).join("");
+}
+
+/** The models in help text, a line each: name and what it models. */
+export function modelList(): string {
+  return perModelLines((d) => d.title);
+}
+
+/** `--model` in help text, a line per model. */
 export function modelHelp(): string {
-  const list = MODEL_NAMES.map((m) => `${m} (${MODELS[m].title})`).join(", ");
-  return `allocator model: ${list}; default ${DEFAULT_MODEL}`;
+  return `allocator model (default ${DEFAULT_MODEL}):${modelList()}`;
 }
 
-/** `--tunables` in help text: each model's syntax and an example. */
+/** `--tunables` in help text: each model's syntax and an example, a line per model. */
 export function tunablesHelp(): string {
-  return MODEL_NAMES.map((m) => `${m}: ${MODELS[m].tunables.syntax}, e.g. ${MODELS[m].tunables.example}`).join("; ");
+  return `name=value:name=value, as the model reads them:${perModelLines((d) =>
+    `${d.tunables.syntax}, e.g. ${d.tunables.example}`)}`;
 }
 
-/** `--threads arena` in help text: what each thread gets in every model. */
+/** `--threads arena` in help text: what each thread gets, a line per model. */
 export function threadsHelp(): string {
-  return MODEL_NAMES.map((m) => `${MODELS[m].perThread} (${m})`).join(", ");
+  return `arena (default): each thread gets its own state:${perModelLines((d) => d.perThread)}`;
 }

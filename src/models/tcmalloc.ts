@@ -8,7 +8,7 @@ export const tcmalloc: ModelDescriptor = {
   name: "tcmalloc",
   title: "gperftools 2.10 TCMalloc",
   tunables: {
-    syntax: "its environment variables, colon separated",
+    syntax: "its environment variables",
     example: "TCMALLOC_RELEASE_RATE=0:TCMALLOC_TRANSFER_NUM_OBJ=64",
     owns: (name) => name.startsWith(NAMESPACE),
     short: (name) => name,
