@@ -59,6 +59,22 @@ export const RESULT_SLOTS: i32 = 2;
 /** Requests above this size are treated as exceeding PTRDIFF_MAX. */
 export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
 
+/**
+ * The batch format's constants by name (`NAME=value`, comma separated): src/ keeps its own copy of them and checks
+ * it against this once, when an instance is made, so the two cannot drift apart unnoticed.
+ */
+export function abiConstants(): string {
+  const names = ["OP_MALLOC", "OP_CALLOC", "OP_REALLOC", "OP_FREE", "OP_MEMALIGN", "OP_ALIGNED_ALLOC",
+    "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "FLAG_RAW_ADDRESS", "REGION_NONE", "REGION_HEAP",
+    "REGION_MMAP", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
+  const values: i32[] = [OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC,
+    OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP,
+    REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
+  let out = "";
+  for (let i = 0; i < names.length; i++) out += (i ? "," : "") + names[i] + "=" + values[i].toString();
+  return out;
+}
+
 // @ts-ignore: decorator
 @inline export function opField(ops: usize, i: i32, slot: i32): f64 {
   return load<f64>(ops + ((<usize>(i * OP_SLOTS + slot)) << 3));

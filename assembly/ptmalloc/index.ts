@@ -34,7 +34,7 @@ import { walkInto, WALK_FIELDS, WALK_STATES, NOTES_WITHOUT_OBJECT } from "./walk
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
-export { lastErrorCode } from "../common/ops";
+export { lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { afterOp } from "./decompose";
 

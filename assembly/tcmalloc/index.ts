@@ -19,7 +19,7 @@ import {
 import { STAT_NAMES, writeStats } from "./stats";
 import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, walkHeap, walkSpans } from "./walk";
 
-export { lastErrorMessage, lastErrorCode } from "../common/ops";
+export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";

@@ -4,7 +4,8 @@
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
 import { heapBaseProblem } from "../trace/values.js";
 import { type ChunkRow, HeapError, type HeapErrorKind, type Stats } from "./types.js";
-import { names, readRecords, type Records } from "../wasm/abi.js";
+import { checkConstants, names, readRecords, type Records } from "../wasm/abi.js";
+import { OpCode } from "../trace/types.js";
 
 export const OP_SLOTS = 6;
 export const RESULT_SLOTS = 2;
@@ -17,6 +18,14 @@ export const REGION_MMAP = 2;
 export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
+
+/** The constants above and the op codes, by their names in assembly/common/ops.ts (checked against each model). */
+export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
+  OP_MALLOC: OpCode.malloc, OP_CALLOC: OpCode.calloc, OP_REALLOC: OpCode.realloc, OP_FREE: OpCode.free,
+  OP_MEMALIGN: OpCode.memalign, OP_ALIGNED_ALLOC: OpCode.alignedAlloc, OP_POSIX_MEMALIGN: OpCode.posixMemalign,
+  OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, FLAG_RAW_ADDRESS, REGION_NONE,
+  REGION_HEAP, REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
+};
 
 export { parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
 
@@ -40,6 +49,7 @@ export class Model {
     this.name = name;
     this.wasm = wasm;
     this.metrics = metrics;
+    checkConstants(name, wasm, ABI_CONSTANTS);
     this.optionNames = this.strings(wasm.optionNames());
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);

@@ -24,6 +24,7 @@ export interface CoreExports {
   replay(ops: number, count: number, results: number, journal: boolean | number): number;
   lastErrorMessage(): number;
   lastErrorCode(): number;
+  abiConstants(): number;
   usableSize(address: number): number;
   heapBase(): number;
   arenaBase(k: number): number;
@@ -79,7 +80,7 @@ export type ModelExports = CoreExports & Partial<SpanExports & SizeClassExports 
 export type ModelInstance = ASUtil & ModelExports;
 
 const CORE: readonly (keyof CoreExports)[] = ["optionNames", "setOption", "init", "allocBuffer", "replay",
-  "lastErrorMessage", "lastErrorCode", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk",
+  "lastErrorMessage", "lastErrorCode", "abiConstants", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk",
   "statNames", "statsInto"];
 
 /** The exports of each capability; a model has a capability when it exports all of them. */
@@ -121,6 +122,20 @@ export function validateExports(model: string, exports: Record<string, unknown>)
     throw new Error(`the ${model} model does not export the model ABI: missing ${problems.join(", ")} `
       + "(see docs/design.md, \"Model ABI\")");
   }
+}
+
+/**
+ * Checks src/'s copy of the batch format's constants (`expected`, by their names in common/ops.ts) against the
+ * model's `abiConstants`; an error naming every constant that differs or that the model does not name.
+ */
+export function checkConstants(model: string, wasm: ModelInstance, expected: Readonly<Record<string, number>>): void {
+  const actual = new Map(names(wasm, wasm.abiConstants()).map((pair) => {
+    const eq = pair.indexOf("=");
+    return [pair.slice(0, eq), Number(pair.slice(eq + 1))] as const;
+  }));
+  const wrong = Object.entries(expected).filter(([name, value]) => actual.get(name) !== value)
+    .map(([name, value]) => `${name} is ${actual.get(name) ?? "not named"} in the model, ${value} here`);
+  if (wrong.length) throw new Error(`the ${model} model's batch format differs from heaplab's: ${wrong.join("; ")}`);
 }
 
 /** Whether the instance has `capability` (all of its exports). */

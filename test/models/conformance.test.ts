@@ -12,7 +12,8 @@ import { replayReport } from "../../src/report/report.js";
 import { ModelMetrics } from "../../src/report/metrics.js";
 import { traceSource } from "../../src/fuzz/source.js";
 import { traceArbitrary } from "../../src/fuzz/arbitraries.js";
-import { hasCapability, names } from "../../src/wasm/abi.js";
+import { checkConstants, hasCapability, names } from "../../src/wasm/abi.js";
+import { ABI_CONSTANTS } from "../../src/lab/model.js";
 import { OpCode, type TraceOp } from "../../src/trace/types.js";
 
 const asconfig = JSON.parse(readFileSync(new URL("../../asconfig.json", import.meta.url), "utf8")) as {
@@ -62,6 +63,13 @@ describe("the registry", () => {
 
 describe.each(MODEL_NAMES)("the %s model", (model) => {
   const descriptor = MODELS[model];
+
+  it("has the batch format heaplab has, and a changed constant would be caught", async () => {
+    const lab = await createLab({ model, metrics: false });
+    expect(() => checkConstants(model, lab.handle.wasm, ABI_CONSTANTS)).not.toThrow();
+    expect(() => checkConstants(model, lab.handle.wasm, { ...ABI_CONSTANTS, OP_TRIM: 11 })).toThrow(/OP_TRIM is 10/);
+    expect(() => checkConstants(model, lab.handle.wasm, { OP_SPLIT: 12 })).toThrow(/OP_SPLIT is not named/);
+  });
 
   it("refuses an op code it does not know, changing nothing", async () => {
     const lab = await createLab({ model, metrics: false });
