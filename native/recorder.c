@@ -14,7 +14,10 @@
  *   - Calls go to glibc's __libc_* entry points, so the blocks are exactly what the program would have got.
  *   - One lock is held across each call and its record, so file order is a real order of the calls across
  *     threads: a free is always written before the allocation that reuses its address.
- *   - fork: the prepare handler flushes under the lock; the child re-creates the lock and starts <path>.<pid>.
+ *   - fork: the prepare handler flushes under the lock; the child re-creates the lock and starts <path>.<pid>,
+ *     whose "# fork-of <parent file> <seq>" names the parent's record the child's heap was copied after.
+ *   - The header gives the machine's RAM and swap ("# mem-total", "# swap-total", bytes): the kernel's overcommit
+ *     heuristic refuses any single mapping larger than both together, and a replay models that limit.
  *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
  *   - exit: a destructor writes "# exit seq=N" and flushes; later calls are written through at once.
  *   - _exit (a forked child's usual end) skips destructors: it is interposed and writes "# exit seq=N" first.
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -181,8 +185,8 @@ static int exec_generation(void) {
     return who == (unsigned long)pid ? (int)k : 0;
 }
 
-/** Opens this image's file and writes the header. */
-static void start_file(pid_t parent) {
+/** Opens this image's file and writes the header; a forked child names the parent's file and its last record. */
+static void start_file(pid_t parent, const char *fork_of, unsigned long fork_seq) {
     path[0] = 0;
     append(path, sizeof path, base_path);
     if ((unsigned long)parent != env_number("HEAPLAB_RECORD_PARENT", 0)) {
@@ -214,6 +218,20 @@ static void start_file(pid_t parent) {
     for (const char *c = name; *c && used < 4096; c++) put_char(*c == ' ' ? '_' : *c);
     put_str("\n# heap-base ");
     put_hex((uintptr_t)sbrk(0));
+    struct sysinfo info;
+    if (sysinfo(&info) == 0) {
+        put_str("\n# mem-total ");
+        put_dec((unsigned long)info.totalram * info.mem_unit);
+        put_str("\n# swap-total ");
+        put_dec((unsigned long)info.totalswap * info.mem_unit);
+    }
+    if (fork_of) {
+        const char *name = strrchr(fork_of, '/');
+        put_str("\n# fork-of ");
+        put_str(name ? name + 1 : fork_of);
+        put_char(' ');
+        put_dec(fork_seq);
+    }
     put_char('\n');
     flush();
 }
@@ -281,7 +299,9 @@ static void after_fork_child(void) {
     generation = 0;
     if (out_fd >= 0) close(out_fd);
     out_fd = -1;
-    start_file(parent);
+    char parent_path[sizeof path];
+    memcpy(parent_path, path, sizeof path);
+    start_file(parent, parent_path, seq);
 }
 
 /** First call: read the environment and open the file. Runs under the lock, with `busy` set. */
@@ -294,7 +314,7 @@ static void initialise(void) {
     pid = getpid();
     generation = exec_generation();
     state = RECORDING;
-    start_file(getppid());
+    start_file(getppid(), NULL, 0);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     catch_fatal_signals();
 }

@@ -8,6 +8,7 @@ export { parseTunables } from "./lab/model.js";
 export { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelDescriptor } from "./models/index.js";
 export type { ModelDescriptor, PartInfo, StateInfo, TunableSyntax } from "./models/index.js";
 export { HeapError, TraceError, CHUNK_STATES } from "./lab/types.js";
+export type { HeapErrorKind } from "./lab/types.js";
 export type { ChunkRow, ChunkState, LabOptions, ModelName, ReplaySummary, Stats } from "./lab/types.js";
 export { readAllocTrace } from "./trace/alloc-trace.js";
 export { openTrace, openAs, detectFormat, INPUT_FORMATS } from "./trace/detect.js";

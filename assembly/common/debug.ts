@@ -85,40 +85,35 @@ export function checkFailureMessage(message: string, address: u64): string {
   return "heap check: " + message + " at 0x" + address.toString(16);
 }
 
-// ── marks: one epoch stamp per granule of an address range, to find what a checker reaches twice ─────────
+// ── marks: the granules of an address range a checker has reached, to find what it reaches twice ────────
 //
-//   marks (u8 per granule)                   granule g covers [markBase + g << markShift, … + 1 << markShift)
-//   ╒═════╤═════╤═════╤═════╤═════╕
-//   │ e₀  │ e₁  │ e₂  │ …   │     │          e = epoch of the check that reached it (0 = never)
-//   ╘═════╧═════╧═════╧═════╧═════╛
+//   marks (open addressing, linear probing)   a slot holds granule + 1 (0 = empty);
+//   ╒═════════╤═════════╤═════════╤═════╕     granule g covers [markBase + g << markShift, … + 1 << markShift)
+//   │ g₀ + 1  │ 0       │ g₁ + 1  │ …   │
+//   ╘═════════╧═════════╧═════════╧═════╛
 //
-// A new check bumps the epoch instead of clearing the table; the table is cleared only when the epoch wraps.
+// A set of the granules reached, not a table over the whole range: a heap of gigabytes with a chunk every 64 KiB
+// would need a byte per 8 of them, more than the wasm instance can hold, and the checker reaches only chunk starts.
+// The set grows at half full; each round clears it.
 
 let marks: usize = 0;
-let marksCapacity: usize = 0;
+let marksCapacity: u64 = 0;
+let markCount: u64 = 0;
 let markBase: u64 = 0;
 let markShift: u64 = 3;
 let markGranules: u64 = 0;
-let markEpoch: u8 = 0;
 
 /** Starts a round of marks over [base, base + bytes) in granules of 2^shift bytes. */
 export function marksBegin(base: u64, bytes: u64, shift: u64): void {
-  const granules = (bytes + (<u64>1 << shift) - 1) >> shift;
-  if (<usize>granules > marksCapacity) {
-    const capacity = max(<usize>granules, marksCapacity << 1);
-    marks = heap.alloc(capacity);
-    memory.fill(marks, 0, capacity);
-    marksCapacity = capacity;
-    markEpoch = 0;
+  if (marksCapacity == 0) {
+    marksCapacity = 4096;
+    marks = heap.alloc(<usize>marksCapacity << 3);
   }
-  if (markEpoch == 255) {
-    memory.fill(marks, 0, marksCapacity);
-    markEpoch = 0;
-  }
-  markEpoch++;
+  memory.fill(marks, 0, <usize>marksCapacity << 3);
+  markCount = 0;
   markBase = base;
   markShift = shift;
-  markGranules = granules;
+  markGranules = (bytes + (<u64>1 << shift) - 1) >> shift;
 }
 
 /** True when `va` lies in the marked range. */
@@ -127,17 +122,48 @@ export function marksBegin(base: u64, bytes: u64, shift: u64): void {
   return va >= markBase && ((va - markBase) >> markShift) < markGranules;
 }
 
+/** The slot of granule key `key` (granule + 1): where it is, or the empty slot where it would go. */
+function markSlot(key: u64): usize {
+  const mask = marksCapacity - 1;
+  let i = (key * 0x9e3779b97f4a7c15) >> 32 & mask;
+  let at = marks + (<usize>i << 3);
+  let k = load<u64>(at);
+  while (k != key && k != 0) {
+    i = (i + 1) & mask;
+    at = marks + (<usize>i << 3);
+    k = load<u64>(at);
+  }
+  return at;
+}
+
+function growMarks(): void {
+  const old = marks;
+  const oldCapacity = marksCapacity;
+  marksCapacity = oldCapacity << 1;
+  marks = heap.alloc(<usize>marksCapacity << 3);
+  memory.fill(marks, 0, <usize>marksCapacity << 3);
+  for (let i: u64 = 0; i < oldCapacity; i++) {
+    const k = load<u64>(old + (<usize>i << 3));
+    if (k != 0) store<u64>(markSlot(k), k);
+  }
+  heap.free(old);
+}
+
 /** Marks the granule of `va` (which must be markable); false when this round had marked it already. */
 export function mark(va: u64): bool {
-  const at = marks + <usize>((va - markBase) >> markShift);
-  if (load<u8>(at) == markEpoch) return false;
-  store<u8>(at, markEpoch);
+  const key = ((va - markBase) >> markShift) + 1;
+  const at = markSlot(key);
+  if (load<u64>(at) == key) return false;
+  store<u64>(at, key);
+  markCount++;
+  if (markCount << 1 > marksCapacity) growMarks();
   return true;
 }
 
 /** True when this round has marked the granule of `va` (which must be markable). */
 export function marked(va: u64): bool {
-  return load<u8>(marks + <usize>((va - markBase) >> markShift)) == markEpoch;
+  const key = ((va - markBase) >> markShift) + 1;
+  return load<u64>(markSlot(key)) == key;
 }
 
 // ── raw access for corruption tests ──────────────────────────────────────────────────────────────────────

@@ -102,7 +102,7 @@ export function abiConstants(): string {
 //   │ address   (u64) │ requested (u64) │
 //   ╘═════════════════╧═════════════════╛
 
-import { vmMap, ld64, st64 } from "./vmem";
+import { vmMap, ld64, st64, vmFailure, vmClearFailure, VM_LIMIT } from "./vmem";
 
 const OBJECTS_BASE: u64 = 0xfff0_0000_0000;
 let objectsMapped: u64 = 0;
@@ -147,6 +147,13 @@ export function setObjectRequested(id: i64, requested: u64): void {
 }
 
 // ── error state ──────────────────────────────────────────────────────────────────────────────────────────
+//
+// Error codes below 100 are the allocator's own aborts; JS names the kind of a HeapError by the code.
+
+/** The wasm instance cannot back the simulated memory the operation needs. */
+export const ERR_LIMIT: i32 = 200;
+/** The real process would take a segmentation fault. */
+export const ERR_SEGV: i32 = 201;
 
 let errorCode: i32 = 0;
 let errorMessageText: string = "";
@@ -175,4 +182,20 @@ export function lastErrorCode(): i32 {
 
 export function lastErrorMessage(): string {
   return errorMessageText;
+}
+
+/**
+ * Turns a store that simulated memory could not take during the operation into the operation's error; returns
+ * true when it did. The failure is then cleared for the next operation.
+ */
+export function settleMemory(): bool {
+  const f = vmFailure();
+  if (f == 0) return false;
+  vmClearFailure();
+  if (f == VM_LIMIT) {
+    raise(ERR_LIMIT, "out of memory: the model's wasm instance cannot grow (4 GiB of linear memory) to back this call");
+  } else {
+    raise(ERR_SEGV, "Segmentation fault: a store above the 48-bit address space");
+  }
+  return true;
 }

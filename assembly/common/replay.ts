@@ -5,17 +5,21 @@
 // init.
 //
 //   replayBatch(ops, count, results, journal)
-//   └── for each op:  clear the error · journal begin
+//   └── for each op:  clear the error · journal begin (also without `journal` near the memory cap) · clear
+//                     simulated memory's failure
 //                     · thread in [0, threads)          else ERR_THREAD
 //                     · op code in [OP_MALLOC, OP_TRIM] else ERR_UNKNOWN_OP
 //                     · the model's runOp (writes the op's result slots)
+//                     · a store simulated memory could not take becomes the op's error (limit, segv)
 //                     · the model's check after the op (its invariant checker, when due)
 //                     · error: journal rollback, the model's leave, return the ops done
 //                     · else journal commit, the model's afterOp (metrics)
 //       the model's leave (back to the main thread)
 
-import { journalBegin, journalCommit, journalRollback } from "./vmem";
-import { opField, raise, failed, clearError, OP_MALLOC, OP_TRIM, ERR_UNKNOWN_OP, ERR_THREAD } from "./ops";
+import { journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure } from "./vmem";
+import {
+  opField, raise, failed, clearError, settleMemory, OP_MALLOC, OP_TRIM, ERR_UNKNOWN_OP, ERR_THREAD,
+} from "./ops";
 
 /** Runs op `i` of the batch, its thread and op code already checked, writing its result; false on an error. */
 type RunOp = (ops: usize, i: i32, results: usize) => bool;
@@ -86,14 +90,19 @@ function runnable(ops: usize, i: i32): bool {
 export function replayBatch(ops: usize, count: i32, results: usize, journal: bool): i32 {
   for (let i = 0; i < count; i++) {
     clearError();
-    if (journal) journalBegin();
-    const ok = runnable(ops, i) && runOp(ops, i, results) && !failed() && checkOp();
+    // Near the engine's memory cap any operation may run out half way: only the journal can undo it then.
+    const journaled = journal || vmAtCeiling();
+    if (journaled) journalBegin();
+    vmClearFailure();
+    const ran = runnable(ops, i) && runOp(ops, i, results);
+    // A store that could not land is the op's error even when the op went on (and failed for another reason).
+    const ok = !settleMemory() && ran && !failed() && checkOp();
     if (!ok) {
-      if (journal) journalRollback();
+      if (journaled) journalRollback();
       leave();
       return i;
     }
-    if (journal) journalCommit();
+    if (journaled) journalCommit();
     afterOp(ops, i, results);
   }
   leave();

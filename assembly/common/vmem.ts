@@ -23,6 +23,13 @@
 //
 // Every store goes through `st8/16/32/64`. While the journal is on, each store first records the aligned 8-byte
 // word it overwrites, so that a call that fails half way (an integrity check) can be rolled back exactly.
+//
+// Two things can stop a store that the real process would have made: an address above the 48 bits the tables
+// cover (the real process faults there too), and a wasm instance that cannot grow (the engine caps linear memory at
+// 4 GiB). Neither may trap: the store lands in a sink frame, `vmFailure()` tells the model, and the model abandons
+// the operation, which the journal then undoes. Frames and tables stop `RESERVE` bytes short of the cap so that
+// the journal, the batch buffers and the checkers' scratch space still fit; once the cap has been reached
+// (`vmAtCeiling`), a batch replay journals every operation so that the one that runs out can be undone.
 
 // @ts-ignore: decorator
 @inline const FRAME_BITS: u64 = 16;
@@ -35,69 +42,172 @@
 // @ts-ignore: decorator
 @inline const UNMAPPED: usize = 0;
 
+/** Linear memory kept free below the engine's cap for everything but frames and tables (see above). */
+// @ts-ignore: decorator
+@inline const RESERVE: u64 = 32 << 20;
+/** What batch buffers leave free of the reserve: room for the journal of the operation that runs out. */
+// @ts-ignore: decorator
+@inline const JOURNAL_RESERVE: u64 = 2 << 20;
+
+/** vmFailure(): the wasm instance cannot grow (a frame or table could not be had). */
+export const VM_LIMIT: i32 = 1;
+/** vmFailure(): a store above the 48-bit address space. */
+export const VM_FAULT: i32 = 2;
+
 let l1: usize = 0;
 let freeFrames: usize = 0;
 /** End of the highest block rawAlloc has handed out. */
 let freshFrom: usize = 0;
 let framesInUse: u32 = 0;
+let sink: usize = 0;
+let failure: i32 = 0;
+let atCeiling: bool = false;
+
+/** Where the stub runtime's next block will start (its bump pointer moves back when the last block is freed). */
+function runtimeTop(): u64 {
+  const probe = heap.alloc(0);
+  heap.free(probe);
+  return <u64>probe;
+}
 
 /**
- * Allocates `bytes` of zeroed linear memory that is never returned (tables, frames). The stub runtime's bump
- * pointer only moves down when its last block is freed, which nothing here does, so each block lies above all
- * earlier ones, in memory fresh from memory.grow: zero already, and left untouched.
+ * The most pages linear memory may have. The engine allows 65536 (4 GiB), but at 65536 the stub runtime computes
+ * its end of memory as 0 (`pages << 16` wraps in 32 bits) and traps on its next allocation.
  */
-function rawAlloc(bytes: usize): usize {
+// @ts-ignore: decorator
+@inline const MAX_PAGES: u64 = 65535;
+
+/**
+ * Grows linear memory so that `bytes` more can be had with `keep` bytes to spare; false at the cap. Already when
+ * another RESERVE could not be had on top, `vmAtCeiling` turns on, so that batch replays journal every operation
+ * before the one that runs out begins.
+ */
+function roomFor(bytes: u64, keep: u64): bool {
+  const need = runtimeTop() + bytes + 64 + keep;
+  if (!atCeiling && !grownTo(need + RESERVE)) atCeiling = true;
+  return grownTo(need);
+}
+
+/** Grows linear memory to at least `end` bytes; false when it cannot. */
+function grownTo(end: u64): bool {
+  const pages = <u64>memory.size();
+  if (end <= pages << 16) return true;
+  const more = (end - (pages << 16) + 0xffff) >> 16;
+  // Doubling, as the stub runtime grows, but never past the cap: one large step instead of one per frame, since
+  // the engine may copy the whole memory on each growth.
+  const wanted = min(max(more, pages), MAX_PAGES - pages);
+  return more <= wanted && (memory.grow(<i32>wanted) >= 0 || memory.grow(<i32>more) >= 0);
+}
+
+/**
+ * Allocates `bytes` of zeroed linear memory that is never returned (tables, frames); 0 when only the reserve is
+ * left. The stub runtime's bump pointer only moves down when its last block is freed, which nothing here does, so
+ * each block lies above all earlier ones, in memory fresh from memory.grow: zero already, and left untouched.
+ */
+function rawAlloc(bytes: usize, keep: u64 = RESERVE): usize {
+  if (!roomFor(<u64>bytes, keep)) return 0;
   const p = heap.alloc(bytes);
   if (p < freshFrom) memory.fill(p, 0, bytes);
   if (p + bytes > freshFrom) freshFrom = p + bytes;
   return p;
 }
 
+/** Linear memory for the batch and scratch buffers JS asks for; 0 when the instance cannot grow that far. */
+export function vmBuffer(bytes: usize): usize {
+  return rawAlloc(bytes, JOURNAL_RESERVE);
+}
+
 /** Prepares the tables; called once by a model's `init`. */
 export function vmInit(): void {
   if (l1 != 0) return;
   l1 = rawAlloc(TABLE_BYTES);
+  sink = rawAlloc(FRAME_SIZE);
+}
+
+/** VM_LIMIT or VM_FAULT when a store could not land since the last `vmClearFailure`, else 0. */
+// @ts-ignore: decorator
+@inline export function vmFailure(): i32 {
+  return failure;
+}
+
+export function vmClearFailure(): void {
+  failure = 0;
+}
+
+/** True once linear memory has reached the engine's cap: the next frame may be refused. */
+// @ts-ignore: decorator
+@inline export function vmAtCeiling(): bool {
+  return atCeiling;
+}
+
+/**
+ * L2 table of `va`. Addresses above 48 bits read the empty table, without a branch: the masked load stays inside
+ * L1 and the select throws its value away.
+ */
+// @ts-ignore: decorator
+@inline function l2Of(va: u64): usize {
+  const hi = va >> 32;
+  return select<usize>(<usize>load<u32>(l1 + (<usize>(hi & 0xffff) << 2)), UNMAPPED, hi < 0x10000);
 }
 
 /** Linear address of the byte at virtual address `va`. */
 // @ts-ignore: decorator
 @inline export function lin(va: u64): usize {
-  const l2 = <usize>load<u32>(l1 + (<usize>(va >> 32) << 2));
-  const frame = <usize>load<u32>(l2 + (<usize>((va >> FRAME_BITS) & 0xffff) << 2));
+  const frame = <usize>load<u32>(l2Of(va) + (<usize>((va >> FRAME_BITS) & 0xffff) << 2));
   return frame + <usize>(va & 0xffff);
 }
 
 /** True when `va` lies in a mapped frame. */
 export function vmIsMapped(va: u64): bool {
-  const l2 = <usize>load<u32>(l1 + (<usize>(va >> 32) << 2));
-  return <usize>load<u32>(l2 + (<usize>((va >> FRAME_BITS) & 0xffff) << 2)) != UNMAPPED;
+  return <usize>load<u32>(l2Of(va) + (<usize>((va >> FRAME_BITS) & 0xffff) << 2)) != UNMAPPED;
 }
 
+/** A zeroed frame, or 0 when the instance cannot grow. */
 function takeFrame(): usize {
-  framesInUse++;
   if (freeFrames != 0) {
+    framesInUse++;
     const f = freeFrames;
     freeFrames = <usize>load<u32>(f);
     memory.fill(f, 0, FRAME_SIZE);
     return f;
   }
-  return rawAlloc(FRAME_SIZE);
+  const f = rawAlloc(FRAME_SIZE);
+  if (f != 0) framesInUse++;
+  return f;
 }
 
-/** Backs every frame that overlaps [va, va + len) with zeroed linear memory (frames already mapped are kept). */
+/**
+ * Backs every frame that overlaps [va, va + len) with zeroed linear memory (frames already mapped are kept). Frames
+ * above 48 bits or beyond the instance's memory stay unmapped and set `vmFailure()`.
+ */
 export function vmMap(va: u64, len: u64): void {
   if (len == 0) return;
   const first = va >> FRAME_BITS;
   const last = (va + len - 1) >> FRAME_BITS;
+  if (last >> 32 != 0 || last < first) {
+    failure = VM_FAULT;
+    return;
+  }
   for (let f = first; f <= last; f++) {
     const slot1 = l1 + (<usize>(f >> 16) << 2);
     let l2 = <usize>load<u32>(slot1);
     if (l2 == UNMAPPED) {
       l2 = rawAlloc(TABLE_BYTES);
+      if (l2 == 0) {
+        failure = VM_LIMIT;
+        return;
+      }
       store<u32>(slot1, <u32>l2);
     }
     const slot2 = l2 + (<usize>(f & 0xffff) << 2);
-    if (<usize>load<u32>(slot2) == UNMAPPED) store<u32>(slot2, <u32>takeFrame());
+    if (<usize>load<u32>(slot2) == UNMAPPED) {
+      const frame = takeFrame();
+      if (frame == 0) {
+        failure = VM_LIMIT;
+        return;
+      }
+      store<u32>(slot2, <u32>frame);
+    }
   }
 }
 
@@ -106,7 +216,7 @@ export function vmUnmap(va: u64, len: u64): void {
   if (len == 0) return;
   const first = (va + FRAME_SIZE - 1) >> FRAME_BITS;
   const end = (va + len) >> FRAME_BITS;
-  for (let f = first; f < end; f++) {
+  for (let f = first; f < end && f >> 32 == 0; f++) {
     const l2 = <usize>load<u32>(l1 + (<usize>(f >> 16) << 2));
     if (l2 == UNMAPPED) continue;
     const slot2 = l2 + (<usize>(f & 0xffff) << 2);
@@ -164,7 +274,12 @@ function journalRecord(at: usize): void {
   const page = journalLength >> 12;
   if (page >= JOURNAL_PAGES_MAX) return; // beyond 16 M stores a call is no longer undoable; keep going
   if (page == journalPageCount) {
-    unchecked(journalPages[page] = rawAlloc(FRAME_SIZE));
+    const fresh = rawAlloc(FRAME_SIZE, 0);
+    if (fresh == 0) {
+      failure = VM_LIMIT;
+      return;
+    }
+    unchecked(journalPages[page] = fresh);
     journalPageCount++;
   }
   const e = unchecked(journalPages[page]) + (<usize>(journalLength & 4095) << 4);
@@ -182,9 +297,11 @@ function journalRecord(at: usize): void {
   return p - UNMAPPED < FRAME_SIZE ? backFrame(va) : p;
 }
 
+/** Backs the frame of `va`; the sink frame when it cannot be backed (the operation is then abandoned). */
 function backFrame(va: u64): usize {
   vmMap(va, 1);
-  return lin(va);
+  const p = lin(va);
+  return p - UNMAPPED < FRAME_SIZE ? sink + <usize>(va & 0xffff) : p;
 }
 
 // @ts-ignore: decorator

@@ -1,7 +1,7 @@
 // The public entry points (__libc_malloc, __libc_free, …): tcache fast paths, arena choice, mmapped chunks.
 
 import { st64, vmIsMapped } from "../common/vmem";
-import { raise, failed } from "../common/ops";
+import { raise, failed, ERR_SEGV } from "../common/ops";
 import { count, LOCK_ARENA, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
 import { ABORT, SEGV_MESSAGE } from "./check";
@@ -12,8 +12,9 @@ import {
 import { binAt, nextArena, NBINS } from "./mstate";
 import {
   tcacheBins, noDynThreshold, param, setParam, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD_MAX,
-  singleThread, threadTcache, setThreadTcache, PAGE,
+  singleThread, threadTcache, setThreadTcache, PAGE, P_BRK, heapBaseAddress, mmapBaseAddress, LIBC_DATA_SIZE,
 } from "./params";
+import { mapIndexAt } from "./mmap";
 import { tcacheGet, tcacheCountOf, TCACHE_STRUCT_SIZE } from "./tcache";
 import { intMalloc } from "./malloc";
 import { intFree, mallocConsolidate } from "./free";
@@ -181,9 +182,29 @@ export function pvalloc(bytes: u64): u64 {
 export function usableSizeOf(mem: u64): u64 {
   if (mem == 0) return 0;
   const p = mem2chunk(mem);
+  if (!headerReadable(mem)) return 0;
   if (isMmapped(p)) return chunkSize(p) - CHUNK_HDR_SZ;
+  if (!readable(p + chunkSize(p) + SIZE_SZ)) return 0;
   if (inuseBitAt(p, chunkSize(p))) return chunkSize(p) - SIZE_SZ;
   return 0;
+}
+
+/**
+ * True when the 8 bytes at `va` are mapped in the real process as far as the model knows it: the brk heap, a
+ * mapping (mmapped chunk or arena heap) or libc's data. glibc reads a chunk header before any check, so a pointer
+ * whose header lies elsewhere faults there; the model raises that fault instead of reading zeros.
+ */
+export function readable(va: u64): bool {
+  if (va >= heapBaseAddress && va + 8 <= param(P_BRK)) return true;
+  if (va >= mmapBaseAddress && va - mmapBaseAddress < LIBC_DATA_SIZE) return true;
+  return mapIndexAt(va) >= 0;
+}
+
+/** glibc's free, realloc and malloc_usable_size read the size word of `mem`'s chunk first: raises the fault. */
+export function headerReadable(mem: u64): bool {
+  if (readable(mem - SIZE_SZ) && mem >= CHUNK_HDR_SZ) return true;
+  raise(ERR_SEGV, "Segmentation fault: the chunk header of 0x" + mem.toString(16) + " is not mapped");
+  return false;
 }
 
 /** mtrim on one arena: consolidate, madvise the whole pages inside big free chunks, systrim the main arena. */

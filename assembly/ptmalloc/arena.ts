@@ -10,6 +10,7 @@
 // Later heaps of an arena hold only the heap_info; the old top of the previous heap is closed with fenceposts.
 // Arena k (k ≥ 1, in creation order) is recorded at ARENAS_BASE + 8k; the main arena is k = 0.
 
+import { ledgerCover } from "./ledger";
 import { ld64, st64 } from "../common/vmem";
 import { count, SYS_MMAP, SYS_MUNMAP, SYS_MADVISE, LOCK_ARENA } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
@@ -26,6 +27,7 @@ import {
   P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, arenaMax, arenaTest, cores, threadArena, setThreadArena,
 } from "./params";
 import { findGap, rangeFree, mapInsert, MAP_HEAP, mapIndexOf, mapRemove } from "./mmap";
+import { madviseThp } from "./system";
 import { intFree } from "./free";
 import { unlinkChunk } from "./bins";
 
@@ -110,6 +112,8 @@ function newHeap(size: u64, pad: u64): u64 {
     count(SYS_MUNMAP, HEAP_MAX_SIZE - ul);
   }
   mapInsert(p2, HEAP_MAX_SIZE, 0, MAP_HEAP);
+  ledgerCover(p2, HEAP_MAX_SIZE);
+  madviseThp(p2, size);
   st64(p2 + 16, size);
   st64(p2 + 24, size);
   st64(p2 + 32, PAGE);

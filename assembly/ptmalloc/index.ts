@@ -7,11 +7,12 @@
 //   │             │               │ chunks ↓     │ (main_arena)   │            │                          │
 //   └─────────────┴───────────────┴──────────────┴────────────────┴────────────┴──────────────────────────┘
 
-import { vmInit, vmMap, st64, ld64 } from "../common/vmem";
+import { vmInit, vmMap, st64, ld64, vmBuffer } from "../common/vmem";
 import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
+import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
-  opField, putResult, sizeArg, objectAddress, setObjectAddress, failed, lastErrorMessage as errorText,
+  opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
@@ -21,12 +22,13 @@ import {
   PARAMS_BASE, THREADS_BASE, ARENAS_BASE, PAGE, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_BRK, P_NARENAS,
   P_MULTI_THREADED, P_SBRK_BASE, param, setParam, setCurrentThread, setThreadArena, singleThread,
   setTcacheCount, setTcacheMax, setTcacheUnsortedLimit, setMxfast, setMmapThreshold, setMmapMax,
-  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores,
-  initialMmapThreshold, initialTrimThreshold, heapBaseAddress, mmapBaseAddress,
+  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores, setHugetlb,
+  initialMmapThreshold, initialTrimThreshold, heapBaseAddress, mmapBaseAddress, LIBC_DATA_SIZE,
 } from "./params";
 import { mainArena, setMainArena, arenaForChunk, arenaIndex, arenaAt, arenaCount, HEAP_INFO_SIZE } from "./arena";
 import {
   libcMalloc, libcFree, libcRealloc, libcCalloc, midMemalign, posixMemalign, pvalloc, usableSizeOf, mallocTrim,
+  headerReadable,
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { ledgerOwn, ledgerDisown } from "./ledger";
@@ -43,7 +45,6 @@ export * from "../common/metrics-abi";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
-const LIBC_DATA_SIZE: u64 = 0x4000;
 /** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */
 const THREAD_SLOTS_BYTES: u64 = ARENAS_BASE - THREADS_BASE;
 const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
@@ -51,7 +52,7 @@ const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
   + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
-  + "mmap_base,cores";
+  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb";
 
 /** Comma-separated tunable names; the index of a name is its `setOption` id. */
 export function optionNames(): string {
@@ -74,9 +75,15 @@ export function setOption(id: i32, value: f64): i32 {
     case 8: setArenaMax(v); break;
     case 9: setArenaTest(v); break;
     case 10: setPerturb(v); break;
-    case 11: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setHeapBase(v); break;
-    case 12: if (v == 0 || (v & (PAGE - 1)) != 0) return 0; setMmapBase(v); break;
+    case 11: if (v == 0 || (v & (PAGE - 1)) != 0 || v >= USER_SPACE_END) return 0; setHeapBase(v); break;
+    case 12: {
+      if (v == 0 || (v & (PAGE - 1)) != 0 || v > USER_SPACE_END - LIBC_DATA_SIZE) return 0;
+      setMmapBase(v);
+      break;
+    }
     case 13: setCores(v); break;
+    case 14: setOvercommitLimit(v); break;
+    case 15: if (!setHugetlb(v)) return 0; break;
     default: return 0;
   }
   return 1;
@@ -105,9 +112,9 @@ export function init(): void {
   optionsClose();
 }
 
-/** Linear memory for JS batch buffers (never freed). */
+/** Linear memory for JS batch buffers (never freed); 0 when the instance cannot grow. */
 export function allocBuffer(bytes: i32): usize {
-  return heap.alloc(<usize>bytes);
+  return vmBuffer(<usize>bytes);
 }
 
 /** The region tag of a pointer the model returned. */
@@ -163,6 +170,7 @@ function operation(ops: usize, i: i32): u64 {
     }
     case OP_REALLOC: {
       const old = raw ? <u64>object : objectAddress(object);
+      if (raw && old != 0 && !headerReadable(old)) return 0;
       requested = sizeArg(a);
       const oldRequested = old != 0 ? ledgerDisown(old) : -1;
       result = libcRealloc(old, requested);
@@ -178,6 +186,7 @@ function operation(ops: usize, i: i32): u64 {
       return result;
     }
     case OP_FREE: {
+      if (raw && object > 0 && !headerReadable(<u64>object)) return 0;
       const mem = object < 0 ? 0 : raw ? <u64>object : objectAddress(object);
       if (mem != 0) ledgerDisown(mem);
       libcFree(mem);
@@ -236,9 +245,11 @@ export function lastErrorMessage(): string {
   return errorText();
 }
 
-/** malloc_usable_size(address). */
+/** malloc_usable_size(address); -1 when glibc would fault (lastErrorMessage says so). */
 export function usableSize(address: f64): f64 {
-  return <f64>usableSizeOf(<u64>address);
+  clearError();
+  const size = usableSizeOf(<u64>address);
+  return failed() ? -1 : <f64>size;
 }
 
 /** Start of arena k's first heap (k = 0: the brk heap). */

@@ -23,7 +23,7 @@
 //
 //   UNSORTED_BITS_BASE + (chunk >> 7), bit (chunk >> 4) & 7 — set while the chunk is in an unsorted bin
 
-import { ld64, st64, ld8, st8 } from "../common/vmem";
+import { ld64, st64, ld8, st8, vmMap } from "../common/vmem";
 import { objectAddress } from "../common/ops";
 import { chunkSize, prevSize, isMmapped, mem2chunk, inSmallbinRange } from "./chunk";
 import { PARAMS_BASE } from "./params";
@@ -77,6 +77,14 @@ const OBJECT_WORD_LIMIT: u64 = 0x100000000;
 @inline function unsortedByte(p: u64): u64 { return UNSORTED_BITS_BASE + (p >> 7); }
 // @ts-ignore: decorator
 @inline function unsortedBit(p: u64): u8 { return <u8>1 << <u8>((p >> 4) & 7); }
+
+/**
+ * Backs the unsorted marks of [start, start + len) when the heap grows there, so that marking a chunk later never
+ * needs memory the wasm instance may no longer have (1/128 of the heap).
+ */
+export function ledgerCover(start: u64, len: u64): void {
+  vmMap(unsortedByte(start), (len >> 7) + 1);
+}
 
 /** Free chunk `p` of `size` bytes joined an unsorted bin. */
 export function listedUnsorted(p: u64, size: u64): void {

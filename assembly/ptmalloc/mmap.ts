@@ -46,6 +46,20 @@ export function lowestMapping(): u64 {
   return mapCount() == 0 ? mmapBaseAddress : mapStart(0);
 }
 
+/** Index of the mapping that contains `va`, or -1. */
+export function mapIndexAt(va: u64): i64 {
+  let lo: i64 = 0;
+  let hi: i64 = <i64>mapCount() - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = mapStart(<u64>mid);
+    if (va < s) hi = mid - 1;
+    else if (va - s >= mapLength(<u64>mid)) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}
+
 /** Index of the mapping that starts at `start`, or -1. */
 export function mapIndexOf(start: u64): i64 {
   let lo: i64 = 0;

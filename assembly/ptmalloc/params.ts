@@ -50,7 +50,16 @@ export let arenaTest: u64 = 8;
 export let perturbByte: u64 = 0;
 export let heapBaseAddress: u64 = 0x555555559000;
 export let mmapBaseAddress: u64 = 0x7ffff7fc0000;
+/** Bytes of libc's data (main_arena, mp_) the model maps at mmap_base. */
+export const LIBC_DATA_SIZE: u64 = 0x4000;
 export let cores: u64 = 2;
+/**
+ * mp_.thp_pagesize: with glibc.malloc.hugetlb=1 on a kernel whose transparent huge pages are in "madvise" mode
+ * (this one's), the PMD size; 0 otherwise. brk growth then ends on a huge-page boundary, trims release whole huge
+ * pages, and every region of at least one huge page is madvised MADV_HUGEPAGE.
+ */
+export let thpPageSize: u64 = 0;
+const THP_PMD_SIZE: u64 = 2 << 20;
 
 /** The value glibc draws from getrandom for tcache entry keys; any fixed value will do. */
 export const TCACHE_KEY: u64 = 0x6b8b4567327b23c6;
@@ -68,6 +77,12 @@ export function setPerturb(v: u64): void { perturbByte = v & 0xff; }
 export function setHeapBase(v: u64): void { heapBaseAddress = v; }
 export function setMmapBase(v: u64): void { mmapBaseAddress = v; }
 export function setCores(v: u64): void { if (v > 0) cores = v; }
+/** glibc.malloc.hugetlb: 0 or 1 (transparent huge pages); false for 2 (hugetlbfs pages), which the model lacks. */
+export function setHugetlb(v: u64): bool {
+  if (v > 1) return false;
+  thpPageSize = v == 1 ? THP_PMD_SIZE : 0;
+  return true;
+}
 
 /** do_set_tcache_max: requests up to `v` bytes (≤ 1032) are cached. */
 export function setTcacheMax(v: u64): void {

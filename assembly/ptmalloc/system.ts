@@ -6,10 +6,12 @@
 // The break moves only in whole pages here, because the initial break is page aligned and every increment is a
 // page multiple; so the front and end corrections of sysmalloc are always zero.
 
+import { ledgerCover } from "./ledger";
 import { st64, vmMap, vmUnmap } from "../common/vmem";
 import { raise, failed } from "../common/ops";
-import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP } from "../common/counters";
+import { count, SYS_BRK, SYS_MMAP, SYS_MUNMAP, SYS_MREMAP, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
+import { overcommitRefuses } from "../common/kernel";
 import { ABORT } from "./check";
 import {
   chunkSize, setHead, prevSize, setPrevSize, prevInuse, chunk2mem, MINSIZE, SIZE_SZ, PREV_INUSE,
@@ -20,7 +22,7 @@ import {
 } from "./mstate";
 import {
   PAGE, P_BRK, P_SBRK_BASE, P_MMAP_THRESHOLD, P_N_MMAPS, P_MAX_N_MMAPS, P_MMAPPED_MEM, P_MAX_MMAPPED_MEM, P_TRIMS,
-  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress,
+  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress, thpPageSize,
 } from "./params";
 import {
   findGap, mapInsert, mapIndexOf, mapRemove, setMapLength, setMapChunk, mapChunk, mapKind,
@@ -33,7 +35,8 @@ const MORECORE_FAILURE: u64 = u64.MAX_VALUE;
 const SYSMALLOC_ASSERT: string = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)";
 
 /**
- * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping].
+ * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping] or
+ * the kernel's overcommit heuristic refuses the increment.
  * SYS_BRK counts only the calls that move the break: glibc's sbrk(0) queries are answered from its cached break
  * without a system call.
  */
@@ -41,13 +44,22 @@ export function sbrk(increment: i64): u64 {
   const old = param(P_BRK);
   if (increment == 0) return old;
   const moved = old + <u64>increment;
-  if (increment > 0 ? (moved < old || moved > lowestMapping()) : (moved > old || moved < heapBaseAddress)) {
+  if (increment > 0
+    ? (moved < old || moved > lowestMapping() || overcommitRefuses(<u64>increment))
+    : (moved > old || moved < heapBaseAddress)) {
     return MORECORE_FAILURE;
   }
   setParam(P_BRK, moved);
+  if (increment > 0) ledgerCover(old, <u64>increment);
   count(SYS_BRK, <u64>(increment > 0 ? increment : -increment));
   if (increment < 0) metricsRelease(moved, <u64>-increment);
   return old;
+}
+
+/** madvise_thp: asks for transparent huge pages on a region of at least one (glibc.malloc.hugetlb=1). */
+export function madviseThp(p: u64, size: u64): void {
+  if (thpPageSize == 0 || size < thpPageSize) return;
+  count(SYS_MADVISE, size + (p & (PAGE - 1)));
 }
 
 /** Carves `nb` from the low end of the top chunk of `av` (use_top's split). */
@@ -61,14 +73,15 @@ export function splitTop(av: u64, nb: u64): u64 {
   return chunk2mem(victim);
 }
 
-/** sysmalloc_mmap: a dedicated mapping for `nb`; returns mem, or 0 when no gap is left. */
+/** sysmalloc_mmap: a dedicated mapping for `nb`; returns mem, or 0 when no gap is left or the kernel refuses. */
 export function sysmallocMmap(nb: u64): u64 {
   const size = alignUp(nb + SIZE_SZ, PAGE);
-  if (size <= nb) return 0;
+  if (size <= nb || overcommitRefuses(size)) return 0;
   const mm = findGap(size);
   if (mm == 0) return 0;
   mapInsert(mm, size, mm, MAP_CHUNK);
   count(SYS_MMAP, size);
+  madviseThp(mm, size);
   setPrevSize(mm, 0);
   setHead(mm, size | IS_MMAPPED);
   const n = param(P_N_MMAPS) + 1;
@@ -115,10 +128,13 @@ export function sysmalloc(nb: u64, av: u64): u64 {
 function growMainHeap(av: u64, nb: u64, oldTop: u64, oldSize: u64, oldEnd: u64): bool {
   let size = nb + topPad + MINSIZE;
   if (contiguous(av)) size -= oldSize;
-  size = alignUp(size, PAGE);
+  // With transparent huge pages the new break ends on a huge-page boundary: where depends on the break itself.
+  if (thpPageSize != 0) size = alignUp(param(P_BRK) + size, thpPageSize) - param(P_BRK);
+  else size = alignUp(size, PAGE);
   if (<i64>size <= 0) return false;
   const brk = sbrk(<i64>size);
   if (brk == MORECORE_FAILURE) return false;
+  madviseThp(brk, size);
   if (param(P_SBRK_BASE) == 0) setParam(P_SBRK_BASE, brk);
   setSystemMem(av, systemMem(av) + size);
   if (brk == oldEnd) {
@@ -140,7 +156,7 @@ export function systrim(pad: u64, av: u64): bool {
   const topSize = chunkSize(top(av));
   const topArea = topSize - MINSIZE - 1;
   if (topArea <= pad) return false;
-  const extra = <i64>((topArea - pad) & ~(PAGE - 1));
+  const extra = <i64>((topArea - pad) & ~((thpPageSize != 0 ? thpPageSize : PAGE) - 1));
   if (extra == 0) return false;
   const currentBrk = sbrk(0);
   if (currentBrk != top(av) + topSize) return false;
@@ -206,6 +222,7 @@ export function mremapChunk(p: u64, nb: u64): u64 {
   const total = offset + size;
   const newSize = alignUp(nb + offset + SIZE_SZ, PAGE);
   if (newSize == total) return p;
+  if (newSize > total && overcommitRefuses(newSize - total)) return 0;
   const i = mapIndexOf(block);
   if (i < 0) return 0;
   let at = block;

@@ -1,13 +1,14 @@
 // The wasm exports of the TCMalloc model (gperftools 2.10 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import { vmInit } from "../common/vmem";
+import { vmInit, vmBuffer } from "../common/vmem";
 import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
+import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, failed,
+  setObjectAddress, clearError, failed, SIZE_TOO_LARGE,
 } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
@@ -28,7 +29,7 @@ export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
-  + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base";
+  + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base,overcommit_limit";
 
 let heapBaseOption: u64 = 0x555555559000;
 let mmapBaseOption: u64 = 0x7ffff7fff000;
@@ -47,8 +48,9 @@ export function setOption(id: i32, value: f64): i32 {
     case 2: setAggressiveDecommit(value != 0); break;
     case 3: if (value < 0) return 0; setHeapLimitMb(value); break;
     case 4: if (value < 1 || value > 8192) return 0; setTransferNumObjects(<i32>value); break;
-    case 5: if (value <= 0 || value % 4096 != 0) return 0; heapBaseOption = <u64>value; break;
-    case 6: if (value <= 0 || value % 4096 != 0) return 0; mmapBaseOption = <u64>value; break;
+    case 5: if (!(value > 0) || value % 4096 != 0 || value >= <f64>USER_SPACE_END) return 0; heapBaseOption = <u64>value; break;
+    case 6: if (!(value > 0) || value % 4096 != 0 || value > <f64>USER_SPACE_END) return 0; mmapBaseOption = <u64>value; break;
+    case 7: if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0; setOvercommitLimit(<u64>value); break;
     default: return 0;
   }
   return 1;
@@ -64,7 +66,7 @@ export function init(): void {
 
 /** Linear memory for batch buffers. */
 export function allocBuffer(bytes: i32): usize {
-  return heap.alloc(<usize>bytes);
+  return vmBuffer(<usize>bytes);
 }
 
 // @ts-ignore: decorator
@@ -125,9 +127,11 @@ export function replay(ops: usize, count: i32, results: usize, journal: bool): i
   return replayBatch(ops, count, results, journal);
 }
 
-/** Usable size of the block at `address` (0 when TCMalloc does not own it). */
+/** tc_malloc_size(address); -1 when TCMalloc does not own it and aborts (lastErrorMessage says so). */
 export function usableSize(address: f64): f64 {
-  return <f64>usableSizeOf(<u64>address);
+  clearError();
+  const size = usableSizeOf(<u64>address);
+  return failed() ? -1 : <f64>size;
 }
 
 /** nallocx(size, 0). */

@@ -65,10 +65,14 @@ function doMalloc(thread: i32, size: u64): u64 {
 
 /** Usable size of the object at `address` (GetSizeWithCallback); 0 when TCMalloc does not own it. */
 export function usableSizeOf(address: u64): u64 {
+  if (address == 0) return 0;
   const cached = cachedClass(address >> PAGE_SHIFT);
   if (cached > 0) return classToSize(cached);
   const s = getDescriptor(address >> PAGE_SHIFT);
-  if (s == 0) return 0;
+  if (s == 0) {
+    raise(1, "Attempt to get the size of an invalid pointer");
+    return 0;
+  }
   const cl = spanClass(s);
   return cl != 0 ? classToSize(cl) : spanLength(s) << PAGE_SHIFT;
 }

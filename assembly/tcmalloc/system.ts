@@ -9,6 +9,7 @@
 
 import { ld64, st64 } from "../common/vmem";
 import { count, SYS_BRK } from "../common/counters";
+import { overcommitRefuses } from "../common/kernel";
 import { gld, gst, gadd, G_BRK, G_META_NEXT, G_META_AVAIL, G_META_BYTES, G_SYSTEM_TAKEN } from "./globals";
 
 // @ts-ignore: decorator
@@ -17,9 +18,6 @@ import { gld, gst, gadd, G_BRK, G_META_NEXT, G_META_AVAIL, G_META_BYTES, G_SYSTE
 @inline const METADATA_ALIGNMENT: u64 = 64; // sizeof(MemoryAligner), cache-line aligned
 // @ts-ignore: decorator
 @inline const ALLOC_INCREMENT: u64 = 128 << 10;
-/** Largest single sbrk the model grants (the kernel refuses more than memory + swap). */
-// @ts-ignore: decorator
-@inline const SBRK_LIMIT: u64 = <u64>1 << 40;
 
 /** The real size of the last successful systemAlloc (its actual_size). */
 let actualSize: u64 = 0;
@@ -36,12 +34,16 @@ function sbrk(increment: u64): u64 {
   return old;
 }
 
-/** TCMalloc_SystemAlloc through SbrkSysAllocator: `size` rounded to `alignment`, aligned; 0 on failure. */
+/**
+ * TCMalloc_SystemAlloc through SbrkSysAllocator: `size` rounded to `alignment`, aligned; 0 on failure. When the
+ * kernel refuses the sbrk, DefaultSysAllocator falls back to MmapSysAllocator, whose mapping of at least `size`
+ * bytes the kernel refuses too; both failing, the allocator forgets the failure and returns NULL.
+ */
 export function systemAlloc(size: u64, alignment: u64): u64 {
   if (alignment < METADATA_ALIGNMENT) alignment = METADATA_ALIGNMENT;
   if (size + alignment < size) return 0;
   size = (size + alignment - 1) / alignment * alignment;
-  if (size > SBRK_LIMIT) return 0;
+  if (overcommitRefuses(size)) return 0;
   let ptr = sbrk(size);
   if ((ptr & (alignment - 1)) != 0) {
     const extra = alignment - (ptr & (alignment - 1));

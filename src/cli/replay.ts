@@ -15,6 +15,7 @@ import {
   modelOptionArgs, threadsArg,
 } from "./args.js";
 import { openForReplay } from "./open.js";
+import { forkAncestors, parseAfter } from "./fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
 
@@ -22,6 +23,8 @@ ${MODEL_HELP}
 ${OPTION_HELP}
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
 ${THREADS_HELP}
+  --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's
+                              "# fork-of" line, written by heaplab record; its ancestors are replayed too)
   --strict                    a free of an address the trace never allocated is an error
   --lenient                   skip and count double frees and malformed lines
   --check-every N             check the heap's invariants after every N operations; a violation stops the replay
@@ -41,6 +44,7 @@ export function parseReplayArgs(argv: string[]) {
       addresses: { type: "boolean" },
       ...REPLAY_OPTIONS,
       strict: { type: "boolean" },
+      after: { type: "string" },
       "check-every": { type: "string" },
       json: { type: "boolean" },
       timeline: { type: "string" },
@@ -61,14 +65,21 @@ export async function run(argv: string[]): Promise<number> {
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
+  const after = values.after === undefined ? undefined : parseAfter(values.after);
   const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true });
-  const options = await opening.options;
+  let options = await opening.options;
+  const child = await opening.trace;
+  const ancestors = await forkAncestors(positionals[0], child.header, after, { lenient: values.lenient });
+  // A child's heap offsets count from its root ancestor's break, where its inherited heap began.
+  const rootBase = ancestors[0]?.trace.header.heapBase;
+  if (rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,
   });
-  const trace = withProgress(await opening.trace, createProgress("replay"));
   const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
+  for (const ancestor of ancestors) await lab.replay(ancestor.trace, { ...control, untilSeq: ancestor.seq });
+  const trace = withProgress(child, createProgress("replay"));
   if (values.addresses) {
     const out = new ByteWriter();
     const formatter = new AddressFormatter(lab.handle);

@@ -33,7 +33,7 @@ function checker(model: Model) {
 /** Runs the model's checker now; an empty list means every invariant holds. */
 export function checkModel(model: Model): Violation[] {
   const wasm = checker(model);
-  const records = readRecords(wasm, "check", FIELDS);
+  const records = readRecords(wasm, "check", FIELDS, (bytes) => model.buffer(bytes));
   const out: Violation[] = [];
   for (let i = 0; i < records.count; i++) {
     const code = records.get(i, "code");

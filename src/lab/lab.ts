@@ -77,7 +77,24 @@ export function sizeArgument(value: unknown, name: string): number {
   return value;
 }
 
-/** An address, a thread index or a count: a non-negative integer a double holds exactly. */
+/**
+ * A pointer argument: any 64-bit value, as a number or a bigint. A pointer beyond 2^53 cannot be a block the model
+ * handed out (they all lie below 2^47), so the nearest double stands for it: the call faults or aborts as glibc's
+ * would on that garbage pointer.
+ */
+export function addressArgument(value: unknown): number {
+  if (typeof value === "bigint") {
+    if (value < 0n || value >= 18446744073709551616n) throw new RangeError(`address ${value} is outside [0, 2^64)`);
+    return Number(value);
+  }
+  if (typeof value !== "number") throw new TypeError(`address must be a number or a bigint, not ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** 64) {
+    throw new RangeError(`address ${value} is not an integer in [0, 2^64)`);
+  }
+  return value;
+}
+
+/** A thread index or a count: a non-negative integer a double holds exactly. */
 export function indexArgument(value: unknown, name: string): number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, not ${describe(value)}`);
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} ${value} is not a non-negative integer`);
@@ -88,6 +105,26 @@ function describe(value: unknown): string {
   return typeof value === "string" ? `the string '${value.slice(0, 40)}'` : typeof value;
 }
 
+/**
+ * The overcommit limit of the machine the lab runs on (RAM + swap, see assembly/common/kernel.ts), read once from
+ * /proc/meminfo; undefined where there is none (a browser, another kernel).
+ */
+let machineLimit: Promise<number | undefined> | undefined;
+export function machineOvercommitLimit(): Promise<number | undefined> {
+  machineLimit ??= (async () => {
+    try {
+      const { readFile } = await import("node:fs/promises");
+      const text = await readFile("/proc/meminfo", "utf8");
+      const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+      const total = kib("MemTotal") + kib("SwapTotal");
+      return Number.isFinite(total) ? total * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  return machineLimit;
+}
+
 function isTraceSource(x: unknown): x is TraceSource {
   return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
 }
@@ -95,13 +132,18 @@ function isTraceSource(x: unknown): x is TraceSource {
 /** Creates a lab around a fresh instance of the chosen model (default: the registry's first, DEFAULT_MODEL). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const name: ModelName = options.model ?? DEFAULT_MODEL;
-  const model = await Model.create(name, modelOptions(options), options.metrics ?? true);
+  const resolved = modelOptions(options);
+  if (resolved.overcommit_limit === undefined) {
+    const limit = await machineOvercommitLimit();
+    if (limit !== undefined) resolved.overcommit_limit = limit;
+  }
+  const model = await Model.create(name, resolved, options.metrics ?? true);
   const replayer = new Replayer(model);
   const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>
     model.call(code, o?.thread === undefined ? 0 : indexArgument(o.thread, "thread"), object, a, b, flags)[0];
   const size = (value: unknown): number => sizeArgument(value, "size");
   const alignment = (value: unknown): number => sizeArgument(value, "alignment");
-  const address = (value: unknown): number => indexArgument(value, "address");
+  const address = (value: unknown): number => addressArgument(value);
 
   return {
     model: name,
@@ -122,7 +164,11 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     valloc: (n, o) => call(OpCode.valloc, size(n), 0, o),
     pvalloc: (n, o) => call(OpCode.pvalloc, size(n), 0, o),
     trim: (pad = 0) => call(OpCode.trim, sizeArgument(pad, "pad"), 0),
-    usableSize: (p) => model.wasm.usableSize(address(p)),
+    usableSize: (p) => {
+      const size = model.wasm.usableSize(address(p));
+      if (size < 0) throw model.error();
+      return size;
+    },
     heapBase: () => model.wasm.heapBase(),
     chunks: () => model.chunks(replayer.lineOf),
     stats: () => model.stats(),
@@ -141,6 +187,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
         byOp: { ...replayer.byOp },
         threads: replayer.threads,
         unknownFrees: replayer.unknownFrees,
+        unknownReallocs: replayer.unknownReallocs,
+        failedReallocs: replayer.failedReallocs,
         doubleFreesSkipped: replayer.doubleFreesSkipped,
         pointerReuse: replayer.pointerReuse,
         loss: source.loss,

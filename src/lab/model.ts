@@ -65,9 +65,9 @@ export class Model {
     this.statNames = this.strings(wasm.statNames());
     this.walkFields = this.strings(wasm.walkFields());
     this.walkStates = this.strings(wasm.walkStates());
-    this.opsPtr = wasm.allocBuffer(BATCH_OPS * OP_SLOTS * 8);
-    this.resultsPtr = wasm.allocBuffer(BATCH_OPS * RESULT_SLOTS * 8);
-    this.statsPtr = wasm.allocBuffer(Math.max(1, this.statNames.length) * 8);
+    this.opsPtr = this.buffer(BATCH_OPS * OP_SLOTS * 8);
+    this.resultsPtr = this.buffer(BATCH_OPS * RESULT_SLOTS * 8);
+    this.statsPtr = this.buffer(Math.max(1, this.statNames.length) * 8);
   }
 
   static async create(name: ModelName, options: Record<string, number>, metrics = true): Promise<Model> {
@@ -101,6 +101,16 @@ export class Model {
     return new HeapError(this.errorMessage(), where, errorKind(this.wasm.lastErrorCode()));
   }
 
+  /** Linear memory for a buffer; a "limit" HeapError when the instance cannot grow that far. */
+  buffer(bytes: number): number {
+    // A usize comes back as a signed i32: above 2 GiB of linear memory it reads negative.
+    const ptr = this.wasm.allocBuffer(bytes) >>> 0;
+    if (ptr === 0) {
+      throw new HeapError(`out of memory: the model's wasm instance cannot grow by ${bytes} bytes`, undefined, "limit");
+    }
+    return ptr;
+  }
+
   /**
    * Runs one operation with the journal on, so that a failing call changes nothing; throws HeapError on misuse.
    * Returns [address, region].
@@ -123,7 +133,7 @@ export class Model {
 
   /** The heap walk's records (fields named by `walkFields`). */
   walk(): Records {
-    return readRecords(this.wasm, "walk", this.walkFields);
+    return readRecords(this.wasm, "walk", this.walkFields, (bytes) => this.buffer(bytes));
   }
 
   /** Raw walk records (fields named by `walkFields`), one after another. */
@@ -163,10 +173,13 @@ export class Model {
 }
 
 /**
- * Error codes of common/ops.ts and common/debug.ts that are not the allocator's own aborts: the checker's, and the
- * model's limits (an op code it does not run, a thread it keeps no state for).
+ * Error codes of common/ops.ts and common/debug.ts that are not the allocator's own aborts: the checker's, the
+ * instance's memory, the real process's fault, and the model's limits (an op code it does not run, a thread it
+ * keeps no state for).
  */
-const ERROR_KINDS: Record<number, HeapErrorKind> = { 100: "check", 300: "limit", 301: "limit" };
+const ERROR_KINDS: Record<number, HeapErrorKind> = {
+  100: "check", 200: "limit", 201: "segv", 300: "limit", 301: "limit",
+};
 
 function errorKind(code: number): HeapErrorKind {
   return ERROR_KINDS[code] ?? "abort";

@@ -5,6 +5,15 @@
 // addresses: a free of an address the trace never allocated predates the recording (skipped and counted; an error
 // when `strict`), a free of an address whose object has ended is a double free (an error naming both lines; skipped
 // and counted when `lenient`).
+//
+// Reallocs the trace cannot explain, one rule each (test/oracle/glibc-replay.c follows the same rules):
+//   - realloc(unknown, n > 0): skipped and counted (unknownReallocs). The block was allocated before the recording
+//     (or by the parent before a fork: replay the parent first, see `# fork-of`); neither malloc(n) nor
+//     realloc(NULL, n) would put it where the program had it, and its result stays unknown, like the block.
+//   - realloc(unknown, 0): a free of an unknown address, skipped and counted with those (unknownFrees).
+//   - a recorded failure, realloc(p, n) → NULL: replayed (failedReallocs). A failure leaves p where it was, as in
+//     the recording; where the replaying allocator grants it, the block moves and the trace's later uses of p
+//     follow it.
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { AddressTable } from "./address-table.js";
@@ -20,6 +29,8 @@ export interface ReplayControl {
   lenient?: boolean;
   /** Stop after this many operations. */
   until?: number;
+  /** Stop after the last operation whose sequence number is at most this (a forked child's parent, up to the fork). */
+  untilSeq?: number;
 }
 
 /**
@@ -45,6 +56,8 @@ export class Replayer {
   ops = 0;
   private readonly opCounts = new Float64Array(LETTERS.length);
   unknownFrees = 0;
+  unknownReallocs = 0;
+  failedReallocs = 0;
   doubleFreesSkipped = 0;
   pointerReuse = 0;
 
@@ -96,6 +109,15 @@ export class Replayer {
     if (control.until !== undefined && this.ops + length >= control.until) {
       complete = this.ops + length <= control.until;
       length = Math.max(0, control.until - this.ops);
+    }
+    if (control.untilSeq !== undefined) {
+      for (let i = 0; i < length; i++) {
+        if (batch.seq[from + i] > control.untilSeq) {
+          length = i;
+          complete = false;
+          break;
+        }
+      }
     }
     const ops = this.model.opsView();
     this.skipped.length = 0;
@@ -166,8 +188,8 @@ export class Replayer {
     return id;
   }
 
-  /** Looks up the object a free/realloc names; -2 when the op must be skipped. */
-  private lookup(address: number, line: number, file: string, control: ReplayControl): number {
+  /** Looks up the object a free (or a realloc that frees) names; -2 when the op must be skipped. */
+  private lookup(address: number, line: number, file: string, control: ReplayControl, frees = true): number {
     const id = this.objects.live(address);
     if (id >= 0) return id;
     const ended = this.objects.endedAt(address);
@@ -181,7 +203,8 @@ export class Replayer {
     if (control.strict) {
       throw new TraceError(file, line, `free of 0x${address.toString(16)}, which the trace never allocated`);
     }
-    this.unknownFrees++;
+    if (frees) this.unknownFrees++;
+    else this.unknownReallocs++;
     return -2;
   }
 
@@ -210,9 +233,9 @@ export class Replayer {
           object = this.bind(batch.res[i], line);
           break;
         }
-        object = this.lookup(ptr, line, file, control);
+        object = this.lookup(ptr, line, file, control, a === 0);
         if (object < 0) {
-          // Realloc of an address the trace never allocated: nothing to replay, keep the slot as a no-op.
+          // Realloc of an address the trace never allocated (see the rules above): keep the slot as a no-op.
           this.skipped.push(at / OP_SLOTS);
           opcode = OpCode.free;
           object = -1;
@@ -220,6 +243,7 @@ export class Replayer {
           break;
         }
         const res = batch.res[i];
+        if (res === 0 && a !== 0) this.failedReallocs++;
         if (a === 0) this.endObject(ptr, object, line);
         else if (res !== 0 && res !== ptr) {
           this.objects.end(ptr, line);

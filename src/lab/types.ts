@@ -54,8 +54,12 @@ export interface ReplaySummary {
   /** Operations by letter (m, c, r, f, a, A, P, v, V, t). */
   byOp: Record<string, number>;
   threads: number;
-  /** Frees/reallocs of addresses the trace never allocated (recorded before the trace began). */
+  /** Frees, and reallocs to 0, of addresses the trace never allocated (recorded before the trace began): skipped. */
   unknownFrees: number;
+  /** Reallocs to n > 0 of addresses the trace never allocated: skipped (see src/lab/replay.ts). */
+  unknownReallocs: number;
+  /** Reallocs the trace shows failing (NULL), replayed as reallocs. */
+  failedReallocs: number;
   /** Double frees skipped with `lenient`. */
   doubleFreesSkipped: number;
   /** Allocations that returned an address the trace still held live (a free the recording missed). */

@@ -110,7 +110,7 @@ export class ModelMetrics {
     this.counterNames = this.strings("counterNames");
     this.partNames = partNames(model);
     this.bufferSlots = 512;
-    this.buffer = model.wasm.allocBuffer(this.bufferSlots * 8);
+    this.buffer = model.wasm.allocBuffer(this.bufferSlots * 8) >>> 0;
   }
 
   private strings(name: string): string[] {
@@ -167,7 +167,7 @@ export class ModelMetrics {
   private eachRow(visit: (v: Float64Array, at: number, last: boolean) => void): void {
     const count = this.exports.timelineRows();
     const width = this.rowWidth;
-    if (count > 0 && this.rowBuffer === 0) this.rowBuffer = this.model.wasm.allocBuffer(ROW_CHUNK * width * 8);
+    if (count > 0 && this.rowBuffer === 0) this.rowBuffer = this.model.wasm.allocBuffer(ROW_CHUNK * width * 8) >>> 0;
     for (let first = 0; first < count; first += ROW_CHUNK) {
       const n = Math.min(ROW_CHUNK, count - first);
       this.exports.timelineInto(this.rowBuffer, first, n);

@@ -50,7 +50,10 @@ export interface Report {
   ops: number;
   byOp: Record<string, number>;
   threads: number;
-  replay: { unknownFrees: number; doubleFreesSkipped: number; pointerReuse: number; seconds: number };
+  replay: {
+    unknownFrees: number; unknownReallocs: number; failedReallocs: number; doubleFreesSkipped: number;
+    pointerReuse: number; seconds: number;
+  };
   loss: LossReport;
   live: Peak;
   footprint: Peak;
@@ -143,6 +146,8 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
     threads: summary.threads,
     replay: {
       unknownFrees: summary.unknownFrees,
+      unknownReallocs: summary.unknownReallocs,
+      failedReallocs: summary.failedReallocs,
       doubleFreesSkipped: summary.doubleFreesSkipped,
       pointerReuse: summary.pointerReuse,
       seconds: summary.seconds,

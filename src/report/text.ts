@@ -29,6 +29,10 @@ function header(r: Report): string[] {
     `replayed   in ${r.replay.seconds.toFixed(3)} s (${formatCount(rate)} ops/s)`,
   ];
   if (r.replay.unknownFrees) lines.push(`skipped    ${r.replay.unknownFrees} frees of addresses allocated before the trace began`);
+  if (r.replay.unknownReallocs) {
+    lines.push(`skipped    ${r.replay.unknownReallocs} reallocs of addresses allocated before the trace began`);
+  }
+  if (r.replay.failedReallocs) lines.push(`replayed   ${r.replay.failedReallocs} reallocs the trace shows failing`);
   if (r.replay.doubleFreesSkipped) lines.push(`skipped    ${r.replay.doubleFreesSkipped} double frees (--lenient)`);
   if (r.replay.pointerReuse) lines.push(`resolved   ${r.replay.pointerReuse} allocations at a still-live address (missed frees)`);
   const loss = r.loss;

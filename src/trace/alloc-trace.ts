@@ -38,6 +38,9 @@ const WORKER_WINDOW = 16;
 
 /** The recorder's comment naming the program break it started with. */
 const HEAP_BASE = "# heap-base ";
+const MEM_TOTAL = "# mem-total ";
+const SWAP_TOTAL = "# swap-total ";
+const FORK_OF = "# fork-of ";
 
 /** Bytes of input scanned between hand-overs (about 4,000 lines). */
 const SLICE = 1 << 17;
@@ -267,8 +270,20 @@ class LineReader {
       readHeader(text, this.header);
     } else if (text.startsWith(HEAP_BASE) && this.header.heapBase === undefined) {
       this.header.heapBase = heapBaseOf(text.slice(HEAP_BASE.length).trim(), this.name, this.lineNo);
+    } else if (text.startsWith(MEM_TOTAL)) {
+      this.header.memTotal = byteCount(text.slice(MEM_TOTAL.length)) ?? this.header.memTotal;
+    } else if (text.startsWith(SWAP_TOTAL)) {
+      this.header.swapTotal = byteCount(text.slice(SWAP_TOTAL.length)) ?? this.header.swapTotal;
+    } else if (text.startsWith(FORK_OF) && this.header.forkOf === undefined) {
+      const [file, seq] = text.slice(FORK_OF.length).trim().split(" ");
+      if (file && /^\d+$/.test(seq ?? "")) this.header.forkOf = { file, seq: Number(seq) };
     }
   }
+}
+
+function byteCount(text: string): number | undefined {
+  const bytes = Number(text.trim());
+  return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : undefined;
 }
 
 function stripCR(buf: Uint8Array, start: number, end: number): number {

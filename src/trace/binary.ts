@@ -97,7 +97,7 @@ const decoder = new TextDecoder();
 export function encodeBinaryHeader(header: TraceHeader): Uint8Array {
   const json = encoder.encode(JSON.stringify({
     format: header.format, pid: header.pid, ppid: header.ppid, exe: header.exe, variant: header.variant,
-    heapBase: header.heapBase,
+    heapBase: header.heapBase, memTotal: header.memTotal, swapTotal: header.swapTotal, forkOf: header.forkOf,
   }));
   const out = new Uint8Array(12 + pad(json.length, 8) + 4);
   out.set(encoder.encode(BINARY_MAGIC), 0);

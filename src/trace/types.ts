@@ -80,6 +80,11 @@ export interface TraceHeader {
   variant?: string;
   /** The program break when the recording began (`# heap-base`): where the recorded heap offsets count from. */
   heapBase?: number;
+  /** The recording machine's RAM and swap in bytes (`# mem-total`, `# swap-total`): its overcommit limit. */
+  memTotal?: number;
+  swapTotal?: number;
+  /** A forked child's parent (`# fork-of <file> <seq>`): its file, next to this one, and its last record before fork. */
+  forkOf?: { file: string; seq: number };
 }
 
 /** What an importer could not represent exactly; printed by `replay` and in the JSON report. */

@@ -18,7 +18,8 @@ export function spanRows(lab: Lab): SpanRow[] {
   const wasm = lab.handle.wasm;
   if (!hasCapability(wasm, "spans")) return [];
   const states = names(wasm, wasm.spanStates());
-  const records = readRecords(wasm, "spans", names(wasm, wasm.spanFields()));
+  const records = readRecords(wasm, "spans", names(wasm, wasm.spanFields()),
+    (bytes) => lab.handle.buffer(bytes));
   const rows: SpanRow[] = [];
   for (let i = 0; i < records.count; i++) {
     const state = records.get(i, "state");

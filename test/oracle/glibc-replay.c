@@ -517,6 +517,11 @@ static void replay_free(const struct op *o) {
     real_free(p);
 }
 
+/*
+ * The rules of src/lab/replay.ts for reallocs the trace cannot explain: realloc of an address the trace never
+ * allocated is skipped, whatever the size; a realloc the trace shows failing is replayed, and when it succeeds here
+ * the block stays the trace's old address, which the program goes on using.
+ */
 static void replay_realloc(const struct op *o) {
     void *old = NULL;
     struct slot *s = NULL;
@@ -529,7 +534,7 @@ static void replay_realloc(const struct op *o) {
     if (p || (old && o->b == 0)) { /* moved, grown in place, or freed by realloc(p, 0) */
         if (s) table_remove(s);
     }
-    if (p) table_put(o->res, p);
+    if (p) table_put(o->res || !old ? o->res : o->a, p);
     put_result(o, o->b, p);
 }
 

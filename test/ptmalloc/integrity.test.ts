@@ -51,7 +51,18 @@ describe("free", () => {
     const a = l.malloc(100);
     // a + 24: the chunk header would be at a + 8, its size word in untouched payload (0).
     expectAbort(l, () => l.free(a + 24), "free(): invalid pointer");
-    expectAbort(l, () => l.free(0x10000), "free(): invalid pointer");
+  });
+
+  it("a pointer whose chunk header is not mapped faults, as glibc reads the header first", async () => {
+    const l = await lab();
+    l.malloc(100);
+    for (const address of [0x10, 0x10000, 2 ** 47, 2 ** 52, 2 ** 60]) {
+      const message = `Segmentation fault: the chunk header of 0x${address.toString(16)} is not mapped`;
+      expectAbort(l, () => l.free(address), message);
+      expectAbort(l, () => l.realloc(address, 10), message);
+      expectAbort(l, () => l.usableSize(address), message);
+      expect(() => l.free(address)).toThrow(expect.objectContaining({ kind: "segv" }));
+    }
   });
 
   it("free(): invalid size", async () => {

@@ -145,12 +145,15 @@ export function recordedHeapBase(path: string): number {
 
 /**
  * The program's own results as address lines (single-threaded traces): a block inside the brk heap becomes
- * `heap+0x…` from the recorded heap base, any other `mmap`; a realloc or free of an address the trace never
- * allocated is skipped, as the replayers skip it.
+ * `heap+0x…` from `base` (default: the recorded heap base), any other `mmap`; a realloc or free of an address the
+ * trace never allocated is skipped, as the replayers skip it. `live` carries the blocks a forked child inherited
+ * (fill it by reading the parent up to its fork with `untilSeq` and `quiet`).
  */
-export function recordedAddressLines(path: string): string[] {
-  const base = BigInt(recordedHeapBase(path));
-  const live = new Set<string>();
+export function recordedAddressLines(
+  path: string, options: { base?: number; live?: Set<string>; untilSeq?: number; quiet?: boolean } = {},
+): string[] {
+  const base = BigInt(options.base ?? recordedHeapBase(path));
+  const live = options.live ?? new Set<string>();
   const out: string[] = [];
   const where = (res: string) => {
     if (res === "0x0") return "null";
@@ -161,6 +164,7 @@ export function recordedAddressLines(path: string): string[] {
     if (line === "" || line[0] === "#") continue;
     const f = line.split(" ");
     const [seq, , op] = f;
+    if (options.untilSeq !== undefined && Number(seq) > options.untilSeq) break;
     let size: bigint;
     let res: string;
     if (op === "f") { live.delete(f[3]); continue; }
@@ -169,11 +173,12 @@ export function recordedAddressLines(path: string): string[] {
     else if (op === "c") { size = BigInt(f[3]) * BigInt(f[4]); res = f[5]; }
     else if (op === "r") {
       if (f[3] !== "0x0" && !live.has(f[3])) continue;
-      live.delete(f[3]);
       size = BigInt(f[4]); res = f[5];
+      // A failed realloc leaves the block where it was.
+      if (res !== "0x0" || size === 0n) live.delete(f[3]);
     } else { size = BigInt(f[4]); res = f[5]; }
     if (res !== "0x0") live.add(res);
     out.push(`${seq} ${op} ${size} ${where(res)}`);
   }
-  return out;
+  return options.quiet ? [] : out;
 }
