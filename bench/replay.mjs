@@ -13,6 +13,8 @@ import { createLab, readAllocTrace } from "../dist/index.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const traceGz = join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
 const TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
+const MIMALLOC = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2";
+const JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
 const ROUNDS = 5;
 
 function oracleBinary() {
@@ -76,6 +78,19 @@ if (existsSync(TCMALLOC) && existsSync(join(root, "build", "tcmalloc.wasm"))) {
   const tc = await modelNsPerOp("tcmalloc", batches, false);
   rows.push(["tcmalloc model vs gperftools 2.10", tc.nsPerOp, real]);
   rows.push(["  with the report's metrics", (await modelNsPerOp("tcmalloc", batches, true)).nsPerOp, real]);
+}
+if (existsSync(MIMALLOC) && existsSync(join(root, "build", "mimalloc.wasm"))) {
+  const real = nativeNsPerOp(bin, tracePath, { LD_PRELOAD: MIMALLOC }, ["--preloaded"]);
+  const mi = await modelNsPerOp("mimalloc", batches, false);
+  rows.push(["mimalloc model vs mimalloc 2.0.9", mi.nsPerOp, real]);
+  rows.push(["  with the report's metrics", (await modelNsPerOp("mimalloc", batches, true)).nsPerOp, real]);
+}
+if (existsSync(JEMALLOC) && existsSync(join(root, "build", "jemalloc.wasm"))) {
+  const conf = { LD_PRELOAD: JEMALLOC, MALLOC_CONF: "dirty_decay_ms:-1,muzzy_decay_ms:-1" };
+  const real = nativeNsPerOp(bin, tracePath, conf, ["--preloaded"]);
+  const je = await modelNsPerOp("jemalloc", batches, false);
+  rows.push(["jemalloc model vs jemalloc 5.3.0", je.nsPerOp, real]);
+  rows.push(["  with the report's metrics", (await modelNsPerOp("jemalloc", batches, true)).nsPerOp, real]);
 }
 console.log(`trace sqlite3-memdb (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
 console.log(`${"".padEnd(36)} ${"model ns/op".padStart(12)} ${"native ns/op".padStart(13)} ${"ratio".padStart(7)}`);

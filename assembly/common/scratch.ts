@@ -44,3 +44,18 @@ export class Scratch {
     this.capacity = capacity;
   }
 }
+
+/** A growable block of scratch bytes for a table laid out by its user (the stub runtime frees nothing). */
+export class ScratchBytes {
+  ptr: usize = 0;
+  bytes: usize = 0;
+
+  /** At least `bytes` bytes; earlier contents survive only when no growth was needed. */
+  reserve(bytes: usize): usize {
+    if (bytes > this.bytes) {
+      this.bytes = max(bytes, this.bytes << 1);
+      this.ptr = heap.alloc(this.bytes);
+    }
+    return this.ptr;
+  }
+}

@@ -13,7 +13,7 @@ import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
 import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, helpExit, integerArg } from "./args.js";
 import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
-import { MODEL_NAMES, MODELS } from "../models/index.js";
+import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 import { openForReplay } from "./open.js";
 
 /** The models whose descriptors say they walk spans. */
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   const path = values.output ?? (values.html ? "report.html" : "heap.svg");
   // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
-    const opening = openForReplay(positionals[0], {});
+    const opening = openForReplay(positionals[0], {}, {}, !isModelName(model) || MODELS[model].brkHeap);
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
     const trace = await opening.trace;
     const name = positionals[0].split("/").pop();

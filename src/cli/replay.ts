@@ -15,6 +15,7 @@ import {
   modelOptionArgs, threadsArg,
 } from "./args.js";
 import { openForReplay } from "./open.js";
+import { isModelName, MODELS } from "../models/index.js";
 import { forkAncestors, parseAfter } from "./fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]
@@ -66,13 +67,15 @@ export async function run(argv: string[]): Promise<number> {
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
   const after = values.after === undefined ? undefined : parseAfter(values.after);
-  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true });
+  // A model that never moves the program break has no use for the recorded one.
+  const brkHeap = !isModelName(values.model) || MODELS[values.model].brkHeap;
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true }, brkHeap);
   let options = await opening.options;
   const child = await opening.trace;
   const ancestors = await forkAncestors(positionals[0], child.header, after, { lenient: values.lenient });
   // A child's heap offsets count from its root ancestor's break, where its inherited heap began.
   const rootBase = ancestors[0]?.trace.header.heapBase;
-  if (rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
+  if (brkHeap && rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,

@@ -7,7 +7,7 @@ import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
-import { DEFAULT_MODEL } from "../models/index.js";
+import { DEFAULT_MODEL, MODELS } from "../models/index.js";
 
 /**
  * A size_t argument: a non-negative integer, as a number or a bigint (for values beyond 2^53, such as
@@ -55,7 +55,8 @@ export interface Lab {
 
 /** Resolves the options of a lab into the model's option record. */
 export function modelOptions(options: LabOptions): Record<string, number> {
-  const tunables = typeof options.tunables === "string" ? parseTunables(options.tunables) : options.tunables ?? {};
+  const parse = MODELS[options.model ?? DEFAULT_MODEL].tunables.parse ?? parseTunables;
+  const tunables = typeof options.tunables === "string" ? parse(options.tunables) : options.tunables ?? {};
   return { ...tunables, ...options.options };
 }
 

@@ -27,7 +27,13 @@ export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
   REGION_HEAP, REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
 };
 
-export { parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
+export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
+
+/**
+ * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
+ * or read from this machine): a model whose allocator never meets that limit leaves them out.
+ */
+const MACHINE_OPTIONS: ReadonlySet<string> = new Set(["overcommit_limit"]);
 
 export class Model {
   readonly name: ModelName;
@@ -53,6 +59,7 @@ export class Model {
     this.optionNames = this.strings(wasm.optionNames());
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);
+      if (id < 0 && MACHINE_OPTIONS.has(key)) continue;
       if (id < 0) {
         throw new Error(`unknown option '${key}' for the ${name} model (known: ${this.optionNames.join(", ")})`);
       }

@@ -3,15 +3,17 @@
 
 import { ptmalloc } from "./ptmalloc.js";
 import { tcmalloc } from "./tcmalloc.js";
+import { mimalloc } from "./mimalloc.js";
+import { jemalloc } from "./jemalloc.js";
 import type { ModelDescriptor, PartInfo, StateInfo } from "./types.js";
 import { strtoulValue } from "./tunables.js";
 
-export { strtoulValue } from "./tunables.js";
+export { parseMallocConf, strtoulValue } from "./tunables.js";
 
 export type { ModelDescriptor, PartGroup, PartInfo, PartMeaning, StateInfo, TunableSyntax } from "./types.js";
 
 /** Every model, by name; the first is the default. */
-export const MODELS = { ptmalloc, tcmalloc } as const satisfies Record<string, ModelDescriptor>;
+export const MODELS = { ptmalloc, tcmalloc, mimalloc, jemalloc } as const satisfies Record<string, ModelDescriptor>;
 
 export type ModelName = keyof typeof MODELS;
 

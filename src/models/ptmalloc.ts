@@ -46,6 +46,7 @@ export const ptmalloc: ModelDescriptor = {
     metadata: { color: "#495057", meaning: "metadata", group: "metadata" },
   },
   spans: false,
+  brkHeap: true,
   locks: ["arenaLock"],
   perThread: "its arena",
   // Bin and tcache edges (24-byte chunk steps), the small/large bin border, the mmap threshold and its neighbours.

@@ -37,6 +37,7 @@ export const tcmalloc: ModelDescriptor = {
     other: { color: "#868e96", meaning: "metadata", group: "metadata" },
   },
   spans: true,
+  brkHeap: true,
   locks: ["centralLock", "pageheapLock"],
   perThread: "its thread cache",
   // Size-class edges, the page size, kMaxSize and its neighbours.

@@ -31,3 +31,19 @@ export function strtoulValue(text: string): number {
   }
   return Number(negative ? (-value) & limit : value);
 }
+
+/** Parses MALLOC_CONF syntax (`narenas:4,tcache:false`) into a record; true and false become 1 and 0. */
+export function parseMallocConf(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    if (!part.trim()) continue;
+    const colon = part.indexOf(":");
+    if (colon < 0) throw new Error(`option '${part}' has no value (expected name:value)`);
+    const name = part.slice(0, colon).trim();
+    const text = part.slice(colon + 1).trim();
+    const value = text === "true" ? 1 : text === "false" ? 0 : Number(text);
+    if (!Number.isFinite(value)) throw new Error(`option '${name}' has a non-numeric value '${text}'`);
+    out[name] = value;
+  }
+  return out;
+}

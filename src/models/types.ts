@@ -55,6 +55,8 @@ export interface TunableSyntax {
   ignores?(name: string): boolean;
   /** How the real allocator reads a value (default: C's strtoul). */
   value?(text: string): number;
+  /** Parses a whole tunables string when the model's syntax is not `name=value:name=value`. */
+  parse?(text: string): Record<string, number>;
 }
 
 export interface ModelDescriptor {
@@ -77,6 +79,8 @@ export interface ModelDescriptor {
   spans: boolean;
   /** Event counters (the `counterNames` export) that count the model's lock acquisitions. */
   locks: readonly string[];
+  /** Whether the model grows a brk heap: a recording's program break becomes its heap_base. */
+  brkHeap: boolean;
   /** What `--threads arena` gives each thread, for help text ("its arena"). */
   perThread: string;
   /** Request sizes at which the model changes behaviour: thresholds, class edges, limits. */

@@ -46,7 +46,7 @@ export function glibcTunables(short: string): string {
   return short.split(":").filter(Boolean).map((t) => `glibc.malloc.${t}`).join(":");
 }
 
-export type ModelName = "ptmalloc" | "tcmalloc";
+export type ModelName = "ptmalloc" | "tcmalloc" | "mimalloc";
 
 /** Why a model cannot run here (its wasm is not built), or null. */
 export function modelUnavailable(model: ModelName): string | null {

@@ -1,7 +1,7 @@
 /*
- * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc, or
- * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed) and prints where every block landed, in the
- * address-line format the models print too:
+ * glibc-replay: replays an alloc-trace v1 file on the real allocator of this process (glibc 2.36 ptmalloc,
+ * gperftools TCMalloc when libtcmalloc_minimal is LD_PRELOADed, or any other LD_PRELOADed malloc with
+ * --preloaded) and prints where every block landed, in the address-line format the models print too:
  *
  *   <seq> <op> <size> <where>        op ∈ m c r a A P v V; size = bytes requested (calloc: nmemb × size)
  *   <seq> t <pad> <0|1>              malloc_trim and its result
@@ -28,10 +28,21 @@
  *   --final-mallinfo       the same line once, after the last op
  *   --stats                at the end: malloc_stats() output, each line prefixed "# stats "
  *   --heap-base            first line: "# heap-base 0x<initial break>"
+ *   --preloaded            the process runs an LD_PRELOADed allocator that maps all its memory: its malloc
+ *                          family comes from dlsym(RTLD_NEXT), every block is printed as mmap±0x… from the
+ *                          first block returned, and malloc_trim is the next object's (often glibc's)
+ *   --usable-table         (preloaded) no trace: "<size> <malloc_usable_size(malloc(size))>" for 0…262144 and
+ *                          samples above, each block freed before the next
+ *   --stats-call <symbol>  (preloaded) at the end: <symbol>(NULL, NULL, NULL), the allocator's own statistics
+ *                          printer (mi_stats_print, malloc_stats_print …), its stderr lines prefixed "# stats "
  *   --tcmalloc             the process runs gperftools (LD_PRELOAD); heap offsets from the initial break
  *                          rounded up to 8 KiB; a block is "heap" when inside the brk range
  *   --mallocstats          (tcmalloc) at the end: "# stat <property> <value>" for MallocExtension properties
  *   --nallocx-table        (tcmalloc) no trace: "<size> <nallocx(size, 0)>" for 0…262144 and samples above
+ *   --maps                 before the first op: "# map <start> <end>" (hex) for every mapping of the process,
+ *                          so that a model can leave room for the replayer's own (tables, output, thread stacks),
+ *                          and "# thread <tid> <thread pointer>" per trace thread (main first, then by first op)
+ *   --mallctl-stats        at the end: "# stat <name> <value>" for jemalloc's stats.* (mallctl, after "epoch")
  *   --time                 on stderr: "# replay <ns> ns <ops> ops <ns/op> ns/op" (parse time excluded)
  *   --quiet                replay without printing address lines (for timing the allocator alone)
  */
@@ -70,10 +81,38 @@ extern int MallocExtension_GetNumericProperty(const char *, size_t *) __attribut
 
 static int using_tcmalloc(void) { return tc_malloc != NULL; }
 
-static void *real_malloc(size_t n) { return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n); }
-static void *real_calloc(size_t n, size_t s) { return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s); }
-static void *real_realloc(void *p, size_t n) { return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n); }
-static void real_free(void *p) { if (using_tcmalloc()) tc_free(p); else __libc_free(p); }
+/* --preloaded: the malloc family of the first object after this executable in the lookup order, which is the
+ * LD_PRELOADed library. The executable's own malloc … free (below) shadow it for every caller, libc included,
+ * so it is reached only through these pointers; the aligned family is not shadowed and binds to it directly. */
+struct preloaded_family {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+};
+static struct preloaded_family preloaded;
+static int using_preloaded(void) { return preloaded.malloc != NULL; }
+
+static void *real_malloc(size_t n) {
+    if (using_preloaded()) return preloaded.malloc(n);
+    return using_tcmalloc() ? tc_malloc(n) : __libc_malloc(n);
+}
+
+static void *real_calloc(size_t n, size_t s) {
+    if (using_preloaded()) return preloaded.calloc(n, s);
+    return using_tcmalloc() ? tc_calloc(n, s) : __libc_calloc(n, s);
+}
+
+static void *real_realloc(void *p, size_t n) {
+    if (using_preloaded()) return preloaded.realloc(p, n);
+    return using_tcmalloc() ? tc_realloc(p, n) : __libc_realloc(p, n);
+}
+
+static void real_free(void *p) {
+    if (using_preloaded()) preloaded.free(p);
+    else if (using_tcmalloc()) tc_free(p);
+    else __libc_free(p);
+}
 
 /* ───────────────────── the executable's own malloc family (thread creation window) ─────────────────────
  *
@@ -468,6 +507,7 @@ static void put_where_tcmalloc(uintptr_t a) {
 
 static void put_where(void *p) {
     if (!p) put_str("null");
+    else if (using_preloaded()) put_mmap((uintptr_t)p);
     else if (using_tcmalloc()) put_where_tcmalloc((uintptr_t)p);
     else put_where_glibc((uintptr_t)p);
 }
@@ -601,7 +641,7 @@ static void replay_op(const struct op *o) {
 }
 
 static void check_heap_untouched(void) {
-    if (!using_tcmalloc() && atomic_load(&foreign_calls))
+    if (!using_tcmalloc() && !using_preloaded() && atomic_load(&foreign_calls))
         die("the allocator was called before the replay: the heap is not empty");
 }
 
@@ -633,7 +673,11 @@ static void give_baton(uint32_t to) {
 
 /* Replays this thread's ops as they come up; returns when the trace is done. The main thread, once done,
  * holds the baton, so the output is complete when it returns. */
+/* --maps: each replaying thread's thread pointer (its TLS, hence where an allocator's thread state lives). */
+static uintptr_t thread_pointer[MAX_THREADS];
+
 static void run_thread(uint32_t me) {
+    thread_pointer[me] = (uintptr_t)pthread_self();
     for (;;) {
         if (me != main_thread && atomic_load(&turn[me]) == 0) atomic_fetch_add(&threads_ready, 1);
         take_baton(me);
@@ -670,12 +714,57 @@ static void start_threads(void) {
     pthread_attr_destroy(&attr);
 }
 
+/* --maps: /proc/self/maps read into static memory (nothing here may allocate), one "# map" line per mapping. */
+static int print_maps;
+static char maps_text[1 << 16];
+
+static int hex_digit(char c) {
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+static void put_maps(void) {
+    int fd = open("/proc/self/maps", O_RDONLY);
+    if (fd < 0) die("cannot open /proc/self/maps");
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, maps_text + len, sizeof maps_text - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    thread_pointer[main_thread] = (uintptr_t)pthread_self();
+    for (uint32_t k = 0; k < thread_count; k++) {
+        uint32_t t = k == 0 ? main_thread : (k <= main_thread ? k - 1 : k);
+        out_room();
+        put_str("# thread ");
+        put_dec(tids[t]);
+        put_char(' ');
+        put_hex(thread_pointer[t]);
+        put_char('\n');
+    }
+    for (size_t i = 0; i < len;) {
+        uintptr_t start = 0, end = 0;
+        while (i < len && maps_text[i] != '-') start = start * 16 + (uintptr_t)hex_digit(maps_text[i++]);
+        i++;
+        while (i < len && maps_text[i] != ' ') end = end * 16 + (uintptr_t)hex_digit(maps_text[i++]);
+        while (i < len && maps_text[i] != '\n') i++;
+        i++;
+        out_room();
+        put_str("# map ");
+        put_hex(start);
+        put_char(' ');
+        put_hex(end);
+        put_char('\n');
+    }
+}
+
 /* Starts the threads and waits until each is parked, so that nothing of their start-up runs during the
  * replay; then checks that nobody allocated before it (glibc: the heap must be empty). */
 static void replay_threads(void) {
     start_threads();
     while (atomic_load(&threads_ready) < thread_count - 1) sched_yield();
     check_heap_untouched();
+    if (print_maps) put_maps();
     atomic_store(&replay_started, 1);
     if (op_count == 0) return;
     atomic_store(&turn[ops[0].thread], 1);
@@ -685,6 +774,7 @@ static void replay_threads(void) {
 
 static void replay_merged(void) {
     check_heap_untouched();
+    if (print_maps) put_maps();
     atomic_store(&replay_started, 1);
     for (size_t i = 0; i < op_count; i++) replay_op(&ops[i]);
 }
@@ -717,6 +807,25 @@ static void capture_stderr(void (*report)(void), const char *prefix) {
     close(mem);
 }
 
+static const char *stats_symbol; /* --stats-call */
+
+/* The preloaded allocator's statistics printer; extra NULL arguments are harmless to one that takes fewer. */
+static void call_stats_symbol(void) {
+    void (*print)(void *, void *, void *) = (void (*)(void *, void *, void *))dlsym(RTLD_DEFAULT, stats_symbol);
+    if (!print) die("--stats-call: the preloaded allocator does not define that symbol");
+    print(NULL, NULL, NULL);
+}
+
+/* One "# stat <name> <value>" line. */
+static void put_stat(const char *name, size_t value) {
+    out_room();
+    put_str("# stat ");
+    put_str(name);
+    put_char(' ');
+    put_dec(value);
+    put_char('\n');
+}
+
 static void put_tcmalloc_stats(void) {
     static const char *const names[] = {
         "generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
@@ -731,13 +840,29 @@ static void put_tcmalloc_stats(void) {
     if (!MallocExtension_GetNumericProperty) die("--mallocstats needs libtcmalloc_minimal preloaded");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t value;
-        if (!MallocExtension_GetNumericProperty(names[i], &value)) continue;
-        out_room();
-        put_str("# stat ");
-        put_str(names[i]);
-        put_char(' ');
-        put_dec(value);
-        put_char('\n');
+        if (MallocExtension_GetNumericProperty(names[i], &value)) put_stat(names[i], value);
+    }
+}
+
+/* --usable-table: the usable size the preloaded allocator gives each request (its size classes, seen from outside). */
+static void put_usable_line(size_t (*usable)(void *), size_t size) {
+    void *p = real_malloc(size);
+    out_room();
+    put_dec(size);
+    put_char(' ');
+    put_dec(p ? usable(p) : 0);
+    put_char('\n');
+    real_free(p);
+}
+
+static void put_usable_table(void) {
+    size_t (*usable)(void *) = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (!usable) die("--usable-table: the preloaded allocator has no malloc_usable_size");
+    for (size_t size = 0; size <= 262144; size++) put_usable_line(usable, size);
+    for (size_t size = (size_t)256 << 10; size <= (size_t)64 << 20; size += size / 8) {
+        put_usable_line(usable, size - 1);
+        put_usable_line(usable, size);
+        put_usable_line(usable, size + 1);
     }
 }
 
@@ -761,6 +886,27 @@ static void put_nallocx_table(void) {
 }
 
 /* ───────────────────────────── main ───────────────────────────── */
+
+static void *next_symbol(const char *name) {
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) die("--preloaded: the next object defines no malloc family (is LD_PRELOAD set?)");
+    return f;
+}
+
+/* Binds the preloaded family. dlsym may allocate (its error buffer), so it runs on the bootstrap arena, and
+ * finding glibc itself means nothing was preloaded. */
+static void bind_preloaded(void) {
+    atomic_store(&creating_threads, 1);
+    void *m = next_symbol("malloc");
+    preloaded.calloc = (void *(*)(size_t, size_t))next_symbol("calloc");
+    preloaded.realloc = (void *(*)(void *, size_t))next_symbol("realloc");
+    preloaded.free = (void (*)(void *))next_symbol("free");
+    atomic_store(&creating_threads, 0);
+    Dl_info info;
+    if (dladdr(m, &info) && info.dli_fname && strstr(info.dli_fname, "libc.so"))
+        die("--preloaded: malloc is glibc's (LD_PRELOAD an allocator)");
+    preloaded.malloc = (void *(*)(size_t))m;
+}
 
 static int arg_is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
@@ -807,10 +953,28 @@ static void say_time(uint64_t ns) {
     out_len = saved_len;
 }
 
+/* --mallctl-stats: jemalloc's totals, refreshed by writing "epoch" first. */
+static void put_mallctl_stats(void) {
+    static const char *const names[] = {
+        "stats.allocated", "stats.active", "stats.metadata", "stats.resident", "stats.mapped", "stats.retained",
+    };
+    int (*ctl)(const char *, void *, size_t *, void *, size_t) =
+        (int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+    if (!ctl) die("--mallctl-stats needs jemalloc preloaded");
+    uint64_t epoch = 1;
+    size_t epoch_len = sizeof epoch;
+    ctl("epoch", &epoch, &epoch_len, &epoch, epoch_len);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t value = 0, len = sizeof value;
+        if (ctl(names[i], &value, &len, NULL, 0) == 0) put_stat(names[i], value);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *path = NULL;
     int threads = -1; /* -1: by the trace */
-    int want_tcmalloc = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int want_tcmalloc = 0, want_preloaded = 0, usable_table = 0, final_mallinfo = 0, stats = 0, mallocstats = 0, show_base = 0, table = 0, timing = 0;
+    int mallctl_stats = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is(a, "--threads") && i + 1 < argc && (arg_is(argv[i + 1], "real") || arg_is(argv[i + 1], "merge")))
@@ -821,17 +985,33 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--stats")) stats = 1;
         else if (arg_is(a, "--heap-base")) show_base = 1;
         else if (arg_is(a, "--tcmalloc")) want_tcmalloc = 1;
+        else if (arg_is(a, "--preloaded")) want_preloaded = 1;
+        else if (arg_is(a, "--stats-call") && i + 1 < argc) stats_symbol = argv[++i];
+        else if (arg_is(a, "--usable-table")) usable_table = 1;
         else if (arg_is(a, "--mallocstats")) mallocstats = 1;
         else if (arg_is(a, "--nallocx-table")) table = 1;
         else if (arg_is(a, "--time")) timing = 1;
+        else if (arg_is(a, "--maps")) print_maps = 1;
+        else if (arg_is(a, "--mallctl-stats")) mallctl_stats = 1;
         else if (arg_is(a, "--quiet")) quiet = 1;
         else if (a[0] == '-' && a[1] == '-') die("unknown option");
         else path = a;
     }
-    if (want_tcmalloc != using_tcmalloc())
+    if (want_preloaded) {
+        if (want_tcmalloc || print_mallinfo || final_mallinfo || stats || mallocstats || table)
+            die("--preloaded takes no allocator-specific option");
+        bind_preloaded();
+    }
+    if (!want_preloaded && want_tcmalloc != using_tcmalloc())
         die(want_tcmalloc ? "--tcmalloc needs LD_PRELOAD=libtcmalloc_minimal.so.4"
                           : "tcmalloc is preloaded: pass --tcmalloc");
     out = map_zeroed(OUT_BYTES);
+    if (usable_table) {
+        if (!want_preloaded) die("--usable-table needs --preloaded");
+        put_usable_table();
+        out_flush();
+        return 0;
+    }
     if (table) {
         put_nallocx_table();
         out_flush();
@@ -861,7 +1041,12 @@ int main(int argc, char **argv) {
         put_mallinfo();
     }
     if (stats) capture_stderr(malloc_stats, "# stats ");
+    if (stats_symbol) {
+        if (!want_preloaded) die("--stats-call needs --preloaded");
+        capture_stderr(call_stats_symbol, "# stats ");
+    }
     if (mallocstats) put_tcmalloc_stats();
+    if (mallctl_stats) put_mallctl_stats();
     out_flush();
     if (timing) say_time(t1 - t0);
     _exit(0); /* the other threads are parked; exit_group ends them */

@@ -1,6 +1,6 @@
 // The native oracles: test/oracle/glibc-replay.c compiled once (cached by source hash) and run on a trace with
-// the real glibc 2.36 allocator, or with gperftools 2.10 TCMalloc preloaded. Differential tests compare its
-// address lines with the models'.
+// the real glibc 2.36 allocator, with gperftools 2.10 TCMalloc preloaded, or with any other allocator library
+// preloaded (every block printed as an mmap offset). Differential tests compare its address lines with the models'.
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,6 +23,9 @@ const cacheDir = join(repoRoot, "node_modules/.cache/heaplab-oracle");
 /** Debian's libtcmalloc_minimal (package libtcmalloc-minimal4). */
 export const TCMALLOC_LIBRARY = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
 
+/** Debian's libmimalloc (package libmimalloc2.0, mimalloc 2.0.9). */
+export const MIMALLOC_LIBRARY = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2";
+
 /** Why the native oracle cannot run here, or null when it can (Linux x86-64 with a C compiler). */
 export function oracleUnavailable(): string | null {
   if (process.platform !== "linux" || process.arch !== "x64") return "the native oracle needs Linux x86-64";
@@ -35,6 +38,12 @@ export function oracleUnavailable(): string | null {
 export function tcmallocUnavailable(): string | null {
   if (existsSync(TCMALLOC_LIBRARY)) return oracleUnavailable();
   return oracleUnavailable() ?? `missing ${TCMALLOC_LIBRARY} (apt-get install libtcmalloc-minimal4)`;
+}
+
+/** Why an oracle with `library` preloaded cannot run here, or null when it can. */
+export function preloadUnavailable(library: string): string | null {
+  if (existsSync(library)) return oracleUnavailable();
+  return oracleUnavailable() ?? `missing ${library}`;
 }
 
 let built: Promise<string> | undefined;
@@ -53,7 +62,7 @@ async function compile(): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   // Concurrent test workers may compile at once: each writes its own file, then renames it into place.
   const partial = `${binary}.${process.pid}.tmp`;
-  await run("cc", ["-O2", "-Wall", "-o", partial, source, "-lpthread"], {});
+  await run("cc", ["-O2", "-Wall", "-o", partial, source, "-lpthread", "-ldl"], {});
   renameSync(partial, binary);
   return binary;
 }
@@ -87,6 +96,14 @@ export interface NativeOptions {
   /** "real": one pthread per trace tid in lockstep; "merge": every op on the main thread. Default: by the trace. */
   threads?: "merge" | "real";
   allocator?: "glibc" | "tcmalloc";
+  /** A shared library to LD_PRELOAD as the allocator (e.g. MIMALLOC_LIBRARY): every block prints as `mmap±0x…`
+   * from the first one returned; `allocator`, `mallinfo` and `stats` do not apply. */
+  preload?: string;
+  /** Further environment variables for the allocator (e.g. `{ MIMALLOC_EAGER_COMMIT: "0" }`). */
+  env?: Record<string, string>;
+  /** With `preload`: the library's statistics printer to call at the end (e.g. `mi_stats_print`); its lines
+   * land in `statLines`. */
+  statsCall?: string;
   /** Also collect mallinfo2() after every op, or once after the last one ("final"). */
   mallinfo?: boolean | "final";
   /** Also collect malloc_stats() (glibc) or the MallocExtension properties (TCMalloc) at the end. */
@@ -117,17 +134,20 @@ export interface NativeRun {
 function allocatorEnv(options: NativeOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k === "GLIBC_TUNABLES" || k === "LD_PRELOAD" || /^MALLOC_/.test(k) || /^TCMALLOC_/.test(k)) continue;
+    if (k === "GLIBC_TUNABLES" || k === "LD_PRELOAD" || /^(MALLOC_|TCMALLOC_|MIMALLOC_)/.test(k)) continue;
     env[k] = v;
   }
   if (options.tunables) env.GLIBC_TUNABLES = options.tunables;
   if (options.allocator === "tcmalloc") env.LD_PRELOAD = TCMALLOC_LIBRARY;
+  if (options.preload) env.LD_PRELOAD = options.preload;
+  Object.assign(env, options.env);
   return env;
 }
 
 function oracleArgs(options: NativeOptions): string[] {
   const args = ["--heap-base"];
   if (options.threads) args.push("--threads", options.threads);
+  if (options.preload) return [...args, "--preloaded", ...(options.statsCall ? ["--stats-call", options.statsCall] : [])];
   if (options.allocator === "tcmalloc") args.push("--tcmalloc");
   if (options.mallinfo) args.push(options.mallinfo === "final" ? "--final-mallinfo" : "--mallinfo");
   if (options.stats) args.push(options.allocator === "tcmalloc" ? "--mallocstats" : "--stats");
@@ -190,6 +210,21 @@ export async function tcmallocNallocx(): Promise<Map<number, number>> {
     if (!line) continue;
     const [size, allocated] = line.split(" ").map(Number);
     table.set(size, allocated);
+  }
+  return table;
+}
+
+/** malloc_usable_size(malloc(size)) of a preloaded allocator: size → usable bytes, for 0…262144 and samples to
+ * 64 MiB. */
+export async function preloadedUsableSizes(library: string, env: Record<string, string> = {}):
+  Promise<Map<number, number>> {
+  const binary = await buildOracle();
+  const { stdout } = await run(binary, ["--preloaded", "--usable-table"], allocatorEnv({ preload: library, env }));
+  const table = new Map<number, number>();
+  for (const line of stdout.split("\n")) {
+    if (!line) continue;
+    const [size, usable] = line.split(" ").map(Number);
+    table.set(size, usable);
   }
   return table;
 }

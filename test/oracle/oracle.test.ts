@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
-  oracleUnavailable, repoRoot, runNative, runNativeText, sharedTraces, sharedTracesMissing, tcmallocNallocx,
-  tcmallocUnavailable,
+  MIMALLOC_LIBRARY, oracleUnavailable, preloadUnavailable, repoRoot, runNative, runNativeText, sharedTraces,
+  sharedTracesMissing, tcmallocNallocx, tcmallocUnavailable,
 } from "./native.js";
 
 const noOracle = oracleUnavailable();
@@ -121,4 +121,31 @@ describe.skipIf(noTcmalloc)("native TCMalloc replayer", () => {
     }
     expect(table.get(262145)).toBe(270336);
   });
+});
+
+const noMimalloc = preloadUnavailable(MIMALLOC_LIBRARY);
+if (!noOracle && noMimalloc) console.warn(`skipping preloaded-allocator oracle tests: ${noMimalloc}`);
+
+describe.skipIf(noMimalloc)("native replayer with a preloaded allocator (mimalloc)", () => {
+  it("prints every block from the first one, threads included, in one heap when merged", async () => {
+    const trace = "# alloc-trace v1 pid=7 ppid=1 exe=t\n1 7 m 34 0x10\n2 8 m 10 0x20\n3 7 m 10 0x30\n4 8 f 0x10\n";
+    const real = await runNativeText(trace, { preload: MIMALLOC_LIBRARY, threads: "real" });
+    expect(real.lines[0]).toBe("1 m 34 mmap+0x0");
+    expect(real.lines.every((l) => / mmap[+-]0x[0-9a-f]+$/.test(l))).toBe(true);
+    const merged = await runNativeText(trace, { preload: MIMALLOC_LIBRARY, threads: "merge" });
+    // one heap: the second 16-byte block follows the first in the same page
+    const offset = (l: string) => Number(l.split(" ")[3].slice(5));
+    expect(offset(merged.lines[2]) - offset(merged.lines[1])).toBe(16);
+  });
+
+  // The real thing is deterministic in offsets from the first block, so a model can be exact.
+  for (const trace of sharedTraces()) {
+    const mode = trace.threads > 1 ? "real" : "merge";
+    it(`${trace.name} (${mode} threads): two runs print identical offsets`, async () => {
+      const options = { preload: MIMALLOC_LIBRARY, threads: mode } as const;
+      const [a, b] = await Promise.all([runNative(trace.path, options), runNative(trace.path, options)]);
+      expect(a.lines.length).toBeGreaterThan(0);
+      expect(a.lines).toEqual(b.lines);
+    });
+  }
 });

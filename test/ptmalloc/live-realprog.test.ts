@@ -8,13 +8,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { oracleUnavailable, runNative } from "../oracle/native.js";
 import { firstDifference, glibcTunables, kernelPlacedByRegion, modelAddressLines, modelUnavailable } from "../differential/compare.js";
-import { type Program, recordPrograms, recordedAddressLines, recordedHeapBase, recordingUnavailable } from "./realprog.js";
+import {
+  PROGRAM_NAMES, type Program, recordPrograms, recordedAddressLines, recordedHeapBase, recordingUnavailable,
+} from "./realprog.js";
 
 const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc") ?? recordingUnavailable();
 if (skip) console.warn(`skipping ptmalloc real-program tests: ${skip}`);
 
 const CONFIGS = ["", "tcache_count=0", "mxfast=0:top_pad=0"];
-const NAMES = ["mix", "rounds", "perl", "awk", "sqlite3"];
+const NAMES = PROGRAM_NAMES;
 
 describe.skipIf(skip)("ptmalloc model vs glibc 2.36 on real programs recorded live", () => {
   const programs = new Map<string, Program>();

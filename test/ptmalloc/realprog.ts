@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { beforeAll, it } from "vitest";
 import { recordedFiles, recordProcess } from "../../src/cli/record.js";
 
 /** Every entry point, failures included: aligned requests up to 64 KiB, trims, realloc to 0 and to mmap sizes. */
@@ -181,4 +182,27 @@ export function recordedAddressLines(
     out.push(`${seq} ${op} ${size} ${where(res)}`);
   }
   return options.quiet ? [] : out;
+}
+
+/** The programs every real-program suite replays. */
+export const PROGRAM_NAMES = ["mix", "rounds", "perl", "awk", "sqlite3"];
+
+/**
+ * Inside a describe: records the programs once, then one test per program and thread mode, "real" (one thread per
+ * trace thread) only for multi-threaded programs; a program that could not be recorded (sqlite3) is skipped.
+ */
+export function eachProgram(check: (program: Program, threads: "merge" | "real") => Promise<void>): void {
+  const programs = new Map<string, Program>();
+  beforeAll(async () => {
+    for (const p of await recordPrograms()) programs.set(p.name, p);
+  }, 120_000);
+  for (const name of PROGRAM_NAMES) {
+    for (const threads of ["merge", "real"] as const) {
+      it(`${name} ${threads}`, async (ctx) => {
+        const program = programs.get(name);
+        if (!program || (threads === "real" && program.threads === 1)) return ctx.skip();
+        await check(program, threads);
+      }, 120_000);
+    }
+  }
 }

@@ -20,26 +20,27 @@ const size: fc.Arbitrary<number> = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 262_145, max: 3 << 20 }) },
 );
 
-export function stepArbitrary(threads: number): fc.Arbitrary<Step> {
+/** Steps over `threads` threads, with request sizes drawn from `sizes`. */
+export function stepArbitrary(threads: number, sizes: fc.Arbitrary<number> = size): fc.Arbitrary<Step> {
   const thread = fc.nat({ max: threads - 1 });
   const pick = fc.nat({ max: 1 << 16 });
   return fc.oneof(
-    { weight: 30, arbitrary: fc.record({ size, thread }).map((s): Step => ({ kind: "malloc", ...s })) },
+    { weight: 30, arbitrary: fc.record({ size: sizes, thread }).map((s): Step => ({ kind: "malloc", ...s })) },
     { weight: 28, arbitrary: fc.record({ pick, thread }).map((s): Step => ({ kind: "free", ...s })) },
     {
       weight: 6,
       arbitrary: fc.record({
-        size, count: fc.integer({ min: 2, max: 160 }), thread, freeThread: thread, reverse: fc.boolean(),
+        size: sizes, count: fc.integer({ min: 2, max: 160 }), thread, freeThread: thread, reverse: fc.boolean(),
       }).map((s): Step => ({ kind: "run", ...s })),
     },
     {
       weight: 3,
-      arbitrary: fc.record({ align: fc.integer({ min: 3, max: 17 }).map((k) => 2 ** k), size, thread })
+      arbitrary: fc.record({ align: fc.integer({ min: 3, max: 17 }).map((k) => 2 ** k), size: sizes, thread })
         .map((s): Step => ({ kind: "memalign", ...s })),
     },
     {
       weight: 8,
-      arbitrary: fc.record({ pick, size: fc.oneof(size, fc.constant(0)), thread })
+      arbitrary: fc.record({ pick, size: fc.oneof(sizes, fc.constant(0)), thread })
         .map((s): Step => ({ kind: "realloc", ...s })),
     },
   );
@@ -91,7 +92,7 @@ export function render(list: readonly Step[]): string {
 
 /** Generated traces over `threads` threads, as text (never empty: the native replayer waits forever on a
  * threaded replay without operations). */
-export function traces(threads: number, maxSteps: number): fc.Arbitrary<string> {
-  return fc.array(stepArbitrary(threads), { minLength: 1, maxLength: maxSteps }).map(render)
+export function traces(threads: number, maxSteps: number, sizes: fc.Arbitrary<number> = size): fc.Arbitrary<string> {
+  return fc.array(stepArbitrary(threads, sizes), { minLength: 1, maxLength: maxSteps }).map(render)
     .filter((text) => text.split("\n").length > 2);
 }
