@@ -5,6 +5,8 @@ export type { Lab, CallOptions, ReplayOptions, Size } from "./lab/lab.js";
 export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
 export { parseTunables } from "./lab/model.js";
+export { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelDescriptor } from "./models/index.js";
+export type { ModelDescriptor, PartInfo, StateInfo, TunableSyntax } from "./models/index.js";
 export { HeapError, TraceError, CHUNK_STATES } from "./lab/types.js";
 export type { HeapErrorKind } from "./lab/types.js";
 export type { ChunkRow, ChunkState, LabOptions, ModelName, ReplaySummary, Stats } from "./lab/types.js";

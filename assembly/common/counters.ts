@@ -17,6 +17,8 @@ export const LOCK_ARENA: i32 = 5;
 export const LOCK_CENTRAL: i32 = 6;
 export const LOCK_PAGEHEAP: i32 = 7;
 export const COUNTER_COUNT: i32 = 16;
+/** The counters' names, in index order (JS reads counters by name). */
+export const COUNTER_NAMES: string = "brk,mmap,munmap,mremap,madvise,arenaLock,centralLock,pageheapLock";
 
 const COUNTERS_BASE: u64 = 0xfff1_0000_0000;
 

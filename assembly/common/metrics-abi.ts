@@ -2,6 +2,7 @@
 // (src/report/metrics.ts reads them).
 
 export {
-  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, countersInto, timelineRows, timelineInto,
+  metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, counterNames, countersInto, timelineRows,
+  timelineInto,
   timelineClear, histogramsInto,
 } from "./metrics";

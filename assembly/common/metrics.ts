@@ -26,7 +26,9 @@
 
 import { OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_TRIM, OP_SLOTS,
   RESULT_SLOTS, FLAG_RAW_ADDRESS } from "./ops";
-import { SYS_BRK, SYS_MADVISE, LOCK_ARENA, LOCK_PAGEHEAP, COUNTER_COUNT, counterCount, counterBytes } from "./counters";
+import {
+  SYS_BRK, SYS_MADVISE, LOCK_ARENA, LOCK_PAGEHEAP, COUNTER_COUNT, COUNTER_NAMES, counterCount, counterBytes,
+} from "./counters";
 import { vmMap, lin } from "./vmem";
 import { residentTouch, residentRelease, residentPageCount } from "./resident";
 
@@ -405,6 +407,11 @@ export function metricsDecompose(buffer: usize): i32 {
   decomposeNow();
   memory.copy(buffer, parts, <usize>partCount << 3);
   return partCount;
+}
+
+/** Names of the counters `countersInto` writes, in its order. */
+export function counterNames(): string {
+  return COUNTER_NAMES;
 }
 
 /** Writes every event counter of counters.ts as (count, bytes) pairs; returns the number of counters. */

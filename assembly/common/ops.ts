@@ -38,6 +38,13 @@ export const OP_VALLOC: i32 = 8;
 export const OP_PVALLOC: i32 = 9;
 export const OP_TRIM: i32 = 10;
 
+/**
+ * Error codes of a batch the model cannot run, not the allocator's own aborts (those are below 100): an op code
+ * the model does not know, a thread index beyond the threads the model keeps state for.
+ */
+export const ERR_UNKNOWN_OP: i32 = 300;
+export const ERR_THREAD: i32 = 301;
+
 /** `object` holds a simulated address, not an object id (interactive calls). */
 export const FLAG_RAW_ADDRESS: i32 = 1;
 
@@ -51,6 +58,22 @@ export const RESULT_SLOTS: i32 = 2;
 
 /** Requests above this size are treated as exceeding PTRDIFF_MAX. */
 export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
+
+/**
+ * The batch format's constants by name (`NAME=value`, comma separated): src/ keeps its own copy of them and checks
+ * it against this once, when an instance is made, so the two cannot drift apart unnoticed.
+ */
+export function abiConstants(): string {
+  const names = ["OP_MALLOC", "OP_CALLOC", "OP_REALLOC", "OP_FREE", "OP_MEMALIGN", "OP_ALIGNED_ALLOC",
+    "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "FLAG_RAW_ADDRESS", "REGION_NONE", "REGION_HEAP",
+    "REGION_MMAP", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
+  const values: i32[] = [OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC,
+    OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP,
+    REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
+  let out = "";
+  for (let i = 0; i < names.length; i++) out += (i ? "," : "") + names[i] + "=" + values[i].toString();
+  return out;
+}
 
 // @ts-ignore: decorator
 @inline export function opField(ops: usize, i: i32, slot: i32): f64 {

@@ -1,7 +1,8 @@
 // The wasm exports of the jemalloc model (jemalloc 5.3.0 as Debian 12 ships it): options, init, the batch
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
-import { vmInit, journalBegin, journalCommit, journalRollback } from "../common/vmem";
+import { vmInit } from "../common/vmem";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
@@ -23,9 +24,9 @@ import {
   tcacheBlockOf, setStartupMalloc,
 } from "./api";
 import { STAT_NAMES, writeStats } from "./stats";
-import { WALK_FIELDS, walkHeap } from "./walk";
+import { WALK_FIELDS, WALK_STATES, walkHeap } from "./walk";
 
-export { lastErrorMessage, lastErrorCode } from "../common/ops";
+export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
@@ -37,7 +38,6 @@ const OPTION_NAMES = "narenas,tcache,tcache_max,lg_tcache_nslots_mul,tcache_nslo
   + "tcache_nslots_small_max,tcache_nslots_large,lg_extent_max_active_fit,dirty_decay_ms,muzzy_decay_ms,retain,"
   + "oversize_threshold,cores,tsd_address,mmap_top,startup_malloc";
 
-let ready: bool = false;
 let narenasSet: bool = false;
 
 /** Comma-separated option names (MALLOC_CONF's, plus the model's own); an option's id is its index. */
@@ -47,7 +47,7 @@ export function optionNames(): string {
 
 /** Sets option `id` before `init`; returns 0 when the option or value is rejected. */
 export function setOption(id: i32, value: f64): i32 {
-  if (ready) return 0;
+  if (!optionsOpen()) return 0;
   switch (id) {
     case 0: if (value < 1 || value > 128) return 0; setNarenas(<i32>value); narenasSet = true; break;
     case 1: setTcache(value != 0); break;
@@ -77,7 +77,7 @@ export function init(): void {
   vmInit();
   countersInit();
   startUp();
-  ready = true;
+  optionsClose();
 }
 
 /**
@@ -115,7 +115,7 @@ export function allocBuffer(bytes: i32): usize {
   return object < 0 ? 0 : objectRequested(object);
 }
 
-/** One operation; returns false when it failed (heap misuse). */
+/** One operation, its thread and op code checked by the driver; returns false when it failed (heap misuse). */
 function runOp(ops: usize, i: i32, results: usize): bool {
   const code = <i32>opField(ops, i, 0);
   const thread = <i32>opField(ops, i, 1);
@@ -124,10 +124,6 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
-  if (thread < 0 || thread >= MAX_THREADS) {
-    raise(3, "thread index out of range (the model keeps state for " + MAX_THREADS.toString() + " threads)");
-    return false;
-  }
   let address: u64 = 0;
   let requested: u64 = 0;
   const trimmed = gld(G_TRIMMED) != 0;
@@ -165,7 +161,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       setTrimmed();
       return true;
     default:
-      raise(4, "unknown operation");
+      unknownOp(code);
       return false;
   }
   if (failed()) return false;
@@ -177,20 +173,14 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   return true;
 }
 
+/** Threads keep their tcache and arena between calls: nothing to do when a batch ends. */
+function batchDone(): void {}
+
+replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  for (let i = 0; i < count; i++) {
-    clearError();
-    if (journal) journalBegin();
-    const ok = runOp(ops, i, results) && checkAfterOp();
-    if (!ok) {
-      if (journal) journalRollback();
-      return i;
-    }
-    if (journal) journalCommit();
-    afterOp(ops, i, results);
-  }
-  return count;
+  return replayBatch(ops, count, results, journal);
 }
 
 /** malloc_usable_size: 0 when jemalloc does not own `address`. */
@@ -249,6 +239,11 @@ export function mmapBase(): f64 {
 }
 
 /** Comma-separated names of a walk record's fields. */
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
+}
+
 export function walkFields(): string {
   return WALK_FIELDS;
 }

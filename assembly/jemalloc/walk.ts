@@ -3,8 +3,8 @@
 // of the cached pointers, built per walk in linear memory (never freed: the walk is rare and the buffer reused).
 //
 //   record: address │ chunk (extent base) │ size │ requested │ state │ class │ region │ object
-//   states used: 0 allocated, 1 tcache (thread cache), 10 central (free slab region), 11 pageheap (dirty or
-//   muzzy extent), 12 released (retained extent); the object id and the request are not tracked (-1, 0).
+//   states (WALK_STATES): 0 allocated, 1 tcache (thread cache), 2 central (free slab region), 3 pageheap (dirty
+//   or muzzy extent), 4 released (retained extent); the object id and the request are not tracked (-1, 0).
 
 import { REGION_MMAP } from "../common/ops";
 import { index2size, binNregs } from "./sz";
@@ -17,6 +17,8 @@ import { threadCount } from "./arena";
 import { tcacheBins, ncached, cachedAt } from "./tcache";
 
 export const WALK_FIELDS = "address,chunk,size,requested,state,bin,region,object";
+/** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
+export const WALK_STATES = "allocated,tcache,central,pageheap,released";
 const WIDTH: i32 = 8;
 
 let cachedList: usize = 0;
@@ -94,7 +96,7 @@ export function walkHeap(buffer: usize, capacity: i32): i32 {
     const state = eState(e);
     if (state == FREE_RECORD) continue;
     if (state != STATE_ACTIVE) {
-      n = put(buffer, capacity, n, eBase(e), eBase(e), eSize(e), state == STATE_RETAINED ? 12 : 11, -1);
+      n = put(buffer, capacity, n, eBase(e), eBase(e), eSize(e), state == STATE_RETAINED ? 4 : 3, -1);
       continue;
     }
     const cls = <i32>eSzind(e);
@@ -107,7 +109,7 @@ export function walkHeap(buffer: usize, capacity: i32): i32 {
     const nregs = <u64>binNregs(cls);
     for (let r: u64 = 0; r < nregs; r++) {
       const p = eBase(e) + r * size;
-      const kind = regionFree(e, r) ? 10 : isCached(p) ? 1 : 0;
+      const kind = regionFree(e, r) ? 2 : isCached(p) ? 1 : 0;
       n = put(buffer, capacity, n, p, eBase(e), size, kind, cls);
     }
   }

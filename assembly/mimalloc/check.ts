@@ -8,7 +8,7 @@
 //             heap owns it, prev/next agree
 //   segments: spans tile the slice records; a free span is in the span queue of its size; `used` counts the pages
 
-import { Scratch } from "../common/scratch";
+import { ScratchBytes } from "../common/scratch";
 import { raise } from "../common/ops";
 import {
   violationsBegin, violation, violationCount, firstViolationCode, firstViolationAddress, checkDue,
@@ -66,7 +66,7 @@ function inQueue(q: u64, page: u64): bool {
 }
 
 // listed[index] = 1 once a block index was seen on a list of the page being checked
-const listedTable = new Scratch();
+const listedTable = new ScratchBytes();
 let listed: usize = 0;
 
 /** One free list of `page`: blocks on boundaries, below the capacity, listed once over all three lists. */

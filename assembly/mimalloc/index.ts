@@ -2,7 +2,7 @@
 // batch replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
 import { vmInit, st64 } from "../common/vmem";
-import { replayBatch } from "../common/replay";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
@@ -16,18 +16,17 @@ import { binOf, binSize, goodSize, BIN_FULL } from "./bins";
 import { miMalloc, miCalloc, miRealloc, miMallocAligned, miPosixMemalign, miValloc, miPvalloc } from "./alloc";
 import { miFree, usableSize as blockUsableSize, ownedPage, blockStart, blockBytes } from "./free";
 import { STAT_NAMES, writeStats } from "./stats";
-import { WALK_FIELDS, SPAN_FIELDS, NOTE_REQUESTED, noteRequested, walkHeap, walkPages } from "./walk";
+import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, NOTE_REQUESTED, noteRequested, walkHeap, walkPages } from "./walk";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
-export { lastErrorMessage, lastErrorCode } from "../common/ops";
+export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "MIMALLOC_LIMIT_OS_ALLOC,aligned_base,mmap_base,MIMALLOC_RESERVE_OS_MEMORY";
 
-let ready: bool = false;
 
 /** Comma-separated option names; an option's id is its index. */
 export function optionNames(): string {
@@ -36,7 +35,7 @@ export function optionNames(): string {
 
 /** Sets option `id` before `init`; returns 0 when the option or value is rejected. */
 export function setOption(id: i32, value: f64): i32 {
-  if (ready) return 0;
+  if (!optionsOpen()) return 0;
   switch (id) {
     case 0: setLimitOsAlloc(value != 0); break;
     case 1: if (value < 0 || !setHintStart(<u64>value)) return 0; break;
@@ -53,7 +52,7 @@ export function init(): void {
   countersInit();
   globalsInit();
   arenaInit();
-  ready = true;
+  optionsClose();
 }
 
 /** Linear memory for batch buffers. */
@@ -79,7 +78,7 @@ function noteAllocated(address: u64, requested: u64, object: i64): void {
   st64(blockStart(address), object >= 0 ? <u64>(object + 1) : requested | NOTE_REQUESTED);
 }
 
-/** One operation; returns false when it failed (heap misuse). */
+/** One operation, its thread and op code checked by the driver; returns false when it failed (heap misuse). */
 function runOp(ops: usize, i: i32, results: usize): bool {
   const code = <i32>opField(ops, i, 0);
   const thread = <i32>opField(ops, i, 1);
@@ -88,10 +87,6 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
-  if (thread < 0 || thread >= MAX_THREADS) {
-    raise(3, "thread index out of range (the model keeps heaps for " + MAX_THREADS.toString() + " threads)");
-    return false;
-  }
   let address: u64 = 0;
   let requested: u64 = 0;
   switch (code) {
@@ -131,7 +126,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     default:
-      raise(4, "unknown operation");
+      unknownOp(code);
       return false;
   }
   if (failed()) return false;
@@ -141,9 +136,14 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   return true;
 }
 
+/** Heaps are per thread and stay bound to it: nothing to do when a batch ends. */
+function batchDone(): void {}
+
+replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  return replayBatch(ops, count, results, journal, runOp, checkAfterOp, afterOp);
+  return replayBatch(ops, count, results, journal);
 }
 
 /** mi_usable_size of the block at `address` (0 when the model does not own it). */
@@ -187,6 +187,11 @@ export function arenaBase(k: i32): f64 {
 }
 
 /** Field names of a walk record. */
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
+}
+
 export function walkFields(): string {
   return WALK_FIELDS;
 }
@@ -197,6 +202,11 @@ export function walk(buffer: usize, capacity: i32): i32 {
 }
 
 /** Field names of a page-walk record. */
+/** Names of the span records' states, in code order. */
+export function spanStates(): string {
+  return SPAN_STATES;
+}
+
 export function spanFields(): string {
   return SPAN_FIELDS;
 }

@@ -5,8 +5,8 @@
 //   ╒═════════╤═══════╤══════╤═══════════╤═══════╤═════╤════════╤════════╕
 //   │ address │ chunk │ size │ requested │ state │ bin │ region │ object │
 //   ╘═════════╧═══════╧══════╧═══════════╧═══════╧═════╧════════╧════════╛
-//   state: 0 allocated, 14 on the page's free list, 15 local_free, 16 thread_free (or the heap's delayed list),
-//          17 capacity not yet linked, 18 free span.   bin: the page's bin, -1 for free spans.
+//   state: 0 allocated, 1 on the page's free list, 2 local_free, 3 thread_free (or the heap's delayed list),
+//          4 capacity not yet linked, 5 free span.   bin: the page's bin, -1 for free spans.
 //   An allocated block's first word holds its object id + 1, or for a call without an object the bytes requested
 //   with the top bit set; written at allocation.
 //
@@ -16,7 +16,7 @@
 //   ╘═════════╧════════╧═════╧════════════════════════════════════════╧══════╧══════════╛
 
 import { ld64 } from "../common/vmem";
-import { Scratch } from "../common/scratch";
+import { ScratchBytes } from "../common/scratch";
 import { REGION_MMAP, objectRequested } from "../common/ops";
 import { binOf } from "./bins";
 import { PAGE_STRUCT } from "./page";
@@ -46,18 +46,23 @@ export function noteRequested(block: u64): u64 {
   return (note & NOTE_REQUESTED) != 0 ? note & ~NOTE_REQUESTED : objectRequested(<i64>note - 1);
 }
 
+/** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
+export const WALK_STATES = "allocated,pagefree,localfree,threadfree,unlinked,freespan";
+/** A span's state names, in code order (`spanStates`). */
+export const SPAN_STATES = "page,freespan,header";
+
 export const STATE_ALLOCATED: f64 = 0;
-export const STATE_PAGE_FREE: f64 = 14;
-export const STATE_LOCAL_FREE: f64 = 15;
-export const STATE_THREAD_FREE: f64 = 16;
-export const STATE_UNUSED: f64 = 17;
-export const STATE_FREE_SPAN: f64 = 18;
+export const STATE_PAGE_FREE: f64 = 1;
+export const STATE_LOCAL_FREE: f64 = 2;
+export const STATE_THREAD_FREE: f64 = 3;
+export const STATE_UNUSED: f64 = 4;
+export const STATE_FREE_SPAN: f64 = 5;
 
 // block classes by index: 0 allocated, 1 free list, 2 local_free, 3 thread_free
-const kinds = new Scratch();
+const kinds = new ScratchBytes();
 let kindsAt: usize = 0;
 /** The live segments in address order. */
-const sorted = new Scratch();
+const sorted = new ScratchBytes();
 let sortedAt: usize = 0;
 
 /** The live segments, sorted by address, in the scratch array; returns their number. */

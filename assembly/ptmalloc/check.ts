@@ -26,6 +26,7 @@ export const SEGV_MESSAGE: string = "Segmentation fault";
 //   list: the list that reached the chunk (LIST_* below) · free: the next chunk's P bit is clear
 
 import { ld64, ld16, vmIsMapped } from "../common/vmem";
+import { Scratch } from "../common/scratch";
 import { raise } from "../common/ops";
 import {
   CHECK_FAILED, violationsBegin, violation, violationCount, firstViolationCode, firstViolationAddress, checkDue,
@@ -125,33 +126,23 @@ const LIST_BIN: u8 = 1;
 const LIST_FASTBIN: u8 = 2;
 const LIST_TCACHE: u8 = 3;
 
-let records: usize = 0;
-let recordsCapacity: i32 = 0;
-let recordCount: i32 = 0;
+const records = new Scratch(16, 4096);
 
 function keepChunk(p: u64, arena: u32, free: bool): void {
-  if (recordCount == recordsCapacity) {
-    const capacity = recordsCapacity == 0 ? 4096 : recordsCapacity << 1;
-    const grown = heap.alloc(<usize>capacity << 4);
-    if (recordCount > 0) memory.copy(grown, records, <usize>recordCount << 4);
-    records = grown;
-    recordsCapacity = capacity;
-  }
-  const at = records + (<usize>recordCount << 4);
+  const at = records.push();
   store<u64>(at, p);
   store<u32>(at, arena, 8);
   store<u8>(at, LIST_NONE, 12);
   store<u8>(at, free ? 1 : 0, 13);
-  recordCount++;
 }
 
 // @ts-ignore: decorator
-@inline function recordAt(i: i32): usize { return records + (<usize>i << 4); }
+@inline function recordAt(i: i32): usize { return records.at(i); }
 
 /** Index of the walk record of chunk `p`, or -1. */
 function findChunk(p: u64): i32 {
   let lo = 0;
-  let hi = recordCount - 1;
+  let hi = records.count - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const q = load<u64>(recordAt(mid));
@@ -213,7 +204,7 @@ function walkHeap(k: u32, av: u64, first: u64, end: u64): u64 {
 
 /** Walks every arena's heaps in address order, recording their chunks; checks the arenas' sizes. */
 function walkArenas(): void {
-  recordCount = 0;
+  records.clear();
   const sbrkBase = param(P_SBRK_BASE);
   if (sbrkBase != 0) {
     const brk = param(P_BRK);
@@ -287,7 +278,7 @@ function checkBin(av: u64, k: u32, b: u64): void {
     }
     q = next;
     if (q == head) break;
-    if (++n > recordCount) {
+    if (++n > records.count) {
       violation(LIST_CYCLE, head);
       return;
     }
@@ -319,7 +310,7 @@ function checkFastbin(av: u64, k: u32, idx: u64): bool {
   let p = ld64(fastbinSlot(av, idx));
   let n: i32 = 0;
   while (p != 0) {
-    if (++n > recordCount) {
+    if (++n > records.count) {
       violation(LIST_CYCLE, fastbinSlot(av, idx));
       break;
     }
@@ -353,7 +344,7 @@ function checkTcache(tc: u64): void {
     let e = ld64(tc + 128 + (idx << 3));
     let n: u64 = 0;
     while (e != 0) {
-      if (++n > <u64>recordCount) {
+      if (++n > <u64>records.count) {
         violation(LIST_CYCLE, tc);
         break;
       }
@@ -389,7 +380,7 @@ function checkTcaches(): void {
 
 /** Every free chunk of the walk was reached through a bin. */
 function checkFreeChunksListed(): void {
-  for (let i = 0; i < recordCount; i++) {
+  for (let i = 0; i < records.count; i++) {
     if (recordFree(i) && load<u8>(recordAt(i), 12) != LIST_BIN) violation(FREE_CHUNK_UNLISTED, load<u64>(recordAt(i)));
   }
 }

@@ -7,14 +7,12 @@
 //   │             │               │ chunks ↓     │ (main_arena)   │            │                          │
 //   └─────────────┴───────────────┴──────────────┴────────────────┴────────────┴──────────────────────────┘
 
-import {
-  vmInit, vmMap, st64, ld64, journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure, vmBuffer,
-} from "../common/vmem";
+import { vmInit, vmMap, st64, ld64, vmBuffer } from "../common/vmem";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
-  settleMemory,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
@@ -34,21 +32,22 @@ import {
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { ledgerOwn, ledgerDisown } from "./ledger";
-import { walkInto, WALK_FIELDS, NOTES_WITHOUT_OBJECT } from "./walk";
+import { walkInto, WALK_FIELDS, WALK_STATES, NOTES_WITHOUT_OBJECT } from "./walk";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
 
-export { lastErrorCode } from "../common/ops";
+export { lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { afterOp } from "./decompose";
 
-export * from "./decompose";
+export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
-/** Thread slots backed at init (16 bytes each). */
-const THREAD_SLOTS_BYTES: u64 = 0x10000;
+/** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */
+const THREAD_SLOTS_BYTES: u64 = ARENAS_BASE - THREADS_BASE;
+const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
 
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
@@ -60,9 +59,9 @@ export function optionNames(): string {
   return OPTION_NAMES;
 }
 
-/** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted. */
+/** Sets a tunable before `init`, as GLIBC_TUNABLES would. Returns 1 when accepted (never after `init`). */
 export function setOption(id: i32, value: f64): i32 {
-  if (!(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
+  if (!optionsOpen() || !(value >= 0) || value >= SIZE_TOO_LARGE) return 0;
   const v = <u64>value;
   switch (id) {
     case 0: setTcacheCount(v); break;
@@ -110,6 +109,7 @@ export function init(): void {
   setParam(P_BRK, heapBaseAddress);
   setCurrentThread(0);
   setThreadArena(av);
+  optionsClose();
 }
 
 /** Linear memory for JS batch buffers (never freed); 0 when the instance cannot grow. */
@@ -138,11 +138,9 @@ function writeNotes(mem: u64, requested: u64, object: i64): void {
   st64(mem + 8, object < 0 ? NOTES_WITHOUT_OBJECT : <u64>(object + 1));
 }
 
-/** Marks the process multi-threaded the first time a second thread calls in, and backs its slot. */
+/** Marks the process multi-threaded the first time a second thread calls in. */
 function enterThread(thread: u64): void {
   if (thread != 0 && singleThread()) setParam(P_MULTI_THREADED, 1);
-  const slot = thread << 4;
-  if (slot >= THREAD_SLOTS_BYTES) vmMap(THREADS_BASE + slot, 16);
   setCurrentThread(thread);
 }
 
@@ -154,7 +152,7 @@ function callocBytes(n: f64, size: f64): u64 {
 }
 
 /** Runs one operation; returns the result address (trim: 0/1) and leaves the region in `lastRegion`. */
-function runOp(ops: usize, i: i32): u64 {
+function operation(ops: usize, i: i32): u64 {
   const op = <i32>opField(ops, i, 0);
   const object = <i64>opField(ops, i, 2);
   const a = opField(ops, i, 3);
@@ -205,7 +203,7 @@ function runOp(ops: usize, i: i32): u64 {
       lastRegion = REGION_NONE;
       return mallocTrim(sizeArg(a)) ? 1 : 0;
     }
-    default: lastRegion = REGION_NONE; return 0;
+    default: unknownOp(op); return 0;
   }
   if (failed()) return 0;
   if (result != 0) {
@@ -222,27 +220,24 @@ function runOp(ops: usize, i: i32): u64 {
 
 let lastRegion: i32 = REGION_NONE;
 
+/** Op `i` for the replay driver: runs it and writes its result; false on an error. */
+function runOp(ops: usize, i: i32, results: usize): bool {
+  const address = operation(ops, i);
+  if (failed()) return false;
+  putResult(results, i, address, lastRegion);
+  return true;
+}
+
+/** Calls between batches (interactive ones included) come from the main thread until a batch says otherwise. */
+function backToMainThread(): void {
+  setCurrentThread(0);
+}
+
+replayUse(runOp, checkAfterOp, afterOp, backToMainThread, MAX_THREADS);
+
 /** Replays `count` operations; returns how many completed (an integrity abort stops the batch). */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  clearError();
-  for (let i = 0; i < count; i++) {
-    // Near the engine's memory cap any operation may run out half way: only the journal can undo it then.
-    const journaled = journal || vmAtCeiling();
-    if (journaled) journalBegin();
-    vmClearFailure();
-    const address = runOp(ops, i);
-    if (!settleMemory() && !failed()) checkAfterOp();
-    if (failed()) {
-      if (journaled) journalRollback();
-      setCurrentThread(0);
-      return i;
-    }
-    if (journaled) journalCommit();
-    putResult(results, i, address, lastRegion);
-    afterOp(ops, i, results);
-  }
-  setCurrentThread(0);
-  return count;
+  return replayBatch(ops, count, results, journal);
 }
 
 /** The real allocator's message for the failed operation. */
@@ -272,6 +267,11 @@ export function heapBase(): f64 {
 /** Names of the f64 fields of a walk record. */
 export function walkFields(): string {
   return WALK_FIELDS;
+}
+
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
 }
 
 /** Writes up to `capacity` walk records at `buffer`; returns the number of chunks. */

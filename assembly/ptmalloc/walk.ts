@@ -21,6 +21,9 @@ export const WALK_FIELDS: string = "address,chunk,size,requested,state,bin,regio
 /** The object word of the notes of a block allocated by an interactive call (no object id). */
 export const NOTES_WITHOUT_OBJECT: u64 = 0x8000_0000_0000_0001;
 
+/** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
+export const WALK_STATES: string = "allocated,tcache,fastbin,unsorted,smallbin,largebin,top,mmapped";
+
 export const STATE_ALLOCATED: i32 = 0;
 export const STATE_TCACHE: i32 = 1;
 export const STATE_FASTBIN: i32 = 2;

@@ -17,6 +17,7 @@
 
 import { runningTotalsHold } from "./stats";
 import { ld64 } from "../common/vmem";
+import { Scratch } from "../common/scratch";
 import { raise } from "../common/ops";
 import {
   CHECK_FAILED, violationsBegin, violation, violationCount, firstViolationCode, firstViolationAddress, checkDue,
@@ -114,24 +115,14 @@ export function checkMessage(code: i32): string {
 
 // ── scratch: the small-object spans of the walk ──────────────────────────────────────────────────────────
 
-let spans: usize = 0;
-let spansCapacity: i32 = 0;
-let spanCount: i32 = 0;
+const spans = new Scratch(8, 1024);
 
 function keepSpan(s: u64): void {
-  if (spanCount == spansCapacity) {
-    const capacity = spansCapacity == 0 ? 1024 : spansCapacity << 1;
-    const grown = heap.alloc(<usize>capacity << 3);
-    if (spanCount > 0) memory.copy(grown, spans, <usize>spanCount << 3);
-    spans = grown;
-    spansCapacity = capacity;
-  }
-  store<u64>(spans + (<usize>spanCount << 3), s);
-  spanCount++;
+  store<u64>(spans.push(), s);
 }
 
 // @ts-ignore: decorator
-@inline function keptSpan(i: i32): u64 { return load<u64>(spans + (<usize>i << 3)); }
+@inline function keptSpan(i: i32): u64 { return load<u64>(spans.at(i)); }
 
 // Per-class tallies of one check.
 const classSpans = new StaticArray<i64>(128);
@@ -148,7 +139,7 @@ let spanBytes: u64 = 0;
 
 /** Walks the heap's spans by the pagemap, in address order, checking each and tallying what it finds. */
 function walkSpans(): void {
-  spanCount = 0;
+  spans.clear();
   normalSpans = 0;
   returnedSpans = 0;
   normalBytes = 0;
@@ -305,7 +296,7 @@ function checkCentralLists(): void {
   for (let cl = 1; cl < n; cl++) {
     centralClass = cl;
     const c = central(cl);
-    const limit = <i64>spanCount;
+    const limit = <i64>spans.count;
     const listed = walkList(emptyList(c), limit, checkCentralMember) + walkList(nonemptyList(c), limit, checkCentralMember);
     if (listed != <i64>centralSpans(c) || listed != unchecked(classSpans[cl])) violation(CENTRAL_SPAN_COUNT, c);
   }
@@ -333,7 +324,7 @@ function markFree(o: u64, cl: i32): bool {
 /** The free objects of each small-object span: linked to the span, counted by its refcount and the central counter. */
 function checkSpanObjects(): void {
   for (let cl = 0; cl < 128; cl++) unchecked(classFreeInSpans[cl] = 0);
-  for (let i = 0; i < spanCount; i++) {
+  for (let i = 0; i < spans.count; i++) {
     const s = keptSpan(i);
     const cl = spanClass(s);
     const size = classToSize(cl);
@@ -413,7 +404,7 @@ function checkTransferCaches(): void {
 
 /** Every slot of every small-object span is allocated or was reached on exactly one free list. */
 function checkNothingLost(): void {
-  for (let i = 0; i < spanCount; i++) {
+  for (let i = 0; i < spans.count; i++) {
     const s = keptSpan(i);
     const size = classToSize(spanClass(s));
     const base = spanStart(s) << PAGE_SHIFT;

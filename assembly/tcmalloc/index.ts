@@ -2,15 +2,14 @@
 // replay loop, walks and statistics. See docs/design.md for the ABI every model shares.
 
 import { vmInit, vmBuffer } from "../common/vmem";
-import { replayBatch } from "../common/replay";
+import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "../common/replay";
 import { countersInit } from "../common/counters";
 import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
   OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, raise, SIZE_TOO_LARGE,
+  setObjectAddress, clearError, failed, SIZE_TOO_LARGE,
 } from "../common/ops";
-export { lastErrorCode } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
 import { setReleaseRate, setHeapLimitMb, setAggressiveDecommit } from "./pageheap";
@@ -19,14 +18,14 @@ import {
   startUp, tcMalloc, tcFree, tcCalloc, tcRealloc, tcMemalign, tcPosixMemalign, tcValloc, tcPvalloc, usableSizeOf,
 } from "./malloc";
 import { STAT_NAMES, writeStats } from "./stats";
-import { WALK_FIELDS, SPAN_FIELDS, walkHeap, walkSpans } from "./walk";
+import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, walkHeap, walkSpans } from "./walk";
 
-export { lastErrorMessage } from "../common/ops";
+export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 import { checkAfterOp } from "./check";
 import { afterOp } from "./decompose";
 
-export * from "./decompose";
+export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
@@ -34,7 +33,6 @@ const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTE
 
 let heapBaseOption: u64 = 0x555555559000;
 let mmapBaseOption: u64 = 0x7ffff7fff000;
-let ready: bool = false;
 
 /** Comma-separated option names; an option's id is its index. */
 export function optionNames(): string {
@@ -43,7 +41,7 @@ export function optionNames(): string {
 
 /** Sets option `id` before `init`; returns 0 when the option or value is rejected. */
 export function setOption(id: i32, value: f64): i32 {
-  if (ready) return 0;
+  if (!optionsOpen()) return 0;
   switch (id) {
     case 0: if (value < 0) return 0; setReleaseRate(value); break;
     case 1: setOverallThreadCacheSize(value); break;
@@ -63,7 +61,7 @@ export function init(): void {
   vmInit();
   countersInit();
   startUp(heapBaseOption);
-  ready = true;
+  optionsClose();
 }
 
 /** Linear memory for batch buffers. */
@@ -76,7 +74,7 @@ export function allocBuffer(bytes: i32): usize {
   return address == 0 ? REGION_NONE : REGION_HEAP;
 }
 
-/** One operation; returns false when it failed (heap misuse). */
+/** One operation, its thread and op code checked by the driver; returns false when it failed (heap misuse). */
 function runOp(ops: usize, i: i32, results: usize): bool {
   const code = <i32>opField(ops, i, 0);
   const thread = <i32>opField(ops, i, 1);
@@ -85,10 +83,6 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   const b = opField(ops, i, 4);
   const raw = (<i32>opField(ops, i, 5) & FLAG_RAW_ADDRESS) != 0;
   const object: i64 = raw ? -1 : <i64>objectSlot;
-  if (thread < 0 || thread >= MAX_THREADS) {
-    raise(3, "thread index out of range (the model keeps caches for " + MAX_THREADS.toString() + " threads)");
-    return false;
-  }
   let address: u64 = 0;
   switch (code) {
     case OP_MALLOC: address = tcMalloc(thread, sizeArg(a), object); break;
@@ -114,7 +108,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     default:
-      raise(4, "unknown operation");
+      unknownOp(code);
       return false;
   }
   if (failed()) return false;
@@ -123,9 +117,14 @@ function runOp(ops: usize, i: i32, results: usize): bool {
   return true;
 }
 
+/** Threads keep no model state between calls: nothing to do when a batch ends. */
+function batchDone(): void {}
+
+replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {
-  return replayBatch(ops, count, results, journal, runOp, checkAfterOp, afterOp);
+  return replayBatch(ops, count, results, journal);
 }
 
 /** tc_malloc_size(address); -1 when TCMalloc does not own it and aborts (lastErrorMessage says so). */
@@ -178,6 +177,11 @@ export function walkFields(): string {
   return WALK_FIELDS;
 }
 
+/** Names of the walk records' states, in code order. */
+export function walkStates(): string {
+  return WALK_STATES;
+}
+
 /** Heap walk: 8 f64 per record, up to `capacity`; returns the total number of records. */
 export function walk(buffer: usize, capacity: i32): i32 {
   return walkHeap(buffer, capacity);
@@ -185,6 +189,11 @@ export function walk(buffer: usize, capacity: i32): i32 {
 
 export function spanFields(): string {
   return SPAN_FIELDS;
+}
+
+/** Names of the span records' states, in code order. */
+export function spanStates(): string {
+  return SPAN_STATES;
 }
 
 /** Span walk: 6 f64 per span, up to `capacity`; returns the number of spans. */

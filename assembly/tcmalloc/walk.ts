@@ -15,6 +15,7 @@
 //   ╘═════════╧═══════╧════════════╧═══════════════════════════════════╧═══════════╧═════════╛
 
 import { ld64 } from "../common/vmem";
+import { Scratch } from "../common/scratch";
 import { REGION_HEAP } from "../common/ops";
 import { gld, G_BRK, G_HEAP_START, G_THREAD_HEAPS } from "./globals";
 import { PAGE_SHIFT, numClasses, classToSize, batchSize } from "./sizemap";
@@ -27,36 +28,30 @@ import { isAllocated, noteRequested, noteObject } from "./notes";
 export const WALK_FIELDS = "address,chunk,size,requested,state,bin,region,object";
 export const SPAN_FIELDS = "address,pages,sizeclass,state,allocated,objects";
 
+/** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
+export const WALK_STATES = "allocated,threadcache,transfer,central,pageheap,released,span";
+/** A span's state names, in code order (`spanStates`). */
+export const SPAN_STATES = "in-use,free,released";
+
 const STATE_ALLOCATED: f64 = 0;
-const STATE_THREAD_CACHE: f64 = 8;
-const STATE_TRANSFER: f64 = 9;
-const STATE_CENTRAL: f64 = 10;
-const STATE_PAGEHEAP: f64 = 11;
-const STATE_RELEASED: f64 = 12;
-const STATE_SPAN_TAIL: f64 = 13;
+const STATE_THREAD_CACHE: f64 = 1;
+const STATE_TRANSFER: f64 = 2;
+const STATE_CENTRAL: f64 = 3;
+const STATE_PAGEHEAP: f64 = 4;
+const STATE_RELEASED: f64 = 5;
+const STATE_SPAN_TAIL: f64 = 6;
 
 // Cached objects (thread caches and transfer cache), sorted: address | 1 for the transfer cache.
-let cached: usize = 0;
-let cachedCapacity: i32 = 0;
-let cachedCount: i32 = 0;
+const cached = new Scratch(8, 4096);
 
 function addCached(value: u64): void {
-  if (cachedCount == cachedCapacity) {
-    const capacity = cachedCapacity == 0 ? 4096 : cachedCapacity << 1;
-    const grown = heap.alloc(<usize>capacity << 3);
-    if (cachedCount > 0) memory.copy(grown, cached, <usize>cachedCount << 3);
-    if (cached != 0) heap.free(cached);
-    cached = grown;
-    cachedCapacity = capacity;
-  }
-  store<u64>(cached + (<usize>cachedCount << 3), value);
-  cachedCount++;
+  store<u64>(cached.push(), value);
 }
 
 // @ts-ignore: decorator
-@inline function at(i: i32): u64 { return load<u64>(cached + (<usize>i << 3)); }
+@inline function at(i: i32): u64 { return load<u64>(cached.at(i)); }
 // @ts-ignore: decorator
-@inline function put(i: i32, v: u64): void { store<u64>(cached + (<usize>i << 3), v); }
+@inline function put(i: i32, v: u64): void { store<u64>(cached.at(i), v); }
 
 function siftDown(root: i32, end: i32): void {
   while (true) {
@@ -72,8 +67,8 @@ function siftDown(root: i32, end: i32): void {
 }
 
 function sortCached(): void {
-  for (let i = cachedCount / 2 - 1; i >= 0; i--) siftDown(i, cachedCount);
-  for (let end = cachedCount - 1; end > 0; end--) {
+  for (let i = cached.count / 2 - 1; i >= 0; i--) siftDown(i, cached.count);
+  for (let end = cached.count - 1; end > 0; end--) {
     const t = at(0);
     put(0, at(end));
     put(end, t);
@@ -84,18 +79,18 @@ function sortCached(): void {
 /** State of a free slot: thread cache or transfer cache when listed, else on its span's list (central). */
 function freeSlotState(address: u64): f64 {
   let lo = 0;
-  let hi = cachedCount;
+  let hi = cached.count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((at(mid) & ~(<u64>7)) < address) lo = mid + 1;
     else hi = mid;
   }
-  if (lo < cachedCount && (at(lo) & ~(<u64>7)) == address) return (at(lo) & 1) != 0 ? STATE_TRANSFER : STATE_THREAD_CACHE;
+  if (lo < cached.count && (at(lo) & ~(<u64>7)) == address) return (at(lo) & 1) != 0 ? STATE_TRANSFER : STATE_THREAD_CACHE;
   return STATE_CENTRAL;
 }
 
 function collectCached(): void {
-  cachedCount = 0;
+  cached.clear();
   const n = numClasses();
   for (let tc = gld(G_THREAD_HEAPS); tc != 0; tc = nextCache(tc)) {
     for (let cl = 1; cl < n; cl++) {

@@ -1,6 +1,7 @@
 // Command-line pieces every command shares.
 
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { DEFAULT_MODEL, modelHelp, threadsHelp, tunablesHelp } from "../models/index.js";
 import { OutputRefused } from "../io/output.js";
 import { reasonOf } from "../io/reason.js";
 import { INPUT_FORMATS, type InputFormat } from "../trace/detect.js";
@@ -9,7 +10,7 @@ type OptionTable = NonNullable<ParseArgsConfig["options"]>;
 
 /** The options of every command that runs a model. */
 export const MODEL_OPTIONS = {
-  model: { type: "string", default: "ptmalloc" },
+  model: { type: "string", default: DEFAULT_MODEL },
   tunables: { type: "string" },
 } as const satisfies OptionTable;
 
@@ -18,6 +19,12 @@ export const REPLAY_OPTIONS = {
   threads: { type: "string", default: "arena" },
   lenient: { type: "boolean" },
 } as const satisfies OptionTable;
+
+/** Help lines of the options above, written from the model registry so that every model shows up. */
+export const MODEL_HELP = `  --model M                   ${modelHelp()}
+  --tunables T                ${tunablesHelp()}`;
+export const OPTION_HELP = "  --option name=value         a model option by name (heap_base, mmap_base, a tunable …); repeatable";
+export const THREADS_HELP = `  --threads merge|arena       merge: every thread on the main thread; ${threadsHelp()}`;
 
 /** `-o`/`--output FILE`. */
 export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const satisfies OptionTable;

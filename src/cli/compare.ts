@@ -1,16 +1,17 @@
-// `heaplab compare <trace> --model ptmalloc --model tcmalloc [--tunables T] [--json]`
+// `heaplab compare <trace> --model M --model M … [--tunables T] [--json]`
 
 import { parseTunables } from "../lab/model.js";
 import { compareReplays, contestantName, formatComparison, parseContestant } from "../report/compare.js";
 import { rereadableInput } from "./open.js";
-import { HELP_OPTION, REPLAY_OPTIONS, colourFor, helpExit, parseCommandArgs, threadsArg } from "./args.js";
+import { HELP_OPTION, REPLAY_OPTIONS, THREADS_HELP, colourFor, helpExit, parseCommandArgs, threadsArg } from "./args.js";
+import { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelList } from "../models/index.js";
 
 export const HELP = `usage: heaplab compare <trace> --model M [--model M …] [options]     (<trace> - : standard input)
 
-  --model M[:T]               a model, optionally with its own tunables (ptmalloc:glibc.malloc.tcache_count=0);
-                              repeatable, the same model may appear with different tunables
-  --tunables T                tunables for every model they belong to (glibc.* → ptmalloc, TCMALLOC_* → tcmalloc)
-  --threads merge|arena       merge: every thread on the main thread; arena (default): one arena per thread
+  --model M[:T]               a model, optionally with its own tunables (${DEFAULT_MODEL}:${MODELS[DEFAULT_MODEL].tunables.example});
+                              repeatable, the same model may appear with different tunables (default: every model):${modelList()}
+  --tunables T                tunables for every model they belong to (each model's own namespace, other names to all)
+${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines
   --cost name=ns              override the cost model (call, syscall, lock); repeatable
   --json                      the reports as one JSON array`;
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   const shared = values.tunables ? parseTunables(values.tunables) : {};
-  const contestants = (values.model ?? ["ptmalloc", "tcmalloc"]).map((m) => parseContestant(m, shared));
+  const contestants = (values.model ?? MODEL_NAMES).map((m) => parseContestant(m, shared));
   const reports = await compareReplays(await rereadableInput(positionals[0]), contestants, {
     threads: threadsArg(values.threads), lenient: values.lenient, costs: values.cost ?? [], every: 0,
   });

@@ -1,20 +1,19 @@
 // `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
 
-import { HELP_OPTION, MODEL_OPTIONS, UsageError, integerArg, modelOptionArgs, parseCommandArgs } from "./args.js";
+import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, UsageError, integerArg, modelOptionArgs, parseCommandArgs } from "./args.js";
 import { checkOutput } from "../io/output.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { anyTraceArbitrary } from "../fuzz/arbitraries.js";
 import { fuzz } from "../fuzz/fuzz.js";
-import { MODELS, type ModelName } from "../wasm/load.js";
+import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 
 export const HELP = `usage: heaplab fuzz [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+${MODEL_HELP}
   --runs N                    random traces to replay (default 100)
   --seed S                    seed of the generator, 0…4294967295 (default: random; printed)
-  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0
-  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*); repeatable
+${OPTION_HELP}
   --ops N                     longest trace, in operations (default 500)
   --threads N                 most threads in a trace (default 4)
   --check-every N             run the model's invariant checker after every N operations (default 1)
@@ -43,8 +42,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const model = values.model as ModelName;
-  if (!MODELS.includes(model)) throw new UsageError(`--model must be one of ${MODELS.join(", ")}`);
+  const model = values.model;
+  if (!isModelName(model)) throw new UsageError(`--model must be one of ${MODEL_NAMES.join(", ")}`);
   const options = modelOptionArgs(values.option);
   // fast-check keeps 32 bits of the seed: a larger one would replay another seed's traces.
   const seed = integerArg("seed", values.seed, { max: 2 ** 32 - 1 }) ?? (Math.random() * 2 ** 31) | 0;
@@ -63,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     runs,
     seed,
     checkEvery,
-    traces: anyTraceArbitrary({ maxOps, maxThreads }),
+    traces: anyTraceArbitrary({ maxOps, maxThreads, edges: MODELS[model].edgeSizes }),
     output,
     progress: (runs, ops) => {
       if (runs % 100 === 0) console.error(`… runs ${runs}, ops ${ops}`);

@@ -11,18 +11,21 @@ import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
 import {
-  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, formatArg, helpExit, integerArg,
-  parseCommandArgs,
+  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OUTPUT_OPTION, UsageError, formatArg, helpExit,
+  integerArg, parseCommandArgs,
 } from "./args.js";
 import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
+import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 import { STDIN_NAME, openForReplay } from "./open.js";
+
+/** The models whose descriptors say they walk spans. */
+const SPAN_MODELS = MODEL_NAMES.filter((m) => MODELS[m].spans);
 
 export const HELP = `usage: heaplab render <trace> [options]     (<trace> - : standard input)
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
-  --tunables T                GLIBC_TUNABLES syntax
+${MODEL_HELP}
   --at N                      draw the heap after the first N operations (default: the end of the trace)
-  --view heap|bins|spans      what to draw (default heap; spans: TCMalloc only)
+  --view heap|bins|spans      what to draw (default heap; spans: models with spans)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
   --snapshots K               scrubber stops in the HTML report (default 12)
   ${FORMAT_HELP}
@@ -53,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const path = values.output ?? (values.html ? "report.html" : "heap.svg");
   // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
-    const opening = openForReplay(positionals[0], {}, { format }, model !== "mimalloc"); // mimalloc has no brk heap
+    const opening = openForReplay(positionals[0], {}, { format }, !isModelName(model) || MODELS[model].brkHeap);
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
     const trace = await opening.trace;
     const name = positionals[0] === "-" ? STDIN_NAME : positionals[0].split("/").pop();
@@ -71,11 +74,11 @@ export async function run(argv: string[]): Promise<number> {
     let drawn = `${chunks.length} chunks`;
     if (values.view === "bins") svg = binsSVG(freeListsFromChunks(chunks), { chunks, title });
     else if (values.view === "spans") {
-      if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (tcmalloc)`);
+      if (!hasSpans(lab)) throw new Error(`--view spans needs a model with spans (${SPAN_MODELS.join(", ")})`);
       const spans = spanRows(lab);
       svg = spansSVG(spans, { title, classSizes: classSizes(lab) });
       drawn = `${spans.length} spans`;
-    } else svg = heapMapSVG(chunks, { pageSize: model === "tcmalloc" ? 8192 : 4096, title });
+    } else svg = heapMapSVG(chunks, { pageSize: MODELS[model].pageSize, title });
     await writeChunk(output.stream, svg, output.label);
     return `${drawn} after ${replayed.ops} operations`;
   });

@@ -10,21 +10,19 @@ import { LineBytes } from "../lab/line-bytes.js";
 import { ByteWriter, LineWriter, Output, STANDARD_OUTPUT } from "../io/output.js";
 import type { TimelineRow } from "../report/metrics.js";
 import {
-  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, formatArg, helpExit, integerArg,
-  modelOptionArgs, parseCommandArgs, threadsArg,
+  FORMAT_HELP, FORMAT_OPTION, HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, REPLAY_OPTIONS, THREADS_HELP,
+  formatArg, helpExit, integerArg, modelOptionArgs, parseCommandArgs, threadsArg,
 } from "./args.js";
 import { openForReplay } from "./open.js";
+import { isModelName, MODELS } from "../models/index.js";
 import { forkAncestors, parseAfter } from "./fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]     (<trace> - : standard input)
 
-  --model M                   allocator model: ptmalloc, tcmalloc, mimalloc or jemalloc (default ptmalloc)
-  --tunables T                GLIBC_TUNABLES syntax, e.g. glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0;
-                              jemalloc: MALLOC_CONF syntax, e.g. narenas:1,tcache:false
-  --option name=value         a model option (heap_base, mmap_base, cores, TCMALLOC_*; jemalloc: cores,
-                              tsd_address, mmap_top, startup_malloc); repeatable
+${MODEL_HELP}
+${OPTION_HELP}
   --addresses                 one line per returned pointer: <seq> <op> <size> heap+0x…|mmap±0x…|arena<k>+0x…|null
-  --threads merge|arena       merge: every thread on the main thread; arena (default): glibc's arena per thread
+${THREADS_HELP}
   --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's
                               "# fork-of" line, written by heaplab record; its ancestors are replayed too)
   ${FORMAT_HELP}
@@ -71,8 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
   precompile(values.model);
   const after = values.after === undefined ? undefined : parseAfter(values.after);
-  // mimalloc never moves the program break: the recorded one means nothing to it
-  const brkHeap = values.model !== "mimalloc";
+  // A model that never moves the program break has no use for the recorded one.
+  const brkHeap = !isModelName(values.model) || MODELS[values.model].brkHeap;
   const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true, format }, brkHeap);
   let options = await opening.options;
   const child = await opening.trace;

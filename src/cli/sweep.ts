@@ -7,22 +7,24 @@ import {
 } from "../report/sweep.js";
 import { createProgress } from "../trace/progress.js";
 import {
-  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, UsageError, asUsage, integerArg, parseCommandArgs, threadsArg,
+  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, UsageError, asUsage, integerArg, parseCommandArgs,
+  threadsArg,
 } from "./args.js";
+import { modelHelp, tunablesHelp } from "../models/index.js";
 
 /** Each combination replays the whole trace in its own wasm instance: a grid this large is usually a typo. */
 export const DEFAULT_MAX_RUNS = 256;
 
 export const HELP = `usage: heaplab sweep <trace> --model M --vary name=v1,v2,… [--vary …] [options]
 
-  --model ptmalloc|tcmalloc   allocator model (default ptmalloc)
+  --model M                   ${modelHelp()}
   --vary name=v1,v2,…         a tunable or option and its values; every combination is replayed; repeatable
-  --tunables T                tunables every combination shares (GLIBC_TUNABLES syntax)
+  --tunables T                tunables every combination shares: ${tunablesHelp()}
   --rank path                 the report metric to rank by (default footprint.peak; e.g. fragmentation.johnstoneWilson.3)
   --descending                rank the largest value first (for utilization-like metrics)
   --jobs N                    worker threads (default: the available parallelism; 0: in this thread)
   --max-runs N                refuse a grid of more than N combinations (default ${DEFAULT_MAX_RUNS})
-  --threads merge|arena       merge: every thread on the main thread; arena (default): one arena per thread
+${THREADS_HELP}
   --lenient                   skip and count double frees and malformed lines
   --json                      one JSON line per combination, ranked, instead of the table`;
 

@@ -10,6 +10,7 @@
 
 import fc from "fast-check";
 import { OpCode, type TraceOp } from "../trace/types.js";
+import { ALL_EDGE_SIZES } from "../models/index.js";
 
 /** How request sizes are drawn. */
 export type SizeDistribution = "small" | "power-law" | "bimodal" | "adversarial";
@@ -33,6 +34,8 @@ export interface TraceShape {
   maxOps?: number;
   /** Also generate calloc, realloc, the memalign family, valloc/pvalloc and malloc_trim (default true). */
   allOps?: boolean;
+  /** Sizes the "adversarial" distribution clusters around (default: every model's `edgeSizes`). */
+  edges?: readonly number[];
 }
 
 /** One step of a generated program; `pick` chooses among the live objects through the lifetime policy. */
@@ -45,16 +48,11 @@ export type Command =
 // ── sizes ────────────────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Sizes where the allocators change behaviour: fastbin and tcache limits, the small/large bin boundary, the
- * mmap threshold, TCMalloc's size-class edges and its large-object limit.
+ * An arbitrary request size drawn from `distribution`; "adversarial" sizes sit within 24 bytes of an edge where a
+ * model changes behaviour (thresholds, bin and size-class borders, limits: the descriptors' `edgeSizes`).
  */
-const EDGE_SIZES: readonly number[] = [
-  0, 1, 8, 24, 25, 40, 56, 72, 88, 104, 120, 128, 136, 1000, 1008, 1016, 1024, 1032, 1033, 4096, 8192, 32768,
-  65536, 131064, 131072, 131073, 262144, 262145, 1048576,
-];
-
-/** An arbitrary request size drawn from `distribution`. */
-export function sizeArbitrary(distribution: SizeDistribution = "small"): fc.Arbitrary<number> {
+export function sizeArbitrary(distribution: SizeDistribution = "small", edges: readonly number[] = ALL_EDGE_SIZES):
+  fc.Arbitrary<number> {
   switch (distribution) {
     case "small":
       return fc.oneof(
@@ -72,7 +70,7 @@ export function sizeArbitrary(distribution: SizeDistribution = "small"): fc.Arbi
         { arbitrary: fc.integer({ min: 96 * 1024, max: 512 * 1024 }), weight: 2 },
       );
     case "adversarial":
-      return fc.tuple(fc.constantFrom(...EDGE_SIZES), fc.integer({ min: -24, max: 24 }))
+      return fc.tuple(fc.constantFrom(...edges), fc.integer({ min: -24, max: 24 }))
         .map(([edge, delta]) => Math.max(0, edge + delta));
   }
 }
@@ -93,7 +91,7 @@ function allocCodeArbitrary(allOps: boolean): fc.Arbitrary<OpCode> {
 export function commandsArbitrary(shape: TraceShape = {}): fc.Arbitrary<Command[]> {
   const threads = Math.max(1, shape.threads ?? 1);
   const allOps = shape.allOps ?? true;
-  const size = sizeArbitrary(shape.sizes);
+  const size = sizeArbitrary(shape.sizes, shape.edges);
   const thread = fc.integer({ min: 0, max: threads - 1 });
   const alloc = fc.record({
     kind: fc.constant("alloc" as const),
@@ -231,11 +229,12 @@ export function robsonArbitrary(): fc.Arbitrary<TraceOp[]> {
 }
 
 /** An arbitrary trace of any shape: size distribution, lifetime policy and thread count drawn too. */
-export function anyTraceArbitrary(options: { maxThreads?: number; maxOps?: number } = {}): fc.Arbitrary<TraceOp[]> {
+export function anyTraceArbitrary(options: { maxThreads?: number; maxOps?: number; edges?: readonly number[] } = {}):
+  fc.Arbitrary<TraceOp[]> {
   const shaped = fc.record({
     sizes: fc.constantFrom(...SIZE_DISTRIBUTIONS),
     lifetimes: fc.constantFrom(...LIFETIME_POLICIES),
     threads: fc.integer({ min: 1, max: Math.max(1, options.maxThreads ?? 4) }),
-  }).chain((shape) => traceArbitrary({ ...shape, maxOps: options.maxOps }));
+  }).chain((shape) => traceArbitrary({ ...shape, maxOps: options.maxOps, edges: options.edges }));
   return fc.oneof({ arbitrary: shaped, weight: 9 }, { arbitrary: robsonArbitrary(), weight: 1 });
 }

@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import type { TraceOp } from "../trace/types.js";
 import { anyTraceArbitrary, MAIN_TID } from "./arbitraries.js";
+import { MODELS } from "../models/index.js";
 import { type CustomProperty, type Finding, type RunOptions, runTrace } from "./run.js";
 import { formatAllocTrace } from "./source.js";
 import * as host from "#host";
@@ -13,7 +14,7 @@ export interface FuzzOptions extends Omit<RunOptions, "property" | "deterministi
   runs?: number;
   /** fast-check seed (default: random); the same seed generates the same traces. */
   seed?: number;
-  /** The traces (default: anyTraceArbitrary()). */
+  /** The traces (default: anyTraceArbitrary() around the model's edge sizes). */
   traces?: fc.Arbitrary<TraceOp[]>;
   /** Replay each trace twice and compare (true, the default), never (false), or every n-th trace (n). */
   deterministic?: boolean | number;
@@ -56,7 +57,7 @@ class PropertyFailed extends Error {
 /** Fuzzes a model; resolves with the minimal failing trace when a property fails. */
 export async function fuzz(options: FuzzOptions): Promise<FuzzResult> {
   const seed = options.seed ?? (Math.random() * 2 ** 31) | 0;
-  const traces = options.traces ?? anyTraceArbitrary();
+  const traces = options.traces ?? anyTraceArbitrary({ edges: MODELS[options.model].edgeSizes });
   let ops = 0;
   let generated = 0;
   let shrinking = false;

@@ -1,7 +1,7 @@
 // heaplab/fuzz: property-based fuzzing of the allocator models.
 //
 //   import { fuzz, traceArbitrary } from "heaplab/fuzz";
-//   const result = await fuzz({ model: "ptmalloc", runs: 200, seed: 42, output: "minimal.trace" });
+//   const result = await fuzz({ model: "<a model name>", runs: 200, seed: 42, output: "minimal.trace" });
 
 export {
   anyTraceArbitrary, commandsArbitrary, commandsToOps, LIFETIME_POLICIES, MAIN_TID, NAME_BASE, robsonArbitrary,

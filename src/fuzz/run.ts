@@ -1,6 +1,6 @@
 // Replays one trace through a fresh lab, checking after every operation what must hold for any allocator:
 //
-//   invariants     the model's own checker (ptmalloc's bins and boundary tags, TCMalloc's spans and pagemap)
+//   invariants     the model's own checker (bins and boundary tags, spans and pagemap … as the model keeps them)
 //   no error       a trace that frees only live objects never makes the allocator abort
 //   aligned        every returned address is 16-byte aligned (8 for requests of 8 bytes or less), and aligned
 //                  as asked by the memalign family
@@ -161,7 +161,7 @@ async function checkedReplay(ops: readonly TraceOp[], options: RunOptions, trail
     if (e === finding) return finding;
     if (!(e instanceof HeapError)) throw e;
     const op = e.line !== undefined ? e.line - 2 : index;
-    if (e.allocatorMessage.startsWith("heap check:")) {
+    if (e.kind === "check") {
       return { property: "invariants", message: e.allocatorMessage, op, violations: lab.check() };
     }
     return { property: "no-error", message: `op ${op} failed: ${e.allocatorMessage}`, op, violations: [] };

@@ -1,6 +1,7 @@
 // The models' invariant checkers seen from JS: every violation of the heap's invariants, by name.
 
 import type { Model } from "./model.js";
+import { hasCapability, readRecords } from "../wasm/abi.js";
 
 /** One broken invariant of a model's heap. */
 export interface Violation {
@@ -12,46 +13,36 @@ export interface Violation {
   address: number;
 }
 
-const SLOTS = 2;
-const buffers = new WeakMap<Model, { ptr: number; capacity: number }>();
+/** Fields of the checker's records. */
+const FIELDS = ["code", "address"];
 
 /** True when the model was built with its checker. */
 export function hasChecker(model: Model): boolean {
-  return typeof model.wasm.check === "function";
+  return hasCapability(model.wasm, "checker");
+}
+
+/** The model's checker exports; an error when it has none. */
+function checker(model: Model) {
+  const wasm = model.wasm;
+  if (!hasCapability(wasm, "checker")) {
+    throw new Error(`the ${model.name} model has no checker (export check from its index.ts)`);
+  }
+  return wasm;
 }
 
 /** Runs the model's checker now; an empty list means every invariant holds. */
 export function checkModel(model: Model): Violation[] {
-  if (!hasChecker(model)) throw new Error(`the ${model.name} model has no checker (export check from its index.ts)`);
-  const wasm = model.wasm as typeof model.wasm & {
-    check(buffer: number, capacity: number): number;
-    checkMessage(code: number): number;
-  };
-  let buffer = buffers.get(model);
-  for (;;) {
-    if (!buffer) {
-      buffer = { capacity: 256, ptr: 0 };
-      buffer.ptr = model.buffer(buffer.capacity * SLOTS * 8);
-      buffers.set(model, buffer);
-    }
-    const n = wasm.check(buffer.ptr, buffer.capacity);
-    if (n <= buffer.capacity) {
-      const records = new Float64Array(wasm.memory.buffer, buffer.ptr, n * SLOTS);
-      const out: Violation[] = [];
-      for (let i = 0; i < n; i++) {
-        const code = records[i * SLOTS];
-        out.push({ code, message: wasm.__getString(wasm.checkMessage(code)), address: records[i * SLOTS + 1] });
-      }
-      return out;
-    }
-    buffer = { capacity: n + (n >> 1), ptr: 0 };
-    buffer.ptr = model.buffer(buffer.capacity * SLOTS * 8);
-    buffers.set(model, buffer);
+  const wasm = checker(model);
+  const records = readRecords(wasm, "check", FIELDS, (bytes) => model.buffer(bytes));
+  const out: Violation[] = [];
+  for (let i = 0; i < records.count; i++) {
+    const code = records.get(i, "code");
+    out.push({ code, message: wasm.__getString(wasm.checkMessage(code)), address: records.get(i, "address") });
   }
+  return out;
 }
 
 /** Makes the model's replay check the heap after every `n` operations (0 = never); a violation stops it. */
 export function setCheckEvery(model: Model, n: number): void {
-  if (!hasChecker(model)) throw new Error(`the ${model.name} model has no checker (export check from its index.ts)`);
-  (model.wasm as unknown as { setCheckEvery(n: number): void }).setCheckEvery(n);
+  checker(model).setCheckEvery(n);
 }

@@ -4,10 +4,11 @@ import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { OpCode, type TraceSource } from "../trace/types.js";
 import { checkModel, setCheckEvery, type Violation } from "./check.js";
-import { FLAG_RAW_ADDRESS, Model, parseMallocConf, parseTunables } from "./model.js";
+import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
 import * as host from "#host";
+import { DEFAULT_MODEL, MODELS } from "../models/index.js";
 
 /**
  * A size_t argument: a non-negative integer, as a number or a bigint (for values beyond 2^53, such as
@@ -55,7 +56,7 @@ export interface Lab {
 
 /** Resolves the options of a lab into the model's option record. */
 export function modelOptions(options: LabOptions): Record<string, number> {
-  const parse = options.model === "jemalloc" ? parseMallocConf : parseTunables;
+  const parse = MODELS[options.model ?? DEFAULT_MODEL].tunables.parse ?? parseTunables;
   const tunables = typeof options.tunables === "string" ? parse(options.tunables) : options.tunables ?? {};
   return { ...tunables, ...options.options };
 }
@@ -130,9 +131,9 @@ function isTraceSource(x: unknown): x is TraceSource {
   return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
 }
 
-/** Creates a lab around a fresh instance of the chosen model (default ptmalloc). */
+/** Creates a lab around a fresh instance of the chosen model (default: the registry's first, DEFAULT_MODEL). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
-  const name: ModelName = options.model ?? "ptmalloc";
+  const name: ModelName = options.model ?? DEFAULT_MODEL;
   const resolved = modelOptions(options);
   if (resolved.overcommit_limit === undefined) {
     const limit = await machineOvercommitLimit();

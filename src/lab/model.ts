@@ -3,7 +3,9 @@
 
 import { type ModelInstance, type ModelName, instantiateModel } from "../wasm/load.js";
 import { heapBaseProblem } from "../trace/values.js";
-import { CHUNK_STATES, type ChunkRow, HeapError, type HeapErrorKind, type Stats } from "./types.js";
+import { type ChunkRow, HeapError, type HeapErrorKind, type Stats } from "./types.js";
+import { checkConstants, names, readRecords, type Records } from "../wasm/abi.js";
+import { OpCode } from "../trace/types.js";
 
 export const OP_SLOTS = 6;
 export const RESULT_SLOTS = 2;
@@ -17,56 +19,15 @@ export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
 
-/**
- * Parses `glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0` into a record, reading each value as glibc 2.36 reads
- * GLIBC_TUNABLES (`glibcNumber`). Tunables of glibc's other namespaces (`glibc.rtld.…`, `glibc.cpu.…`) may share the
- * string, as in the real environment variable: they do not concern the allocator and are left out.
- */
-export function parseTunables(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of text.split(":")) {
-    if (!part.trim()) continue;
-    const eq = part.indexOf("=");
-    if (eq < 0) throw new Error(`tunable '${part}' has no value (expected name=value)`);
-    const name = part.slice(0, eq).trim();
-    if (name.startsWith("glibc.") && !name.startsWith("glibc.malloc.")) continue;
-    const value = part.slice(eq + 1);
-    if (!/^[ \t]*[-+]?[0-9]/.test(value)) throw new Error(`tunable '${name}' has a non-numeric value '${value}'`);
-    out[name] = glibcNumber(value);
-  }
-  return out;
-}
+/** The constants above and the op codes, by their names in assembly/common/ops.ts (checked against each model). */
+export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
+  OP_MALLOC: OpCode.malloc, OP_CALLOC: OpCode.calloc, OP_REALLOC: OpCode.realloc, OP_FREE: OpCode.free,
+  OP_MEMALIGN: OpCode.memalign, OP_ALIGNED_ALLOC: OpCode.alignedAlloc, OP_POSIX_MEMALIGN: OpCode.posixMemalign,
+  OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, FLAG_RAW_ADDRESS, REGION_NONE,
+  REGION_HEAP, REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
+};
 
-/**
- * A tunable's value as glibc's `_dl_strtoul` reads it: blanks skipped, an optional sign, then a leading `0x` means
- * hex and a leading `0` octal; reading stops at the first character that is not a digit of that base (`65536k` is
- * 65536, `1e3` is 1, `09` is 0); a value past 2^64 − 1 is 2^64 − 1, and a negative one wraps modulo 2^64. Returned
- * as the nearest double (a model refuses anything that large).
- */
-export function glibcNumber(text: string): number {
-  let i = 0;
-  while (text[i] === " " || text[i] === "\t") i++;
-  const negative = text[i] === "-";
-  if (text[i] === "-" || text[i] === "+") i++;
-  let base = 10n;
-  if (text[i] === "0") {
-    if (text[i + 1] === "x" || text[i + 1] === "X") {
-      base = 16n;
-      i += 2;
-    } else {
-      base = 8n;
-    }
-  }
-  const limit = (1n << 64n) - 1n;
-  let value = 0n;
-  for (; i < text.length; i++) {
-    const digit = parseInt(text[i], 16);
-    if (!(digit < Number(base))) break;
-    value = value * base + BigInt(digit);
-    if (value > limit) return Number(limit);
-  }
-  return Number(negative ? (-value) & limit : value);
-}
+export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
 
 /**
  * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
@@ -74,34 +35,18 @@ export function glibcNumber(text: string): number {
  */
 const MACHINE_OPTIONS: ReadonlySet<string> = new Set(["overcommit_limit"]);
 
-/** Parses jemalloc's MALLOC_CONF syntax (`narenas:4,tcache:false`) into a record; true and false become 1 and 0. */
-export function parseMallocConf(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of text.split(",")) {
-    if (!part.trim()) continue;
-    const colon = part.indexOf(":");
-    if (colon < 0) throw new Error(`option '${part}' has no value (expected name:value)`);
-    const name = part.slice(0, colon).trim();
-    const text = part.slice(colon + 1).trim();
-    const value = text === "true" ? 1 : text === "false" ? 0 : Number(text);
-    if (!Number.isFinite(value)) throw new Error(`option '${name}' has a non-numeric value '${text}'`);
-    out[name] = value;
-  }
-  return out;
-}
-
 export class Model {
   readonly name: ModelName;
   readonly wasm: ModelInstance;
   readonly optionNames: readonly string[];
   readonly statNames: readonly string[];
   readonly walkFields: readonly string[];
+  /** The heap walk's state names, by state code. */
+  readonly walkStates: readonly string[];
   /** Linear addresses of the batch buffers. */
   readonly opsPtr: number;
   readonly resultsPtr: number;
   private readonly statsPtr: number;
-  private walkPtr = 0;
-  private walkCapacity = 0;
 
   /** Whether the model keeps replay metrics (see LabOptions.metrics). */
   readonly metrics: boolean;
@@ -110,6 +55,7 @@ export class Model {
     this.name = name;
     this.wasm = wasm;
     this.metrics = metrics;
+    checkConstants(name, wasm, ABI_CONSTANTS);
     this.optionNames = this.strings(wasm.optionNames());
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);
@@ -125,6 +71,7 @@ export class Model {
     if (!metrics) (wasm.metricsOff as () => void)();
     this.statNames = this.strings(wasm.statNames());
     this.walkFields = this.strings(wasm.walkFields());
+    this.walkStates = this.strings(wasm.walkStates());
     this.opsPtr = this.buffer(BATCH_OPS * OP_SLOTS * 8);
     this.resultsPtr = this.buffer(BATCH_OPS * RESULT_SLOTS * 8);
     this.statsPtr = this.buffer(Math.max(1, this.statNames.length) * 8);
@@ -135,8 +82,7 @@ export class Model {
   }
 
   private strings(ptr: number): string[] {
-    const text = this.wasm.__getString(ptr);
-    return text ? text.split(",").map((s) => s.trim()) : [];
+    return names(this.wasm, ptr);
   }
 
   /** A view of the op batch buffer (re-made on each call: memory growth detaches old views). */
@@ -192,47 +138,55 @@ export class Model {
     return out;
   }
 
-  /** Raw walk records (fields named by `walkFields`). */
+  /** The heap walk's records (fields named by `walkFields`). */
+  walk(): Records {
+    return readRecords(this.wasm, "walk", this.walkFields, (bytes) => this.buffer(bytes));
+  }
+
+  /** Raw walk records (fields named by `walkFields`), one after another. */
   walkRecords(): Float64Array {
-    const width = this.walkFields.length;
-    for (;;) {
-      if (this.walkCapacity === 0) {
-        this.walkCapacity = 4096;
-        this.walkPtr = this.buffer(this.walkCapacity * width * 8);
-      }
-      const n = this.wasm.walk(this.walkPtr, this.walkCapacity);
-      if (n <= this.walkCapacity) {
-        return new Float64Array(this.wasm.memory.buffer, this.walkPtr, n * width).slice();
-      }
-      this.walkCapacity = n + (n >> 2);
-      this.walkPtr = this.buffer(this.walkCapacity * width * 8);
-    }
+    return this.walk().values;
   }
 
   /** The heap walk as rows; `lineOf(objectId)` names the trace line that allocated an object. */
   chunks(lineOf: (object: number) => number | null): ChunkRow[] {
-    const records = this.walkRecords();
-    const width = this.walkFields.length;
+    const records = this.walk();
+    const [address, chunk, size, requested, state, bin, region, object] = ["address", "chunk", "size", "requested",
+      "state", "bin", "region", "object"].map((field) => records.column(field));
+    const width = records.fields.length;
+    const v = records.values;
     const rows: ChunkRow[] = [];
-    for (let i = 0; i < records.length; i += width) {
-      const object = records[i + 7];
+    for (let at = 0; at < v.length; at += width) {
       rows.push({
-        address: records[i],
-        chunk: records[i + 1],
-        size: records[i + 2],
-        requested: records[i + 3],
-        state: CHUNK_STATES[records[i + 4]] ?? "allocated",
-        bin: records[i + 5],
-        region: regionName(records[i + 6]),
-        line: object >= 0 ? lineOf(object) : null,
+        address: v[at + address],
+        chunk: v[at + chunk],
+        size: v[at + size],
+        requested: v[at + requested],
+        state: this.stateName(v[at + state]),
+        bin: v[at + bin],
+        region: regionName(v[at + region]),
+        line: v[at + object] >= 0 ? lineOf(v[at + object]) : null,
       });
     }
     return rows;
   }
+
+  /** The name of a walk state code; a code the model does not name is its own error, never a guess. */
+  stateName(code: number): string {
+    const name = this.walkStates[code];
+    if (name === undefined) throw new Error(`the ${this.name} model's walk has state ${code}, which walkStates does not name`);
+    return name;
+  }
 }
 
-/** Error codes of common/ops.ts that are not the allocator's own aborts. */
-const ERROR_KINDS: Record<number, HeapErrorKind> = { 100: "check", 200: "limit", 201: "segv" };
+/**
+ * Error codes of common/ops.ts and common/debug.ts that are not the allocator's own aborts: the checker's, the
+ * instance's memory, the real process's fault, and the model's limits (an op code it does not run, a thread it
+ * keeps no state for).
+ */
+const ERROR_KINDS: Record<number, HeapErrorKind> = {
+  100: "check", 200: "limit", 201: "segv", 300: "limit", 301: "limit",
+};
 
 function errorKind(code: number): HeapErrorKind {
   return ERROR_KINDS[code] ?? "abort";

@@ -1,35 +1,29 @@
 // Plain data the lab hands out: chunk rows, statistics, replay summaries, and its typed errors.
 
 import type { ModelName } from "../wasm/load.js";
+import { ALL_STATES } from "../models/index.js";
 import type { LossReport } from "../trace/types.js";
 
 export type { ModelName };
 
-/** Where a chunk sits, for every model (TCMalloc's states after "mmapped", then mimalloc's). */
-export type ChunkState =
-  | "allocated" | "tcache" | "fastbin" | "unsorted" | "smallbin" | "largebin" | "top" | "mmapped"
-  | "threadcache" | "transfer" | "central" | "pageheap" | "released" | "span"
-  | "pagefree" | "localfree" | "threadfree" | "unlinked" | "freespan";
+/** Where a chunk sits, as its model's heap walk names it (`walkStates`; each descriptor lists its states). */
+export type ChunkState = string;
 
-/** State codes of the models' walk records, by index. */
-export const CHUNK_STATES: readonly ChunkState[] = [
-  "allocated", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "mmapped",
-  "threadcache", "transfer", "central", "pageheap", "released", "span",
-  "pagefree", "localfree", "threadfree", "unlinked", "freespan",
-];
+/** Every state some model's walk names (each model's in its descriptor order). */
+export const CHUNK_STATES: readonly ChunkState[] = [...ALL_STATES.keys()];
 
-/** One chunk (ptmalloc) or object slot / free span (TCMalloc) of the heap walk. */
+/** One record of the heap walk: a chunk, an object slot, a free span … as the model walks its heap. */
 export interface ChunkRow {
-  /** The user pointer (chunk + 16 for ptmalloc). */
+  /** The user pointer. */
   address: number;
   /** The chunk header's address. */
   chunk: number;
-  /** Chunk size in bytes (ptmalloc: the size field without flag bits). */
+  /** Chunk size in bytes (without flag bits). */
   size: number;
   /** Bytes the program asked for; 0 when free. */
   requested: number;
   state: ChunkState;
-  /** tcache index, fastbin index or bins[] index; TCMalloc: size class; -1 when none. */
+  /** The free list's index within its kind (a bin, a size class); -1 when none. */
   bin: number;
   /** "heap", "mmap", or "arena<k>" for non-main arena k. */
   region: string;
@@ -37,14 +31,14 @@ export interface ChunkRow {
   line: number | null;
 }
 
-/** Statistics by name: mallinfo2's fields for ptmalloc, MallocExtension's for TCMalloc, plus counters. */
+/** Statistics by name: the allocator's own (its descriptor's `stats`), plus counters. */
 export type Stats = Record<string, number>;
 
 export interface LabOptions {
   model?: ModelName;
-  /** GLIBC_TUNABLES syntax (`glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0`) or a record of names to values. */
+  /** `name=value:name=value` (each model's `tunables.syntax`) or a record of names to values. */
   tunables?: string | Record<string, number>;
-  /** Further model options by name (heap_base, mmap_base, cores, TCMALLOC_* …). */
+  /** Further model options by name (heap_base, mmap_base, tunables …: the model's `optionNames`). */
   options?: Record<string, number>;
   /**
    * false: the lab keeps no replay metrics (live bytes, peaks, resident pages, the timeline), which only reports

@@ -2,9 +2,9 @@
 // of each row marked and the spread between the models shown.
 
 import type { ModelName } from "../lab/types.js";
-import { MODELS } from "../wasm/load.js";
 import type { ByteSource } from "../trace/input.js";
 import { parseTunables } from "../lab/model.js";
+import { ALL_PARTS, isModelName, MODEL_NAMES, type PartGroup, shortTunable, tunableApplies } from "../models/index.js";
 import { formatBytes, formatCount, formatNanoseconds, formatPercent, table } from "./format.js";
 import { type Report, type ReportOptions, replayReport } from "./report.js";
 
@@ -15,25 +15,21 @@ export interface Contestant {
 }
 
 /**
- * Parses `ptmalloc` or `ptmalloc:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0`; `shared` tunables apply to
- * every model they belong to (glibc.* → ptmalloc, TCMALLOC_* → tcmalloc, MIMALLOC_* → mimalloc, others → all).
+ * Parses `model` or `model:name=value:name=value` (the model's tunables); `shared` tunables apply to every model
+ * they belong to: the model whose namespace they lie in, or every model when they lie in none (tunableApplies).
  */
 export function parseContestant(spec: string, shared: Record<string, number> = {}): Contestant {
   const colon = spec.indexOf(":");
-  const model = (colon < 0 ? spec : spec.slice(0, colon)) as ModelName;
-  if (!MODELS.includes(model)) throw new Error(`--model ${spec}: unknown model '${model}'`);
+  const model = colon < 0 ? spec : spec.slice(0, colon);
+  if (!isModelName(model)) throw new Error(`--model ${spec}: unknown model '${model}' (known: ${MODEL_NAMES.join(", ")})`);
   const own = colon < 0 ? {} : parseTunables(spec.slice(colon + 1));
-  const owner = (name: string): ModelName | null =>
-    name.startsWith("glibc.") ? "ptmalloc" : name.startsWith("TCMALLOC_") ? "tcmalloc"
-      : name.startsWith("MIMALLOC_") ? "mimalloc" : null;
-  const belongs = (name: string): boolean => (owner(name) ?? model) === model;
-  const options = Object.fromEntries(Object.entries(shared).filter(([name]) => belongs(name)));
+  const options = Object.fromEntries(Object.entries(shared).filter(([name]) => tunableApplies(model, name)));
   return { model, options: { ...options, ...own } };
 }
 
 /** The column title of a contestant: its model, and its options when it has any. */
 export function contestantName(c: Contestant): string {
-  const options = Object.entries(c.options ?? {}).map(([k, v]) => `${k.replace(/^glibc\.malloc\./, "")}=${v}`);
+  const options = Object.entries(c.options ?? {}).map(([k, v]) => `${shortTunable(k)}=${v}`);
   return options.length ? `${c.model} (${options.join(", ")})` : c.model;
 }
 
@@ -45,15 +41,21 @@ export async function compareReplays(trace: string | ByteSource, contestants: re
   return reports;
 }
 
-/** Sums of a report's decomposition parts, in categories both models share. */
-const CATEGORIES: [string, string[]][] = [
-  ["live payload", ["live"]],
-  ["headers + rounding", ["headers", "rounding"]],
-  ["cached free (tcache, fastbins / thread, transfer)", ["tcache", "fastbins", "threadCaches", "transferCache"]],
-  ["free in bins / central lists", ["unsorted", "smallBins", "largeBins", "centralLists", "spanTails"]],
-  ["top, mmap slack / page heap free", ["top", "mmapSlack", "pageHeapFree"]],
-  ["metadata / other", ["metadata", "other"]],
+/** The comparison rows the models' parts are summed into (each descriptor puts its parts in a group). */
+const GROUPS: [PartGroup, string][] = [
+  ["live", "live payload"],
+  ["overhead", "headers + rounding"],
+  ["cached", "cached free"],
+  ["binned", "free in bins / lists"],
+  ["slack", "top, slack, free pages"],
+  ["metadata", "metadata"],
 ];
+
+/** The parts of `group` among the compared reports', in report order. */
+function groupParts(reports: readonly Report[], group: PartGroup): string[] {
+  const names = new Set(reports.flatMap((r) => r.decomposition.parts));
+  return [...names].filter((n) => ALL_PARTS.get(n)?.group === group);
+}
 
 interface Row {
   title: string;
@@ -66,7 +68,8 @@ interface Row {
 const sum = (parts: Record<string, number> | null, names: string[]): number | null =>
   parts && names.reduce((s, n) => s + (parts[n] ?? 0), 0);
 
-const ROWS: Row[] = [
+/** Every row of the table; the part rows name the parts of the models compared. */
+const comparisonRows = (reports: readonly Report[]): Row[] => [
   { title: "live peak", value: (r) => r.live.peak, format: formatBytes },
   { title: "footprint peak", value: (r) => r.footprint.peak, format: formatBytes, better: "lower" },
   { title: "footprint final", value: (r) => r.footprint.final, format: formatBytes, better: "lower" },
@@ -75,13 +78,16 @@ const ROWS: Row[] = [
     title: `J&W #${i + 1}`, value: (r) => r.fragmentation.johnstoneWilson[i], format: formatPercent, better: "lower",
   })),
   { title: "peak utilization", value: (r) => r.fragmentation.peakUtilization, format: formatPercent, better: "higher" },
-  ...CATEGORIES.map(([title, names]): Row => ({
-    title: `at peak: ${title}`, value: (r) => sum(r.decomposition.atPeakFootprint, names), format: formatBytes,
-  })),
+  ...GROUPS.map(([group, title]): Row => {
+    const names = groupParts(reports, group);
+    const detail = names.length > 1 || (names.length === 1 && names[0] !== group) ? ` (${names.join(", ")})` : "";
+    return { title: `at peak: ${title}${detail}`, value: (r) => sum(r.decomposition.atPeakFootprint, names),
+      format: formatBytes };
+  }),
   ...(["brk", "mmap", "munmap", "mremap", "madvise"] as const).map((k): Row => ({
     title: `${k} calls`, value: (r) => r.syscalls[k], format: formatCount, better: "lower",
   })),
-  { title: "lock acquisitions", value: (r) => r.locks.arena + r.locks.central + r.locks.pageheap, format: formatCount,
+  { title: "lock acquisitions", value: (r) => Object.values(r.locks).reduce((s, n) => s + n, 0), format: formatCount,
     better: "lower" },
   { title: "estimated cost", value: (r) => r.operations.classes.reduce((s, c) => s + c.ns, 0),
     format: formatNanoseconds, better: "lower" },
@@ -95,7 +101,7 @@ const ROWS: Row[] = [
 export function formatComparison(reports: readonly Report[], names: readonly string[], color = false): string {
   const mark = (text: string): string => (color ? `\x1b[1;32m${text} ◀\x1b[0m` : `${text} ◀`);
   const header = ["", ...names, "spread"];
-  const rows = ROWS.map((row) => {
+  const rows = comparisonRows(reports).map((row) => {
     const values = reports.map((r) => row.value(r));
     const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
     const best = !row.better || !known.length ? null

@@ -2,6 +2,7 @@
 // Definitions: /work/shared/reference/peers.md §5.1–5.2 (H = footprint, L = live requested bytes).
 
 import type { RawMetrics } from "./metrics.js";
+import { ALL_PARTS } from "../models/index.js";
 
 /**
  * J&W #1–#4 as fractions (0.25 = 25 % more memory than live): #1 mean over ops of H/L − 1 (ops with L = 0
@@ -35,23 +36,20 @@ export interface Explained {
   internal: number;
   /** Free memory the allocator holds: caches, bins and lists, top chunk, free spans. */
   external: number;
-  /** The allocator's own structures (ptmalloc `metadata`, TCMalloc `other`). */
+  /** The allocator's own structures. */
   metadata: number;
 }
 
-const INTERNAL = new Set(["headers", "rounding", "mmapSlack"]);
-const METADATA = new Set(["metadata", "other"]);
-
-/** Splits a decomposition (part → bytes) into the fractions of `Explained`; null for an empty footprint. */
+/**
+ * Splits a decomposition (part → bytes) into the fractions of `Explained` by what the models' descriptors say each
+ * part means (a part no descriptor names counts as free memory); null for an empty footprint.
+ */
 export function explain(parts: Record<string, number>): Explained | null {
   const out: Explained = { live: 0, internal: 0, external: 0, metadata: 0 };
   let total = 0;
   for (const [name, bytes] of Object.entries(parts)) {
     total += bytes;
-    if (name === "live") out.live += bytes;
-    else if (INTERNAL.has(name)) out.internal += bytes;
-    else if (METADATA.has(name)) out.metadata += bytes;
-    else out.external += bytes;
+    out[ALL_PARTS.get(name)?.meaning ?? "external"] += bytes;
   }
   if (total <= 0) return null;
   return { live: out.live / total, internal: out.internal / total, external: out.external / total,

@@ -14,9 +14,6 @@ export const ROW_PEAK_FOOTPRINT = 4;
 export const OP_CLASSES = ["small alloc", "large alloc", "free", "other"] as const;
 export type OpClass = (typeof OP_CLASSES)[number];
 
-/** Event counters of assembly/common/counters.ts, by index. */
-export const COUNTER_NAMES = ["brk", "mmap", "munmap", "mremap", "madvise", "arenaLock", "centralLock", "pageheapLock"];
-
 /** One timeline row: the state after operation `op`. */
 export interface TimelineRow {
   /** Operations completed (1-based index of the last one). */
@@ -75,8 +72,8 @@ export function partNames(model: Pick<Model, "wasm">): string[] {
   return text ? text.split(",").map((s) => s.trim()) : [];
 }
 
-const REQUIRED_EXPORTS = ["metricsConfigure", "metricNames", "metricsInto", "metricsDecompose", "countersInto",
-  "timelineRows", "timelineInto", "timelineClear", "histogramsInto"];
+const REQUIRED_EXPORTS = ["metricsConfigure", "metricNames", "metricsInto", "metricsDecompose", "counterNames",
+  "countersInto", "timelineRows", "timelineInto", "timelineClear", "histogramsInto"];
 
 const ROW_CHUNK = 4096;
 
@@ -95,6 +92,8 @@ export class ModelMetrics {
   private readonly exports: Record<string, (...args: number[]) => number>;
   private readonly scalarNames: string[];
   readonly partNames: string[];
+  /** The event counters' names (assembly/common/counters.ts), in `countersInto` order. */
+  readonly counterNames: string[];
   private readonly buffer: number;
   private readonly bufferSlots: number;
   private rowBuffer = 0;
@@ -108,6 +107,7 @@ export class ModelMetrics {
     if (missing.length) throw new MetricsUnavailable(model.name, missing);
     this.exports = wasm as Record<string, (...args: number[]) => number>;
     this.scalarNames = this.strings("metricNames");
+    this.counterNames = this.strings("counterNames");
     this.partNames = partNames(model);
     this.bufferSlots = 512;
     this.buffer = model.wasm.allocBuffer(this.bufferSlots * 8) >>> 0;
@@ -232,7 +232,7 @@ export class ModelMetrics {
     const counterCount = this.exports.countersInto(this.buffer);
     const cv = this.view(counterCount * 2);
     const counters: RawMetrics["counters"] = {};
-    COUNTER_NAMES.forEach((name, c) => { counters[name] = { count: cv[2 * c], bytes: cv[2 * c + 1] }; });
+    this.counterNames.forEach((name, c) => { counters[name] = { count: cv[2 * c], bytes: cv[2 * c + 1] }; });
     const histograms = readHistograms(this.view(this.exports.histogramsInto(this.buffer)));
     return {
       ops: s.ops, live: s.live, footprint: s.footprint, resident: s.resident,

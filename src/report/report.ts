@@ -9,18 +9,9 @@ import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } 
 import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
 import type { Histograms } from "./histograms.js";
 import { ModelMetrics, type TimelineRow } from "./metrics.js";
+import { MODELS } from "../models/index.js";
 
 export const REPORT_SCHEMA = "heaplab.report/2";
-
-/** Requests of at least this many bytes are "large" in the cost table (glibc's mmap threshold, TCMalloc's kMaxSize,
- * mimalloc's largest medium block, jemalloc's first large class). */
-export const LARGE_REQUEST: Readonly<Record<ModelName, number>> = {
-  ptmalloc: 128 * 1024, tcmalloc: 256 * 1024, mimalloc: 128 * 1024, jemalloc: 16 * 1024,
-};
-
-/** mallinfo2's fields, in glibc's order. */
-export const MALLINFO_FIELDS = ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-  "fordblks", "keepcost"] as const;
 
 export interface ReportOptions extends LabOptions, ReplayOptions {
   /** A timeline row every `every` ops, besides every new peak (default 1000; 0: peaks only). */
@@ -78,13 +69,15 @@ export interface Report {
   decomposition: Decomposition;
   syscalls: { brk: number; mmap: number; munmap: number; mremap: number; madvise: number;
     bytes: { brk: number; mmap: number; munmap: number; mremap: number; madvise: number } };
-  locks: { arena: number; central: number; pageheap: number };
+  /** Lock acquisitions by event counter, for the counters that are the model's locks (its descriptor's `locks`). */
+  locks: Record<string, number>;
   operations: { costs: CostModel; classes: ClassRow[] };
   histograms: Histograms;
-  /** ptmalloc: mallinfo2() at the end. */
-  mallinfo?: Record<string, number>;
-  /** TCMalloc: MallocExtension's numeric properties at the end. */
-  mallocExtension?: Record<string, number>;
+  /**
+   * The allocator's own statistics at the end, named as the real allocator reports them (the model descriptor's
+   * `stats`).
+   */
+  allocatorStats: Record<string, number>;
   /** Every statistic the model reports at the end. */
   stats: Stats;
   /** With `timeline: true`: every sampled and peak row. */
@@ -114,7 +107,8 @@ export async function replayReport(trace: TraceSource | ByteSource, options: Rep
  */
 export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
   const metrics = new ModelMetrics(lab.handle);
-  metrics.configure(options.every ?? 1000, LARGE_REQUEST[lab.model]);
+  const descriptor = MODELS[lab.model];
+  metrics.configure(options.every ?? 1000, descriptor.largeRequest);
   const kept: TimelineRow[] = [];
   const sink = typeof options.timeline === "function" ? options.timeline : null;
   let liveRow: TimelineRow | undefined;
@@ -183,14 +177,13 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
         mremap: counters.mremap.bytes, madvise: counters.madvise.bytes,
       },
     },
-    locks: { arena: counters.arenaLock.count, central: counters.centralLock.count, pageheap: counters.pageheapLock.count },
+    locks: Object.fromEntries(descriptor.locks.map((name) => [name, counters[name].count])),
     operations: { costs: resolveCosts(options.costs), classes: [] },
     histograms: m.histograms,
+    allocatorStats: descriptor.stats.fields ? pick(summary.stats, descriptor.stats.fields) : { ...summary.stats },
     stats: summary.stats,
   };
   report.operations.classes = classTable(m, report.operations.costs);
-  if (lab.model === "ptmalloc") report.mallinfo = pick(summary.stats, MALLINFO_FIELDS);
-  else report.mallocExtension = { ...summary.stats };
   if (options.timeline === true) report.timeline = kept;
   return report;
 }

@@ -5,9 +5,10 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ModelName } from "../lab/types.js";
 import { formatBytes, formatCount, formatPercent, table } from "./format.js";
+import { shortTunable } from "../models/index.js";
 import { metricAt, type Report, type ReportOptions, replayReport, valueAt } from "./report.js";
 
-/** One varied tunable: `glibc.malloc.tcache_count=0,7,16`. */
+/** One varied tunable: `name=0,7,16`. */
 export interface Variation {
   name: string;
   values: number[];
@@ -160,7 +161,7 @@ export function sweepRecord(result: SweepResult, rankPath: string): Record<strin
 
 /** The ranked table: one row per combination, the varied options first. */
 export function formatSweep(ranked: readonly SweepResult[], variations: readonly Variation[], rankPath: string): string {
-  const names = variations.map((v) => v.name.replace(/^glibc\.malloc\./, ""));
+  const names = variations.map((v) => shortTunable(v.name));
   const fixed = ["footprint.peak", "footprint.final"];
   const extra = fixed.includes(rankPath) ? [] : [rankPath];
   const header = ["#", ...names, ...extra, "footprint peak", "footprint final", "J&W #4", "brk", "mmap", "munmap"];

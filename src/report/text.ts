@@ -3,6 +3,7 @@
 import type { Bucket } from "./histograms.js";
 import { formatBytes, formatCount, formatNanoseconds, formatPercent, table } from "./format.js";
 import type { Report } from "./report.js";
+import { MODELS } from "../models/index.js";
 
 // Each measure is the memory used beyond the live bytes, as a fraction of them: the ratio less one, said so that
 // 82 % does not read as a footprint smaller than live.
@@ -86,9 +87,7 @@ function systemCalls(r: Report): string {
   const s = r.syscalls;
   const rows = (["brk", "mmap", "munmap", "mremap", "madvise"] as const)
     .map((k) => [k, formatCount(s[k]), formatBytes(s.bytes[k])]);
-  rows.push(["arena locks", formatCount(r.locks.arena), ""]);
-  rows.push(["central-list locks", formatCount(r.locks.central), ""]);
-  rows.push(["page-heap locks", formatCount(r.locks.pageheap), ""]);
+  for (const [name, count] of Object.entries(r.locks)) rows.push([name, formatCount(count), ""]);
   return table([["event", "count", "bytes"], ...rows]);
 }
 
@@ -130,7 +129,6 @@ export function formatReport(r: Report): string {
     histogram("lifetime (ops)", r.histograms.lifetimes, (n) => formatCount(n))
       + `\n${formatCount(r.histograms.liveAtEnd)} objects still live at the end`,
   ];
-  if (r.mallinfo) sections.push(statsTable("mallinfo2 (end)", r.mallinfo));
-  if (r.mallocExtension) sections.push(statsTable("MallocExtension (end)", r.mallocExtension));
+  sections.push(statsTable(MODELS[r.model].stats.title, r.allocatorStats));
   return sections.join("\n\n");
 }

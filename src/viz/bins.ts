@@ -8,6 +8,7 @@
 import type { ChunkRow, FreeList } from "./types.js";
 import { bytes, el, hex, svgRoot, textEl } from "./svg.js";
 import { stateColor } from "./palette.js";
+import { ALL_STATES, MODEL_NAMES, MODELS } from "../models/index.js";
 
 export interface BinsOptions {
   /** Drawing width in pixels (default 960). */
@@ -18,13 +19,9 @@ export interface BinsOptions {
   title?: string;
 }
 
-/** The order sections are drawn in: ptmalloc's search order, then TCMalloc's tiers. */
-export const LIST_KINDS = ["tcache", "fastbin", "unsorted", "smallbin", "largebin", "threadcache", "transfer",
-  "central", "pageheap"];
-
-/** Chunk states that mean "on a free list". */
-const FREE_LIST_STATES: readonly string[] = ["tcache", "fastbin", "unsorted", "smallbin", "largebin", "threadcache",
-  "transfer", "central"];
+/** Chunk states that mean "on a free list", in the order sections are drawn: each model's own search order. */
+export const LIST_KINDS: readonly string[] = [...new Set(MODEL_NAMES.flatMap((m) =>
+  Object.entries(MODELS[m].states).filter(([, info]) => info.freeList).map(([name]) => name)))];
 
 const LABEL_WIDTH = 230;
 const BOX = 12;
@@ -38,7 +35,7 @@ const SECTION_HEIGHT = 18;
  */
 export function freeListsFromChunks(chunks: readonly ChunkRow[]): FreeList[] {
   const lists = new Map<string, FreeList>();
-  const sorted = chunks.filter((c) => FREE_LIST_STATES.includes(c.state) && c.bin >= 0)
+  const sorted = chunks.filter((c) => LIST_KINDS.includes(c.state) && c.bin >= 0)
     .sort((a, b) => a.address - b.address);
   for (const chunk of sorted) {
     const key = `${chunk.state}/${chunk.bin}`;
@@ -62,7 +59,7 @@ function compareLists(a: FreeList, b: FreeList): number {
 /** The row label of a list: kind, index, owner thread, size and length. */
 export function listLabel(list: FreeList): string {
   const owner = list.thread !== undefined ? `t${list.thread} ` : "";
-  const size = list.kind === "largebin" || list.kind === "unsorted" ? `≥${bytes(list.size)}` : bytes(list.size);
+  const size = ALL_STATES.get(list.kind)?.ranged ? `≥${bytes(list.size)}` : bytes(list.size);
   return `${owner}${list.kind}[${list.index}] ${size} ×${list.members.length}`;
 }
 

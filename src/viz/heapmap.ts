@@ -18,7 +18,7 @@ import { legend } from "./legend.js";
 export interface HeapMapOptions {
   /** Drawing width in pixels (default 960). */
   width?: number;
-  /** Page size for the boundary lines: 4096 for ptmalloc, 8192 for TCMalloc (default 4096). */
+  /** Page size for the boundary lines: the model descriptor's `pageSize` (default 4096). */
   pageSize?: number;
   /** "compact" wraps the range into rows and collapses big gaps (default); "linear" draws one row. */
   mode?: "compact" | "linear";

@@ -1,4 +1,4 @@
-// heaplab/viz: heap maps, bins views, TCMalloc spans, timelines, diffs, the HTML report and notebook display.
+// heaplab/viz: heap maps, bins views, span maps, timelines, diffs, the HTML report and notebook display.
 
 export * from "./types.js";
 export { escapeXml, hex, bytes, svgSize } from "./svg.js";

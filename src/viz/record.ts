@@ -3,6 +3,7 @@
 // metrics when it has them (exact peaks, the model's own decomposition), else from heap walks at each sample.
 
 import type { Lab } from "../lab/lab.js";
+import { ALL_STATES, MODELS } from "../models/index.js";
 import { MetricsUnavailable } from "../report/metrics.js";
 import { type Report, reportReplay } from "../report/report.js";
 import { readAllocTrace } from "../trace/alloc-trace.js";
@@ -45,7 +46,7 @@ export function timelineRowOf(op: number, chunks: readonly ChunkRow[]): Timeline
   let footprint = 0;
   for (const chunk of chunks) {
     footprint += chunk.size;
-    if (chunk.state === "allocated" || chunk.state === "mmapped") {
+    if (ALL_STATES.get(chunk.state)?.held) {
       parts.requested += chunk.requested;
       parts.overhead += chunk.size - chunk.requested;
     } else {
@@ -133,7 +134,7 @@ export async function recordReplay(lab: Lab, trace: TraceSource | ByteSource, op
 
 /** The snapshot taker: the heap walk whenever the op count reaches a multiple of `every` or the end. */
 function snapshotter(lab: Lab, total: number, every: number) {
-  const pageSize = lab.model === "tcmalloc" ? 8192 : 4096;
+  const pageSize = MODELS[lab.model].pageSize;
   const snapshots: HeapSnapshot[] = [];
   let op = 0;
   return {

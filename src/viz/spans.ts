@@ -1,4 +1,4 @@
-// TCMalloc's page-level picture: spans over 8 KiB pages, coloured by size class, with their occupancy.
+// The page-level picture of a model with spans: spans over pages, coloured by size class, with their occupancy.
 //
 //   0x5600000 │ class 5 ▆▆▆ │ class 12 ▆ │   free   │ released ┊ large ────── │
 //               └ bar at the bottom: allocated / objects

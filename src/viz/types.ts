@@ -5,7 +5,7 @@ import type { ChunkRow } from "../lab/types.js";
 
 export type { ChunkRow, ChunkState } from "../lab/types.js";
 
-/** One TCMalloc span. */
+/** One span of a model with spans (the `spans` capability). */
 export interface SpanRow {
   start: number;
   pages: number;
@@ -44,8 +44,8 @@ export interface HeapSnapshot {
   /** Operation count at which the snapshot was taken. */
   op: number;
   chunks: ChunkRow[];
-  /** Model name, for titles ("ptmalloc", "tcmalloc"). */
+  /** Model name, for titles. */
   model?: string;
-  /** Page size in bytes: 4096 for ptmalloc, 8192 for TCMalloc. */
+  /** Page size in bytes (the model descriptor's `pageSize`). */
   pageSize?: number;
 }

@@ -3,31 +3,13 @@
 
 import { type ASUtil, instantiateSync } from "@assemblyscript/loader";
 import * as host from "#host";
+import { type ModelInstance, validateExports } from "./abi.js";
 
-export type ModelName = "ptmalloc" | "tcmalloc" | "mimalloc" | "jemalloc";
-export const MODELS: readonly ModelName[] = ["ptmalloc", "tcmalloc", "mimalloc", "jemalloc"];
+import { isModelName, MODEL_NAMES, type ModelName } from "../models/index.js";
 
-/** The exports every model provides (see docs/design.md, "Model ABI"). */
-export interface ModelExports {
-  memory: WebAssembly.Memory;
-  optionNames(): number;
-  setOption(id: number, value: number): number;
-  init(): void;
-  allocBuffer(bytes: number): number;
-  replay(ops: number, count: number, results: number, journal: boolean | number): number;
-  lastErrorMessage(): number;
-  lastErrorCode(): number;
-  usableSize(address: number): number;
-  heapBase(): number;
-  arenaBase(k: number): number;
-  walkFields(): number;
-  walk(buffer: number, capacity: number): number;
-  statNames(): number;
-  statsInto(buffer: number): number;
-  [name: string]: unknown;
-}
+export type { ModelName };
 
-export type ModelInstance = ASUtil & ModelExports;
+export type { ModelExports, ModelInstance } from "./abi.js";
 
 const compiled = new Map<ModelName, Promise<WebAssembly.Module>>();
 
@@ -62,12 +44,12 @@ function compile(model: ModelName): Promise<WebAssembly.Module> {
 
 /** Starts compiling `model`'s module ahead of its first instance; a failure is reported by that instance. */
 export function precompile(model: string): void {
-  if (MODELS.includes(model as ModelName)) compile(model as ModelName).catch(() => {});
+  if (isModelName(model)) compile(model).catch(() => {});
 }
 
 /** A fresh instance of `model`'s module. */
 export async function instantiateModel(model: ModelName): Promise<ModelInstance> {
-  if (!MODELS.includes(model)) throw new Error(`unknown model '${model}' (known: ${MODELS.join(", ")})`);
+  if (!isModelName(model)) throw new Error(`unknown model '${model}' (known: ${MODEL_NAMES.join(", ")})`);
   const module = await compile(model);
   let instance: ASUtil & Record<string, unknown>;
   const imports = {
@@ -86,5 +68,6 @@ export async function instantiateModel(model: ModelName): Promise<ModelInstance>
   // and in Node the first mention of `Response` loads the whole fetch implementation (~15 ms at start-up).
   const result = instantiateSync<Record<string, unknown>>(module, imports);
   instance = result.exports as unknown as ASUtil & Record<string, unknown>;
+  validateExports(model, instance);
   return instance as unknown as ModelInstance;
 }

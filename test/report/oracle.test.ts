@@ -123,7 +123,7 @@ describe.skipIf(noTraces)("report vs glibc 2.36", () => {
       it("mallinfo2 at the end", async () => {
         const [native, report] = await both;
         const end = native.mallinfo[native.mallinfo.length - 1];
-        expect(report.mallinfo).toMatchObject(end);
+        expect(report.allocatorStats).toMatchObject(end);
       });
 
       it("the decomposition adds up on every timeline row, and its free parts are mallinfo's fordblks", async () => {
@@ -147,7 +147,7 @@ describe.skipIf(noTraces)("report vs glibc 2.36, threads in their own arenas", (
       ]);
       const footprints = report.timeline!.filter((r) => r.kinds.includes("sample")).map((r) => r.footprint);
       expect(footprints).toEqual(native.mallinfo.map((m) => m.arena + m.hblkhd));
-      expect(report.mallinfo).toMatchObject(native.mallinfo[native.mallinfo.length - 1]);
+      expect(report.allocatorStats).toMatchObject(native.mallinfo[native.mallinfo.length - 1]);
       expect(decompositionErrors(report).slice(0, 3)).toEqual([]);
     });
   }
@@ -169,7 +169,7 @@ describe.skipIf(noTcmalloc)("report vs gperftools 2.10 TCMalloc", () => {
           "tcmalloc.pageheap_unmapped_bytes", "tcmalloc.central_cache_free_bytes", "tcmalloc.transfer_cache_free_bytes",
           "tcmalloc.thread_cache_free_bytes"];
         const pick = (o: Record<string, number>) => Object.fromEntries(names.map((n) => [n, o[n]]));
-        expect(pick(report.mallocExtension!)).toEqual(pick(s));
+        expect(pick(report.allocatorStats)).toEqual(pick(s));
       });
 
       it("live bytes: peak, its op (the last at the peak), final", async () => {

@@ -175,9 +175,9 @@ describe("a ptmalloc replay report", () => {
     writeFileSync(path, text(SMALL));
     expect(await replayCli([path, "--model", "ptmalloc", "--json"])).toBe(0);
     const r = JSON.parse(String(log.mock.calls[0][0]));
-    for (const key of ["footprint.peak", "footprint.final", "live.peak", "live.final", "mallinfo.arena",
-      "mallinfo.hblkhd", "mallinfo.uordblks", "mallinfo.fordblks", "syscalls.brk", "syscalls.mmap", "syscalls.munmap",
-      "syscalls.mremap", "syscalls.madvise"]) {
+    for (const key of ["footprint.peak", "footprint.final", "live.peak", "live.final", "allocatorStats.arena",
+      "allocatorStats.hblkhd", "allocatorStats.uordblks", "allocatorStats.fordblks", "syscalls.brk", "syscalls.mmap",
+      "syscalls.munmap", "syscalls.mremap", "syscalls.madvise"]) {
       expect(typeof metricAt(r, key), key).toBe("number");
     }
     expect(r.fragmentation.johnstoneWilson).toHaveLength(4);

@@ -7,7 +7,8 @@ import { modelUnavailable } from "../differential/compare.js";
 import { traces } from "./gen.js";
 
 const skip = modelUnavailable("tcmalloc");
-const STATES: Record<number, number> = { 8: 2, 9: 3, 10: 4, 11: 5, 13: 6 };
+/** The decomposition's part of each free walk state. */
+const STATES: Record<string, number> = { threadcache: 2, transfer: 3, central: 4, pageheap: 5, span: 6 };
 
 describe.skipIf(skip)("TCMalloc footprint decomposition", () => {
   it("equals the parts summed over the heap walk", async () => {
@@ -22,13 +23,14 @@ describe.skipIf(skip)("TCMalloc footprint decomposition", () => {
       const walked = new Array<number>(8).fill(0);
       const records = lab.handle.walkRecords();
       for (let r = 0; r < records.length; r += 8) {
-        const [size, requested, state, object] = [records[r + 2], records[r + 3], records[r + 4], records[r + 7]];
-        if (state === 0 && object >= 0) {
+        const [size, requested, object] = [records[r + 2], records[r + 3], records[r + 7]];
+        const state = lab.handle.stateName(records[r + 4]);
+        if (state === "allocated" && object >= 0) {
           walked[0] += requested;
           walked[1] += size - requested;
         } else if (state in STATES) {
           walked[STATES[state]] += size;
-        } else if (state === 0) {
+        } else if (state === "allocated") {
           walked[7] += size;
         }
       }

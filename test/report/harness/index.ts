@@ -7,8 +7,8 @@ import { vmInit } from "../../../assembly/common/vmem";
 import { countersInit, count, SYS_BRK, LOCK_ARENA } from "../../../assembly/common/counters";
 import { metricsAfterOp, metricsUseDecomposer } from "../../../assembly/common/metrics";
 
-export { metricsConfigure, metricNames, metricsInto, metricsDecompose, metricsRelease, countersInto, timelineRows,
-  timelineInto, timelineClear, histogramsInto } from "../../../assembly/common/metrics";
+export { metricsConfigure, metricNames, metricsInto, metricsDecompose, metricsRelease, counterNames, countersInto,
+  timelineRows, timelineInto, timelineClear, histogramsInto } from "../../../assembly/common/metrics";
 
 /** The stand-in's decomposition: a = live, b = the rest of the footprint. */
 export function decomposeParts(): string {
