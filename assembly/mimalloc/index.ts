@@ -186,12 +186,12 @@ export function arenaBase(k: i32): f64 {
   return 0;
 }
 
-/** Field names of a walk record. */
 /** Names of the walk records' states, in code order. */
 export function walkStates(): string {
   return WALK_STATES;
 }
 
+/** Field names of a walk record. */
 export function walkFields(): string {
   return WALK_FIELDS;
 }
@@ -201,12 +201,12 @@ export function walk(buffer: usize, capacity: i32): i32 {
   return walkHeap(buffer, capacity);
 }
 
-/** Field names of a page-walk record. */
 /** Names of the span records' states, in code order. */
 export function spanStates(): string {
   return SPAN_STATES;
 }
 
+/** Field names of a page-walk record. */
 export function spanFields(): string {
   return SPAN_FIELDS;
 }
