@@ -40,7 +40,7 @@ export const jemalloc: ModelDescriptor = {
   },
   spans: false,
   locks: [],
-  brkHeap: true,
+  brkHeap: false,
   perThread: "its tcache and arena",
   // The largest small class, the first large class, a huge request.
   edgeSizes: [0, 1, 8, 16, 14336, 16384, 16385, 65536, 1048576],

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { addressLines } from "../../src/lab/addresses.js";
 import { sharedTraceFiles } from "../trace/helpers.js";
+import { MODEL_NAMES } from "../../src/models/index.js";
 
 const cli = join(__dirname, "..", "..", "dist", "cli", "main.js");
 const example = join(__dirname, "..", "..", "examples", "ls-la.trace");
@@ -22,6 +23,14 @@ describe("heaplab replay --addresses", () => {
       expect(printed.toString()).toBe(lines.join("\n") + "\n");
     });
   }
+
+  it.each(MODEL_NAMES)("replays a recording (its # heap-base, mem-total …) on %s, report and address lines", (model) => {
+    for (const extra of [["--addresses"], ["--json"]]) {
+      const r = spawnSync(process.execPath, [cli, "replay", example, "--model", model, ...extra], { maxBuffer: 1 << 26 });
+      expect(r.stderr.toString()).toBe("");
+      expect(r.status).toBe(0);
+    }
+  });
 
   it("counts heap offsets from the recorded `# heap-base` (memalign beyond a page depends on it)", () => {
     const dir = mkdtempSync(join(tmpdir(), "heaplab-heap-base-"));
