@@ -1,6 +1,9 @@
-// `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--out FILE]`
+// `heaplab fuzz --model M [--runs N] [--seed S] [--tunables T] [--ops N] [--max-threads N] [-o FILE]`
 
-import { HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, UsageError, integerArg, modelOptionArgs, parseCommandArgs } from "./args.js";
+import {
+  HELP_OPTION, MODEL_HELP, MODEL_OPTIONS, OPTION_HELP, OUTPUT_OPTION, UsageError, integerArg, modelOptionArgs,
+  parseCommandArgs,
+} from "./args.js";
 import { checkOutput } from "../io/output.js";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -15,15 +18,27 @@ ${MODEL_HELP}
   --seed S                    seed of the generator, 0…4294967295 (default: random; printed)
 ${OPTION_HELP}
   --ops N                     longest trace, in operations (default 500)
-  --threads N                 most threads in a trace (default 4)
+  --max-threads N             most threads in a trace (default 4)
   --check-every N             run the model's invariant checker after every N operations (default 1)
-  --out FILE                  where to write the minimal failing trace (default: the temporary directory)
+  -o, --output FILE           where to write the minimal failing trace (default: the temporary directory);
+                              --out is its former name, still taken
 
 Each trace is replayed with the model's invariant checker after every operation, and with the properties every
 allocator must keep (aligned, disjoint, usable sizes, no aborts on valid frees, determinism). A failure is shrunk
 to a minimal trace, written as alloc-trace v1 for \`heaplab replay\`; the command then exits 1.`;
 
+/**
+ * `--threads` is the replaying commands' merge|arena choice; here the most threads of a generated trace has a name
+ * of its own, and the old spelling is refused naming it rather than read as something else.
+ */
+function refuseThreads(argv: readonly string[]): void {
+  if (argv.some((a) => a === "--threads" || a.startsWith("--threads="))) {
+    throw new UsageError("unknown option --threads: did you mean --max-threads? (--threads merge|arena is replay's)");
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
+  refuseThreads(argv);
   const { values } = parseCommandArgs({
     args: argv,
     options: {
@@ -32,8 +47,9 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: "string" },
       option: { type: "string", multiple: true },
       ops: { type: "string", default: "500" },
-      threads: { type: "string", default: "4" },
+      "max-threads": { type: "string", default: "4" },
       "check-every": { type: "string", default: "1" },
+      ...OUTPUT_OPTION,
       out: { type: "string" },
       ...HELP_OPTION,
     },
@@ -50,10 +66,14 @@ export async function run(argv: string[]): Promise<number> {
   const runs = integerArg("runs", values.runs, { min: 1 });
   const checkEvery = integerArg("check-every", values["check-every"]);
   const maxOps = integerArg("ops", values.ops, { min: 1, max: 1_000_000 });
-  const maxThreads = integerArg("threads", values.threads, { min: 1, max: 1024 });
-  const output = values.out ?? join(tmpdir(), `heaplab-fuzz-${model}-${seed}.trace`);
+  const maxThreads = integerArg("max-threads", values["max-threads"], { min: 1, max: 1024 });
+  if (values.out !== undefined) {
+    if (values.output !== undefined) throw new UsageError("-o and --out name the same file: give -o alone");
+    console.error("heaplab: fuzz --out is deprecated; use -o (--output)");
+  }
+  const output = values.output ?? values.out ?? join(tmpdir(), `heaplab-fuzz-${model}-${seed}.trace`);
   // Checked before the campaign: a failure found after minutes must have somewhere to go.
-  checkOutput(output, { label: `--out ${output}` });
+  checkOutput(output, { label: `${values.out !== undefined ? "--out" : "-o"} ${output}` });
   const started = performance.now();
   const result = await fuzz({
     model,

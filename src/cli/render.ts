@@ -6,7 +6,7 @@ import { createLab } from "../lab/lab.js";
 import type { ModelName } from "../lab/types.js";
 import { binsSVG, freeListsFromChunks } from "../viz/bins.js";
 import { heapMapSVG } from "../viz/heapmap.js";
-import { recordReplay } from "../viz/record.js";
+import { countOps, recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
@@ -17,6 +17,7 @@ import {
 import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
 import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 import { STDIN_NAME, openForReplay } from "./open.js";
+import { createProgress, withProgress } from "../trace/progress.js";
 
 /** The models whose descriptors say they walk spans. */
 const SPAN_MODELS = MODEL_NAMES.filter((m) => MODELS[m].spans);
@@ -58,10 +59,14 @@ export async function run(argv: string[]): Promise<number> {
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
     const opening = openForReplay(positionals[0], {}, { format }, !isModelName(model) || MODELS[model].brkHeap);
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
-    const trace = await opening.trace;
+    const source = await opening.trace;
+    // The report's snapshot steps need the trace's length: counted first, it also gives the progress its bar.
+    const total = values.html ? await countOps(source) : undefined;
+    // Drawn on a terminal's stderr while the trace replays: a report of a long trace takes seconds.
+    const trace = withProgress(source, createProgress(values.html ? "render --html" : "render", { total }));
     const name = positionals[0] === "-" ? STDIN_NAME : positionals[0].split("/").pop();
     if (values.html) {
-      const recording = await recordReplay(lab, trace, { snapshots });
+      const recording = await recordReplay(lab, trace, { snapshots, total });
       await writeChunk(output.stream, reportHTML({
         title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
       }), output.label);

@@ -3,11 +3,11 @@
 import { parseTunables } from "../lab/model.js";
 import type { ModelName } from "../lab/types.js";
 import {
-  checkRankPath, combinationCount, formatSweep, parseVariations, rank, sweep, sweepRecord,
+  checkRankPath, combinationCount, formatSweep, parseVariations, rank, sweep, sweepHeader, sweepRecord,
 } from "../report/sweep.js";
 import { createProgress } from "../trace/progress.js";
 import {
-  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, UsageError, asUsage, integerArg, parseCommandArgs,
+  HELP_OPTION, MODEL_OPTIONS, REPLAY_OPTIONS, THREADS_HELP, UsageError, asUsage, integerArg, nearest, parseCommandArgs,
   threadsArg,
 } from "./args.js";
 import { modelHelp, tunablesHelp } from "../models/index.js";
@@ -61,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const model = values.model as ModelName;
   const threads = threadsArg(values.threads);
   const base = values.tunables ? parseTunables(values.tunables) : {};
-  await asUsage(() => checkRankPath(values.rank, model));
+  await asUsage(() => checkRankPath(values.rank, model, nearest));
   const progress = createProgress("sweep", { total: runs, unit: "runs" });
   progress.tick(0);
   let results;
@@ -74,6 +74,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ranked = rank(results, values.rank, values.descending);
   if (values.json) for (const r of ranked) console.log(JSON.stringify(sweepRecord(r, values.rank)));
-  else console.log(formatSweep(ranked, variations, values.rank));
+  else {
+    const trace = positionals[0].split("/").pop()!;
+    console.log(`${sweepHeader(trace, model, runs, values.rank, values.descending)}\n\n${formatSweep(ranked, variations, values.rank)}`);
+  }
   return 0;
 }

@@ -91,12 +91,30 @@ const comparisonRows = (reports: readonly Report[]): Row[] => [
     better: "lower" },
   { title: "estimated cost", value: (r) => r.operations.classes.reduce((s, c) => s + c.ns, 0),
     format: formatNanoseconds, better: "lower" },
-  { title: "replay time", value: (r) => r.replay.seconds * 1e9, format: formatNanoseconds },
 ];
 
+/** The largest ratio a spread is written out to: beyond it, the smaller value is noise next to the larger. */
+const SPREAD_CAP = 1000;
+
 /**
- * The side-by-side table. In each row with a direction the best value is marked `◀` (and green with `color`);
- * the last column gives the spread (largest / smallest − 1) when the values differ.
+ * How many times the largest of `values` is the smallest: `1.25×`, `12.5×`, `125×`; `> 1000×` beyond that, and
+ * `∞` when the smallest is 0 and another is not. Empty when they all agree (or fewer than two are known).
+ */
+export function formatSpread(values: readonly number[]): string {
+  if (values.length < 2) return "";
+  const low = Math.min(...values.map(Math.abs));
+  const high = Math.max(...values.map(Math.abs));
+  if (high === low) return "";
+  if (low === 0) return "∞";
+  const ratio = high / low;
+  if (ratio > SPREAD_CAP) return `> ${SPREAD_CAP}×`;
+  return `${ratio.toFixed(ratio < 10 ? 2 : ratio < 100 ? 1 : 0)}×`;
+}
+
+/**
+ * The side-by-side table of what the replays computed, deterministic from the trace alone. In each row with a
+ * direction the best value is marked `◀` (and green with `color`); the last column gives the spread, the largest
+ * value as a multiple of the smallest, when the values differ.
  */
 export function formatComparison(reports: readonly Report[], names: readonly string[], color = false): string {
   const mark = (text: string): string => (color ? `\x1b[1;32m${text} ◀\x1b[0m` : `${text} ◀`);
@@ -111,10 +129,18 @@ export function formatComparison(reports: readonly Report[], names: readonly str
       if (v === null || !Number.isFinite(v)) return "n/a";
       return differs && v === best ? mark(row.format(v)) : `${row.format(v)}  `;
     });
-    const low = Math.min(...known);
-    const spread = differs && low > 0 ? `${((Math.max(...known) / low - 1) * 100).toFixed(1)} %` : "";
-    return [row.title, ...cells, spread];
+    return [row.title, ...cells, formatSpread(known)];
   });
   return `trace ${reports[0]?.trace ?? ""}, ${formatCount(reports[0]?.ops ?? 0)} ops\n\n${table([header, ...rows])}\n\n`
-    + "◀ best of the row · spread: largest / smallest − 1";
+    + `◀ best of the row · spread: the largest value as a multiple of the smallest (∞: the smallest is 0)`;
+}
+
+/**
+ * The host's timings of the replays: how long each took on this machine, and its rate. They change from run to
+ * run, so they are kept apart from the table above, whose rows the trace alone decides.
+ */
+export function formatTimings(reports: readonly Report[], names: readonly string[]): string {
+  const rows = reports.map((r, i) => [names[i], formatNanoseconds(r.replay.seconds * 1e9),
+    r.replay.seconds > 0 ? `${formatCount(r.ops / r.replay.seconds)} ops/s` : "n/a"]);
+  return `host timings (this machine, this run; not deterministic)\n\n${table([["", "replay time", "rate"], ...rows])}`;
 }

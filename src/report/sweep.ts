@@ -41,16 +41,45 @@ export function combinationCount(variations: readonly Variation[]): number {
   return variations.reduce((n, v) => n * v.values.length, 1);
 }
 
+/** The dotted paths of every number (or null, a fraction that can be undefined) under `value`. */
+function numberPaths(value: unknown, prefix = ""): string[] {
+  if (typeof value === "number" || value === null) return [prefix];
+  if (typeof value !== "object") return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => numberPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
 /**
  * Refuses a rank path that names no number of `model`'s report, before any job runs: every result would rank
- * as NaN, in no order. Checked on the report of an empty trace, which has every field.
+ * as NaN, in no order. Checked on the report of an empty trace, which has every field; the closest path is
+ * suggested. `suggest` picks the closest of the known paths (the command line's typo rule).
  */
-export async function checkRankPath(path: string, model: ModelName): Promise<void> {
+export async function checkRankPath(
+  path: string, model: ModelName, suggest: (word: string, known: string[]) => string | undefined = () => undefined,
+): Promise<void> {
   const empty = new TextEncoder().encode("# alloc-trace v1 pid=1 ppid=0 exe=empty\n");
-  const v = valueAt(await replayReport(empty, { model, every: 0 }), path);
+  const report = await replayReport(empty, { model, every: 0 });
+  const v = valueAt(report, path);
   if (typeof v !== "number" && v !== null) {
-    throw new Error(`--rank ${path}: names no number of the report (e.g. footprint.peak, fragmentation.johnstoneWilson.3)`);
+    const near = suggest(path, numberPaths(report).filter((p) => !p.startsWith("timeline")));
+    const hint = near ? `did you mean ${near}?` : "e.g. footprint.peak, fragmentation.johnstoneWilson.3";
+    throw new Error(`--rank ${path}: names no number of the report (${hint})`);
   }
+}
+
+/** A value of the metric at `path`, in its unit: bytes, a percentage, seconds, or a count. */
+export function formatMetric(path: string, v: number): string {
+  if (!Number.isFinite(v)) return "n/a";
+  if (/(^|\.)(peakOp|peakSeq|peakLine)$/.test(path)) return formatCount(v);
+  if (/^(live|footprint|resident|decomposition)\.|^syscalls\.bytes\./.test(path)) return formatBytes(v);
+  if (/^fragmentation\./.test(path)) return formatPercent(v);
+  if (path === "replay.seconds") return `${v.toFixed(3)} s`;
+  return Number.isInteger(v) ? formatCount(v) : v.toPrecision(4);
+}
+
+/** The line above the ranked table: which trace, which model, and what the ranking is by, in which direction. */
+export function sweepHeader(trace: string, model: ModelName, runs: number, rankPath: string, descending = false): string {
+  const order = descending ? "largest first" : "smallest first";
+  return `sweep ${trace} on ${model}: ${formatCount(runs)} combination${runs === 1 ? "" : "s"}, ranked by ${rankPath} (${order})`;
 }
 
 /** Every combination of the variations' values (the first variation varies slowest). */
@@ -167,10 +196,7 @@ export function formatSweep(ranked: readonly SweepResult[], variations: readonly
   const header = ["#", ...names, ...extra, "footprint peak", "footprint final", "J&W #4", "brk", "mmap", "munmap"];
   const rows = ranked.map((res, i) => {
     const r = res.report;
-    const ranked = extra.map((path) => {
-      const v = metricAt(r, path);
-      return /^(live|footprint|resident)\./.test(path) ? formatBytes(v) : String(v);
-    });
+    const ranked = extra.map((path) => formatMetric(path, metricAt(r, path)));
     return [String(i + 1), ...variations.map((x) => String(res.options[x.name])), ...ranked,
       formatBytes(r.footprint.peak), formatBytes(r.footprint.final), formatPercent(r.fragmentation.johnstoneWilson[3]),
       formatCount(r.syscalls.brk), formatCount(r.syscalls.mmap), formatCount(r.syscalls.munmap)];

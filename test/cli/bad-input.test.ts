@@ -130,7 +130,7 @@ describe("mistaken options", () => {
     ["fuzz --seed 4294967296", () => ["fuzz", "--seed", "4294967296", "--runs", "1"], /--seed "4294967296": expected an integer in 0…4294967295/],
     ["fuzz --runs 0", () => ["fuzz", "--runs", "0"], /--runs "0"/],
     ["fuzz --ops abc", () => ["fuzz", "--ops", "abc"], /--ops "abc"/],
-    ["fuzz --out into a missing folder", () => ["fuzz", "--runs", "1", "--out", join(out, "missing", "f.trace")], /no such folder/],
+    ["fuzz -o into a missing folder", () => ["fuzz", "--runs", "1", "-o", join(out, "missing", "f.trace")], /no such folder/],
     ["record --flush 0", () => ["record", "--flush", "0", "-o", join(out, "r.trace"), "--", "true"], /--flush "0"/],
     ["record -o -", () => ["record", "-o", "-", "--", "true"], /-o -: record writes files/],
   ];

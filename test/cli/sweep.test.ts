@@ -29,6 +29,6 @@ describe("heaplab sweep", () => {
     }
     expect(drawn[0]).toMatch(/^\rsweep \[ +\]   0% 0 runs /);
     expect(drawn.at(-1)).toMatch(/^\r +\r$/);
-    expect(table.join("\n").split("\n")).toHaveLength(5);
+    expect(table.join("\n").split("\n")).toHaveLength(7);
   });
 });
