@@ -84,8 +84,8 @@ static void fail(const char *what) {
 
 /* ───────────────────────────── regions and symbols ───────────────────────────── */
 
-struct region { const char *name; u64 start, size; };
-static struct region regions[5];
+struct region { const char *name; u64 start, size, origin; };
+static struct region regions[6];
 static int region_count;
 static u64 heap_base, main_arena, mp_, stack_base, tcache_key;
 static int key_known;
@@ -101,7 +101,8 @@ static void put_value(u64 v) {
     struct region *r = &regions[i];
     if (v >= r->start && v - r->start < r->size) {
       put(r->name);
-      if (v != r->start) { put("+"); put_hex(v - r->start); }
+      if (v > r->origin) { put("+"); put_hex(v - r->origin); }
+      if (v < r->origin) { put("-"); put_hex(r->origin - v); }
       return;
     }
   }
@@ -147,7 +148,7 @@ static int find_statics(struct dl_phdr_info *info, size_t size, void *data) {
 }
 
 static void add_region(const char *name, u64 start, u64 size) {
-  if (start) regions[region_count++] = (struct region){ name, start, size };
+  if (start) regions[region_count++] = (struct region){ name, start, size, start };
 }
 
 /* ───────────────────────────── faults ───────────────────────────── */
@@ -332,6 +333,18 @@ static char last_message[512];
 
 static void begin_line(void) { put_dec((u64)line_no); put(": "); }
 
+static u64 load64(u64 address) { return *(volatile u64 *)address; }
+
+/* The first block returned in an mmapped chunk (IS_MMAPPED in its size) becomes the mmap region's origin,
+   spanning 256 MiB below it and 16 MiB above (src/exploit/target.ts). */
+static void anchor_mmap(u64 p) {
+  static int anchored;
+  if (anchored || !p || named(p) || sigsetjmp(on_fault, 1)) return;
+  if (!(load64(p - 8) & 2)) return;
+  anchored = 1;
+  regions[region_count++] = (struct region){ "mmap", p - (1ULL << 28), (1ULL << 28) + (1ULL << 24), p };
+}
+
 static void bind(struct arg name, u64 v) {
   int slot = name_slot(name.s, (size_t)(name.e - name.s), 1);
   values[slot] = v;
@@ -343,19 +356,18 @@ static void bind(struct arg name, u64 v) {
   put("\n");
 }
 
-static u64 load64(u64 address) { return *(volatile u64 *)address; }
 
-/* After a free: when the chunk heads its tcache bin now, its second word is the tcache key. */
-static void learn_key(u64 p) {
-  if (key_known) return;
-  if (sigsetjmp(on_fault, 1)) return;
-  u64 size = load64(p - 8) & ~7ULL;
-  if (size < 0x20) return;
-  u64 index = (size - 0x11) / 0x10;
-  if (index >= 64) return;
-  if (load64(heap_base + 0x10 + 0x80 + 8 * index) == p) {
-    tcache_key = load64(p + 8);
-    key_known = 1;
+/* Until the tcache key is known: the head of any tcache bin (freed there by free, or by sysmalloc's free of the
+   old top) holds the key in its second word. */
+static void learn_key(void) {
+  if (key_known || sigsetjmp(on_fault, 1)) return;
+  for (u64 index = 0; index < 64; index++) {
+    u64 head = load64(heap_base + 0x10 + 0x80 + 8 * index);
+    if (head) {
+      tcache_key = load64(head + 8);
+      key_known = 1;
+      return;
+    }
   }
 }
 
@@ -424,6 +436,7 @@ static void statement(const char *s, const char *end) {
     else if (word_is(verb, "realloc")) v = (u64)do_realloc((void *)x, y);
     else if (word_is(verb, "read64")) v = load64(x);
     else fail("unknown operation");
+    if (!word_is(verb, "read64")) anchor_mmap(v);
     bind(name, v);
   } else if (word_is(a[0], "let")) {
     /* let NAME = EXPR: the expression is the rest of the line after '='. */
@@ -435,7 +448,6 @@ static void statement(const char *s, const char *end) {
     u64 p = eval(a[1].s, a[1].e);
     if (unset_name) goto unset;
     do_free((void *)p);
-    learn_key(p);
   } else if (word_is(a[0], "write64") || word_is(a[0], "write8")) {
     u64 address = eval(a[1].s, a[1].e), v = eval(a[2].s, a[2].e);
     if (unset_name) goto unset;
@@ -476,6 +488,7 @@ static void statement(const char *s, const char *end) {
     }
   } else fail("unknown statement");
   last_outcome = 0;
+  learn_key();
   return;
 unset:
   begin_line();

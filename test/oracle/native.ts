@@ -54,15 +54,20 @@ export function buildOracle(): Promise<string> {
   return built;
 }
 
-async function compile(): Promise<string> {
-  const text = readFileSync(source);
+function compile(): Promise<string> {
+  return compileNative(source, ["-lpthread", "-ldl"]);
+}
+
+/** Compiles a C program of test/oracle (once per source version, cached) and returns the binary's path. */
+export async function compileNative(file: string, libraries: string[] = []): Promise<string> {
+  const text = readFileSync(file);
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
-  const binary = join(cacheDir, `glibc-replay-${hash}`);
+  const binary = join(cacheDir, `${basename(file, ".c")}-${hash}`);
   if (existsSync(binary)) return binary;
   mkdirSync(cacheDir, { recursive: true });
   // Concurrent test workers may compile at once: each writes its own file, then renames it into place.
   const partial = `${binary}.${process.pid}.tmp`;
-  await run("cc", ["-O2", "-Wall", "-o", partial, source, "-lpthread", "-ldl"], {});
+  await run("cc", ["-O2", "-Wall", "-o", partial, file, ...libraries], {});
   renameSync(partial, binary);
   return binary;
 }

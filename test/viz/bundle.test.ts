@@ -17,6 +17,7 @@ async function bundle(): Promise<{ code: string; warnings: string[] }> {
     `export * from ${JSON.stringify(join(dist, "index.js"))};`,
     `export * as viz from ${JSON.stringify(join(dist, "viz", "index.js"))};`,
     `export * as fuzz from ${JSON.stringify(join(dist, "fuzz", "index.js"))};`,
+    `export * as exploit from ${JSON.stringify(join(dist, "exploit", "index.js"))};`,
   ].join("\n"));
   const warnings: string[] = [];
   const logger = createLogger("warn", { allowClearScreen: false });
