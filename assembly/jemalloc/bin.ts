@@ -1,11 +1,12 @@
 // Bins, slabs and their bitmaps (bin.c, arena.c, bitmap.h): each small size class has a bin per arena; a bin
-// serves regions from its current slab, then from its non-full slabs, oldest/lowest first, then from a fresh
-// slab. Inside a slab the lowest free region goes first (bitmap_sfu, and the batch fill takes them in order).
+// serves regions from its current slab, then from its non-full slabs (the first of their pairing heap, ph.ts:
+// oldest/lowest first while the heap's order holds), then from a fresh slab. Inside a slab the lowest free region goes first (bitmap_sfu, and the batch fill takes them in order).
 //
 //   bin (BIN_STRIDE = 64, at arena + A_BINS + 64 × bin)
-//   ╒═════════════════╤═════════════════╤═════════════════╤═════════════════╤═════════════════╤═══════╕
-//   │ slabcur         │ nonfull head    │ curregs         │ curslabs        │ nmalloc         │ …     │
-//   ╘═════════════════╧═════════════════╧═════════════════╧═════════════════╧═════════════════╧═══════╛
+//   ╒═════════════════╤═══════════════════════════════════╤═════════════════╤═════════════════╤═════════════════╤═══╕
+//   │ slabcur         │ non-full slabs: pairing heap (ph) │ curregs         │ curslabs        │ nmalloc         │ … │
+//   ╘═════════════════╧═══════════════════════════════════╧═════════════════╧═════════════════╧═════════════════╧═══╛
+//   0                 8                                   24                32                40
 //
 //   slab: an active extent, nregs regions of reg_size bytes from its base; bitmap bit i = region i is free
 //   ┌──────┬──────┬──────┬──────┬──────┬─────────────┐
@@ -18,9 +19,8 @@
 import { ld64, st64 } from "../common/vmem";
 import { arenaRec, A_BINS, BIN_STRIDE, aadd, A_SMALL_ALLOCATED } from "./globals";
 import { PAGE, index2size, binSlabSize, binNregs } from "./sz";
-import {
-  eBase, eNfree, setENfree, ePrev, setEPrev, eNext, setENext, eBitmapWord, setEBitmapWord, snadLess,
-} from "./extent";
+import { eBase, eNfree, setENfree, eBitmapWord, setEBitmapWord, snadLess } from "./extent";
+import { phInsert, phRemove, phRemoveFirst } from "./ph";
 import { paAlloc, paDalloc } from "./pac";
 import { decayTicks } from "./arena";
 
@@ -33,12 +33,13 @@ import { decayTicks } from "./arena";
 @inline export function slabcur(bin: u64): u64 { return ld64(bin); }
 // @ts-ignore: decorator
 @inline function setSlabcur(bin: u64, v: u64): void { st64(bin, v); }
+/** The bin's heap of non-full slabs. */
 // @ts-ignore: decorator
-@inline export function nonfullHead(bin: u64): u64 { return ld64(bin + 8); }
+@inline export function nonfullHeap(bin: u64): u64 { return bin + 8; }
 // @ts-ignore: decorator
-@inline export function binCurregs(bin: u64): u64 { return ld64(bin + 16); }
+@inline export function binCurregs(bin: u64): u64 { return ld64(bin + 24); }
 // @ts-ignore: decorator
-@inline export function binCurslabs(bin: u64): u64 { return ld64(bin + 24); }
+@inline export function binCurslabs(bin: u64): u64 { return ld64(bin + 32); }
 
 /** Region `i` of slab `slab` is free. */
 // @ts-ignore: decorator
@@ -72,36 +73,9 @@ function slabRegAlloc(slab: u64, b: i32): u64 {
   return 0;
 }
 
-/** Inserts `slab` into the bin's non-full heap (a list in snad order). */
-function nonfullInsert(bin: u64, slab: u64): void {
-  let prev: u64 = 0;
-  let cur = ld64(bin + 8);
-  while (cur != 0 && snadLess(cur, slab)) {
-    prev = cur;
-    cur = eNext(cur);
-  }
-  setEPrev(slab, prev);
-  setENext(slab, cur);
-  if (prev == 0) st64(bin + 8, slab);
-  else setENext(prev, slab);
-  if (cur != 0) setEPrev(cur, slab);
-}
-
-/** Takes `slab` out of the bin's non-full heap. */
-function nonfullRemove(bin: u64, slab: u64): void {
-  const prev = ePrev(slab);
-  const next = eNext(slab);
-  if (prev == 0) st64(bin + 8, next);
-  else setENext(prev, next);
-  if (next != 0) setEPrev(next, prev);
-  setEPrev(slab, 0);
-  setENext(slab, 0);
-}
-
 /** arena_bin_refill_slabcur_no_fresh_slab: true when no non-full slab was left. */
 function refillSlabcur(bin: u64): bool {
-  const first = nonfullHead(bin);
-  if (first != 0) nonfullRemove(bin, first);
+  const first = phRemoveFirst(nonfullHeap(bin));
   setSlabcur(bin, first);
   return first == 0;
 }
@@ -115,14 +89,14 @@ function slabAlloc(a: i32, b: i32): u64 {
 
 /** Takes a fresh slab as the current one (counted in the bin's statistics). */
 function useFreshSlab(bin: u64, slab: u64): void {
-  st64(bin + 24, ld64(bin + 24) + 1);
+  st64(bin + 32, ld64(bin + 32) + 1);
   setSlabcur(bin, slab);
 }
 
 /** Counts `n` regions of bin `b` handed out. */
 function countMalloc(a: i32, bin: u64, b: i32, n: u64): void {
-  st64(bin + 16, ld64(bin + 16) + n);
-  st64(bin + 32, ld64(bin + 32) + n);
+  st64(bin + 24, ld64(bin + 24) + n);
+  st64(bin + 40, ld64(bin + 40) + n);
   aadd(a, A_SMALL_ALLOCATED, n * index2size(b));
 }
 
@@ -203,22 +177,22 @@ export function dallocBinStep(a: i32, b: i32, slab: u64, ptr: u64): bool {
   setEBitmapWord(slab, i >> 6, eBitmapWord(slab, i >> 6) | (<u64>1 << (i & 63)));
   const nfree = eNfree(slab) + 1;
   setENfree(slab, nfree);
-  st64(bin + 16, ld64(bin + 16) - 1);
+  st64(bin + 24, ld64(bin + 24) - 1);
   aadd(a, A_SMALL_ALLOCATED, -index2size(b));
   const nregs = binNregs(b);
   if (nfree == nregs) {
     if (slab == slabcur(bin)) setSlabcur(bin, 0);
-    else if (nregs != 1) nonfullRemove(bin, slab);
-    st64(bin + 24, ld64(bin + 24) - 1);
+    else if (nregs != 1) phRemove(nonfullHeap(bin), slab);
+    st64(bin + 32, ld64(bin + 32) - 1);
     return true;
   }
   if (nfree == 1 && slab != slabcur(bin)) {
     const cur = slabcur(bin);
     if (cur != 0 && snadLess(slab, cur)) {
-      if (eNfree(cur) > 0) nonfullInsert(bin, cur);
+      if (eNfree(cur) > 0) phInsert(nonfullHeap(bin), cur);
       setSlabcur(bin, slab);
     } else {
-      nonfullInsert(bin, slab);
+      phInsert(nonfullHeap(bin), slab);
     }
   }
   return false;

@@ -2,9 +2,11 @@
 //
 //   rtree     every extent's first and last page map to it; every page of a slab does
 //   slabs     a slab's free count equals the free bits of its bitmap; a bin's current slab and its non-full
-//             slabs belong to that bin, the non-full ones with free regions and in snad order
-//   ecaches   every inactive extent is in the bin of its ecache that its size selects, in snad order; each
-//             ecache's page count adds up; no two adjacent retained extents of one mapping are left apart
+//             slabs belong to that bin, the non-full ones with free regions
+//   heaps     every pairing heap's back links agree with its forward links (not its order: jemalloc's own
+//             heaps can lose it, ph.ts)
+//   ecaches   every inactive extent is in the bin of its ecache that its size selects; each ecache's page
+//             count adds up; no two adjacent retained extents of one mapping are left apart
 //   tcaches   every cached pointer is the start of a region (or the address of a large object) of its class
 
 import { raise } from "../common/ops";
@@ -15,12 +17,14 @@ import {
 import { gld, ald, G_NARENAS, A_EXISTS } from "./globals";
 import { NBINS, PAGE, LG_PAGE, index2size, binNregs, pszCount, psz2ind, pszQuantizeFloor } from "./sz";
 import {
-  eBase, eSize, eAddr, eState, eSlab, eSzind, eNfree, eNext, eHead, ePast, recordCount, recordAt, snadLess,
+  eBase, eSize, eAddr, eState, eSlab, eSzind, eNfree, eHead, ePast, recordCount, recordAt,
   FREE_RECORD, STATE_ACTIVE, STATE_RETAINED,
 } from "./extent";
+import { phNodes } from "./ph";
+import { Scratch } from "../common/scratch";
 import { rtreeRead } from "./rtree";
-import { binRec, slabcur, nonfullHead, regionFree } from "./bin";
-import { ecacheOf, ecacheState, ecacheNpages, binHead, ECACHE_RETAINED } from "./ecache";
+import { binRec, slabcur, nonfullHeap, regionFree } from "./bin";
+import { ecacheOf, ecacheState, ecacheNpages, binHeap, ECACHE_RETAINED } from "./ecache";
 import { threadCount } from "./arena";
 import { tcacheBins, ncached, cachedAt } from "./tcache";
 
@@ -30,7 +34,7 @@ export const RTREE_BOUNDARY: i32 = 1;
 export const RTREE_INTERIOR: i32 = 2;
 export const SLAB_NFREE: i32 = 3;
 export const BIN_SLAB_WRONG: i32 = 4;
-export const ECACHE_ORDER: i32 = 5;
+export const HEAP_LINKS: i32 = 5;
 export const ECACHE_STATE: i32 = 6;
 export const ECACHE_PAGES: i32 = 7;
 export const RETAINED_UNCOALESCED: i32 = 8;
@@ -43,7 +47,7 @@ export function checkMessage(code: i32): string {
     case RTREE_INTERIOR: return "the rtree does not map an interior page of a slab to it";
     case SLAB_NFREE: return "a slab's free count disagrees with its bitmap";
     case BIN_SLAB_WRONG: return "a bin's current or non-full slab is not a non-full slab of that bin";
-    case ECACHE_ORDER: return "an ecache bin is not in (serial number, address) order";
+    case HEAP_LINKS: return "a pairing heap's back links disagree with its forward links";
     case ECACHE_STATE: return "an extent in an ecache has another state, or sits in the wrong size bin";
     case ECACHE_PAGES: return "an ecache's page count does not add up";
     case RETAINED_UNCOALESCED: return "two adjacent retained extents of one mapping were not coalesced";
@@ -51,6 +55,9 @@ export function checkMessage(code: i32): string {
     default: return "unknown violation";
   }
 }
+
+/** The nodes of the heap being checked. */
+const nodes = new Scratch(8, 64);
 
 /** Extent-level invariants: rtree registration, slab counts, retained coalescing. */
 function checkExtents(): void {
@@ -86,14 +93,16 @@ function checkBins(a: i32): void {
     if (cur != 0 && (eState(cur) != STATE_ACTIVE || !eSlab(cur) || <i32>eSzind(cur) != b)) {
       violation(BIN_SLAB_WRONG, eBase(cur));
     }
-    let prev: u64 = 0;
-    for (let s = nonfullHead(bin); s != 0; s = eNext(s)) {
+    if (!phNodes(nonfullHeap(bin), nodes, recordCount())) {
+      violation(HEAP_LINKS, bin);
+      continue;
+    }
+    for (let i = 0; i < nodes.count; i++) {
+      const s = load<u64>(nodes.at(i));
       if (eState(s) != STATE_ACTIVE || !eSlab(s) || <i32>eSzind(s) != b || eNfree(s) == 0 || s == cur) {
         violation(BIN_SLAB_WRONG, eBase(s));
         break;
       }
-      if (prev != 0 && snadLess(s, prev)) violation(ECACHE_ORDER, eBase(s));
-      prev = s;
     }
   }
 }
@@ -104,15 +113,18 @@ function checkEcaches(a: i32): void {
     const ec = ecacheOf(a, which);
     let pages: u64 = 0;
     for (let pind = 0; pind < pszCount(); pind++) {
-      let prev: u64 = 0;
-      for (let e = binHead(ec, pind); e != 0; e = eNext(e)) {
+      const heap = binHeap(ec, pind);
+      if (!phNodes(heap, nodes, recordCount())) {
+        violation(HEAP_LINKS, heap);
+        continue;
+      }
+      for (let i = 0; i < nodes.count; i++) {
+        const e = load<u64>(nodes.at(i));
         if (eState(e) != ecacheState(which) || psz2ind(pszQuantizeFloor(eSize(e))) != pind) {
           violation(ECACHE_STATE, eBase(e));
           break;
         }
-        if (prev != 0 && snadLess(e, prev)) violation(ECACHE_ORDER, eBase(e));
         pages += eSize(e) >> LG_PAGE;
-        prev = e;
       }
     }
     if (pages != ecacheNpages(ec)) violation(ECACHE_PAGES, <u64>which);

@@ -3,26 +3,36 @@
 // class of their size, rounded down (psz_quantize_floor), and keeps each bin ordered oldest/lowest first; the
 // bins in use are flagged in a bitmap so that a fit skips empty ones.
 //
-//   ecache e (ECACHE_STRIDE = 0x800, at arena + A_ECACHES + e × ECACHE_STRIDE)
+//   ecache e (ECACHE_STRIDE = 0x2000, at arena + A_ECACHES + e × ECACHE_STRIDE)
 //   ╒═════════════════╤═════════════════╤══════════════════════════════╤════════════════════════════════╕
-//   │ npages          │ extents         │ nonempty bins: 4 × u64       │ bin heads: 8 × pszCount()      │
+//   │ npages          │ extents         │ nonempty bins: 4 × u64       │ bins: BIN_BYTES × pszCount()   │
 //   ╘═════════════════╧═════════════════╧══════════════════════════════╧════════════════════════════════╛
-//   0                 8                 16                             48 (+16)
+//   0                 8                 16                             64
 //
-// Each bin is a doubly linked list through the extents' prev/next, sorted by (serial number, address): jemalloc
-// keeps a pairing heap per bin and only ever asks it for its minimum, which the sorted list's head is.
+//   bin (BIN_BYTES = 32)
+//   ╒═════════════════════════════════╤═════════════════╤═════════════════╕
+//   │ pairing heap (ph.ts): root, aux │ heap_min: sn    │ heap_min: addr  │
+//   ╘═════════════════════════════════╧═════════════════╧═════════════════╛
+//
+// Each bin is a pairing heap in snad order (serial number, then address) plus heap_min, a summary of its least
+// extent that eset_first_fit compares across bins without touching the heaps. heap_min is lowered on insert and
+// re-read from the heap's first() only when the removed extent's summary equals it — so it follows the heap's
+// shape exactly as jemalloc's does, including when first() is not the least extent (ph.ts).
 
 import { ld64, st64 } from "../common/vmem";
 import { arenaRec, A_ECACHES, ECACHE_STRIDE } from "./globals";
 import { LG_PAGE, PAGE, pszCount, psz2ind, pind2sz, pszQuantizeFloor, pszQuantizeCeil, pageCeiling, alignUp } from "./sz";
-import { eSize, eBase, ePrev, setEPrev, eNext, setENext, setEState, snadLess } from "./extent";
+import { eSize, eBase, eSn, setEState } from "./extent";
+import { phFirst, phInsert, phRemove, phEmpty, phRoot } from "./ph";
 
 export const ECACHE_DIRTY: i32 = 0;
 export const ECACHE_MUZZY: i32 = 1;
 export const ECACHE_RETAINED: i32 = 2;
 
 // @ts-ignore: decorator
-@inline const HEADS: u64 = 64;
+@inline const BINS: u64 = 64;
+// @ts-ignore: decorator
+@inline const BIN_BYTES: u64 = 32;
 
 /** Address of ecache `which` of arena `a`. */
 // @ts-ignore: decorator
@@ -48,15 +58,35 @@ export const ECACHE_RETAINED: i32 = 2;
   return ld64(ec + 8);
 }
 
+/** The heap of bin `pind`. */
 // @ts-ignore: decorator
-@inline function headSlot(ec: u64, pind: i32): u64 {
-  return ec + HEADS + (<u64>pind << 3);
+@inline export function binHeap(ec: u64, pind: i32): u64 {
+  return ec + BINS + <u64>pind * BIN_BYTES;
 }
 
-/** First extent of bin `pind` (0 when empty). */
 // @ts-ignore: decorator
-@inline export function binHead(ec: u64, pind: i32): u64 {
-  return ld64(headSlot(ec, pind));
+@inline function minSn(heap: u64): u64 { return ld64(heap + 16); }
+// @ts-ignore: decorator
+@inline function minAddr(heap: u64): u64 { return ld64(heap + 24); }
+
+/** Sets a bin's heap_min to extent `e`'s summary. */
+// @ts-ignore: decorator
+@inline function setMin(heap: u64, e: u64): void {
+  st64(heap + 16, eSn(e));
+  st64(heap + 24, eBase(e));
+}
+
+/** edata_cmp_summary_comp(summary of `e`, heap_min) < 0. */
+// @ts-ignore: decorator
+@inline function belowMin(e: u64, heap: u64): bool {
+  const sn = eSn(e);
+  return sn < minSn(heap) || (sn == minSn(heap) && eBase(e) < minAddr(heap));
+}
+
+/** Summary of `e` equals heap_min. */
+// @ts-ignore: decorator
+@inline function isMin(e: u64, heap: u64): bool {
+  return eSn(e) == minSn(heap) && eBase(e) == minAddr(heap);
 }
 
 // @ts-ignore: decorator
@@ -83,23 +113,18 @@ function nextBin(ec: u64, pind: i32): i32 {
   return psz2ind(pszQuantizeFloor(size));
 }
 
-/** eset_insert: files `e` under its bin, in snad order, with the ecache's state. */
+/** eset_insert: files `e` under its bin with the ecache's state. */
 export function esetInsert(ec: u64, which: i32, e: u64): void {
   setEState(e, ecacheState(which));
   const pind = binOf(eSize(e));
-  const slot = headSlot(ec, pind);
-  let prev: u64 = 0;
-  let cur = ld64(slot);
-  while (cur != 0 && snadLess(cur, e)) {
-    prev = cur;
-    cur = eNext(cur);
+  const heap = binHeap(ec, pind);
+  if (phEmpty(heap)) {
+    setBinBit(ec, pind, true);
+    setMin(heap, e);
+  } else if (belowMin(e, heap)) {
+    setMin(heap, e);
   }
-  setEPrev(e, prev);
-  setENext(e, cur);
-  if (prev == 0) st64(slot, e);
-  else setENext(prev, e);
-  if (cur != 0) setEPrev(cur, e);
-  setBinBit(ec, pind, true);
+  phInsert(heap, e);
   st64(ec, ld64(ec) + (eSize(e) >> LG_PAGE));
   st64(ec + 8, ld64(ec + 8) + 1);
 }
@@ -107,30 +132,39 @@ export function esetInsert(ec: u64, which: i32, e: u64): void {
 /** eset_remove. */
 export function esetRemove(ec: u64, e: u64): void {
   const pind = binOf(eSize(e));
-  const prev = ePrev(e);
-  const next = eNext(e);
-  if (prev == 0) {
-    st64(headSlot(ec, pind), next);
-    if (next == 0) setBinBit(ec, pind, false);
-  } else {
-    setENext(prev, next);
-  }
-  if (next != 0) setEPrev(next, prev);
-  setEPrev(e, 0);
-  setENext(e, 0);
+  const heap = binHeap(ec, pind);
+  phRemove(heap, e);
+  if (phEmpty(heap)) setBinBit(ec, pind, false);
+  else if (isMin(e, heap)) setMin(heap, phFirst(heap));
   st64(ec, ld64(ec) - (eSize(e) >> LG_PAGE));
   st64(ec + 8, ld64(ec + 8) - 1);
 }
 
-/** eset_first_fit: the oldest/lowest extent of a bin that serves `size`, within 2^lgMaxFit of it. */
+/** An extent of the lowest nonempty bin (the ecache holds at least one), without touching the heap's shape. */
+export function esetAny(ec: u64): u64 {
+  return phRoot(binHeap(ec, nextBin(ec, 0)));
+}
+
+/**
+ * eset_first_fit: the extent that serves `size` from the bin whose heap_min is least, among the bins within
+ * 2^lgMaxFit of `size`.
+ */
 function firstFit(ec: u64, size: u64, lgMaxFit: u64): u64 {
   let ret: u64 = 0;
+  let retSn: u64 = 0;
+  let retAddr: u64 = 0;
   const n = pszCount();
   const shift = lgMaxFit > 63 ? 63 : lgMaxFit;
   for (let i = nextBin(ec, psz2ind(pszQuantizeCeil(size))); i < n; i = nextBin(ec, i + 1)) {
     if ((pind2sz(i) >> shift) > size) break;
-    const head = binHead(ec, i);
-    if (ret == 0 || snadLess(head, ret)) ret = head;
+    const heap = binHeap(ec, i);
+    const sn = minSn(heap);
+    const addr = minAddr(heap);
+    if (ret == 0 || sn < retSn || (sn == retSn && addr < retAddr)) {
+      ret = phFirst(heap);
+      retSn = sn;
+      retAddr = addr;
+    }
   }
   return ret;
 }
@@ -141,7 +175,7 @@ function fitAlignment(ec: u64, minSize: u64, maxSize: u64, alignment: u64): u64 
   const n = pszCount();
   const align = pageCeiling(alignment);
   for (let i = nextBin(ec, psz2ind(pszQuantizeCeil(minSize))); i < pindMax && i < n; i = nextBin(ec, i + 1)) {
-    const e = binHead(ec, i);
+    const e = phFirst(binHeap(ec, i));
     const base = eBase(e);
     const size = eSize(e);
     const next = alignUp(base, align);

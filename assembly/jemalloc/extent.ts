@@ -8,13 +8,13 @@
 //   ├───┬───┬───┬────┼────────────────┼────────────────┼────────────────┤
 //   │st │hd │sl │ar  │ szind │ nfree  │ prev           │ next           │  32 … 63
 //   ├───┴───┴───┴────┼────────────────┼────────────────┴────────────────┤
-//   │ usize          │ requested      │ (unused)                        │  64 … 127
+//   │ usize          │ requested      │ lchild         │ (unused)       │  64 … 127
 //   ├────────────────┴────────────────┴─────────────────────────────────┤
 //   │ slab bitmap: 512 bits, 1 = region free                            │ 128 … 191
 //   ╘═══════════════════════════════════════════════════════════════════╛
 //   st = state (active, dirty, muzzy, retained; FREE_RECORD when pooled), hd = head of a mapping (never merges
 //   with the extent below it), sl = slab, ar = arena index. prev/next link the extent into one list at a time:
-//   an eset bin of its ecache, or its bin's non-full slabs. Ordering everywhere is jemalloc's "snad": serial
+//   an eset bin of its ecache, or its bin's non-full slabs (pairing heaps, ph.ts, with lchild). Ordering everywhere is jemalloc's "snad": serial
 //   number first, then address — older and lower extents are reused first.
 
 import { ld64, st64, ld32, st32, ld8, st8, ld16, st16 } from "../common/vmem";
@@ -77,6 +77,10 @@ export const NO_SZIND: u32 = 0xffff;
 // @ts-ignore: decorator
 @inline export function setENext(e: u64, v: u64): void { st64(e + 56, v); }
 // @ts-ignore: decorator
+@inline export function eLchild(e: u64): u64 { return ld64(e + 80); }
+// @ts-ignore: decorator
+@inline export function setELchild(e: u64, v: u64): void { st64(e + 80, v); }
+// @ts-ignore: decorator
 @inline export function eUsize(e: u64): u64 { return ld64(e + 64); }
 // @ts-ignore: decorator
 @inline export function setEUsize(e: u64, v: u64): void { st64(e + 64, v); }
@@ -113,7 +117,7 @@ export function recordNew(): u64 {
     gst(G_RECORD_NEXT, n + 1);
     e = EXTENTS_BASE + n * EXTENT_BYTES;
   }
-  for (let off: u64 = 0; off < 80; off += 8) st64(e + off, 0);
+  for (let off: u64 = 0; off < 88; off += 8) st64(e + off, 0);
   setESzind(e, NO_SZIND);
   return e;
 }

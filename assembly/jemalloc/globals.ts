@@ -16,7 +16,7 @@ export const STATICS_BASE: u64 = 0xfff2_0000_0000;
 export const MAPS_BASE: u64 = STATICS_BASE + 0x1000;
 export const MAPS_MAX: u64 = 0xf000 >> 4;
 export const ARENAS_BASE: u64 = STATICS_BASE + 0x10_0000;
-export const ARENA_STRIDE: u64 = 0x4000;
+export const ARENA_STRIDE: u64 = 0x8000;
 export const MAX_ARENAS: i32 = 256;
 export const THREADS_BASE: u64 = 0xfff3_0000_0000;
 export const THREAD_STRIDE: u64 = 0x80000;
@@ -43,8 +43,8 @@ export const G_TRIMMED: u64 = 80;         // glibc's malloc_trim has run
 //   ┌──────────────────────────────────────────┐ + 0       scalars (A_*)
 //   ├──────────────────────────────────────────┤ + 0x100   its base's free remnants: (cursor, end, sn) × 32
 //   ├──────────────────────────────────────────┤ + 0x400   ecaches dirty, muzzy, retained: ECACHE_STRIDE each
-//   ├──────────────────────────────────────────┤ + 0x1c00  bins: BIN_STRIDE each (bin.ts)
-//   └──────────────────────────────────────────┘ + 0x2500
+//   ├──────────────────────────────────────────┤ + 0x6400  bins: BIN_STRIDE each (bin.ts)
+//   └──────────────────────────────────────────┘ + 0x6d00
 export const A_SN_NEXT: u64 = 0;          // extent serial numbers (pac->extent_sn_next)
 export const A_GROW_NEXT: u64 = 8;        // exp_grow: the next page class to map
 export const A_NACTIVE: u64 = 16;         // pages of active extents
@@ -64,8 +64,8 @@ export const A_INTERNAL: u64 = 120;       // usable bytes of the library's own a
 export const A_REMNANT_BASE: u64 = 0x100;
 export const A_REMNANT_MAX: u64 = 32;
 export const A_ECACHES: u64 = 0x400;
-export const ECACHE_STRIDE: u64 = 0x800;
-export const A_BINS: u64 = 0x1c00;
+export const ECACHE_STRIDE: u64 = 0x2000;
+export const A_BINS: u64 = 0x6400;
 export const BIN_STRIDE: u64 = 64;
 
 /** The record of arena `a`. */

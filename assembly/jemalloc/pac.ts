@@ -22,7 +22,7 @@ import {
 } from "./extent";
 import { rtreeRead, registerBoundary, deregisterBoundary, registerInterior, deregisterInterior } from "./rtree";
 import {
-  ecacheOf, ecacheState, ecacheCount, binHead, esetInsert, esetRemove, esetFit, ECACHE_DIRTY, ECACHE_MUZZY,
+  ecacheOf, ecacheState, ecacheCount, esetAny, esetInsert, esetRemove, esetFit, ECACHE_DIRTY, ECACHE_MUZZY,
   ECACHE_RETAINED,
 } from "./ecache";
 import { count, SYS_MADVISE } from "../common/counters";
@@ -284,8 +284,7 @@ function purgeDirty(a: i32): void {
   if (dirtyDecayMs != 0) return;
   const ec = ecacheOf(a, ECACHE_DIRTY);
   while (ecacheCount(ec) > 0) {
-    let e: u64 = 0;
-    for (let pind = 0; e == 0; pind++) e = binHead(ec, pind);
+    const e = esetAny(ec);
     esetRemove(ec, e);
     setEState(e, STATE_ACTIVE);
     count(SYS_MADVISE, eSize(e));

@@ -14,13 +14,6 @@ if (skip) console.warn(`skipping jemalloc real-program tests: ${skip}`);
 // it frees that block through jemalloc.
 const NAMES = ["rounds", "perl", "awk", "sqlite3"];
 
-/**
- * Known divergence: some recordings of "rounds" (threads interleave differently in each) replayed on one thread
- * place a later aligned_alloc of ~1–2 KiB elsewhere than the real library does (e.g. mmap+0x16000 against
- * mmap+0x1f000 at the 17 222nd line). The model is wrong there; until that path is found the case is not run.
- */
-const KNOWN_DIVERGENT = new Set(["rounds merge"]);
-
 describe.skipIf(skip)("jemalloc model vs jemalloc 5.3.0 on real programs recorded live", () => {
   const programs = new Map<string, Program>();
   beforeAll(async () => {
@@ -32,7 +25,6 @@ describe.skipIf(skip)("jemalloc model vs jemalloc 5.3.0 on real programs recorde
       it(`${name} ${threads}`, { timeout: 120_000 }, async (ctx) => {
         const program = programs.get(name);
         if (!program || (threads === "real" && program.threads === 1)) return ctx.skip();
-        if (KNOWN_DIVERGENT.has(`${name} ${threads}`)) return ctx.skip();
         const real = await runReal(program.trace, "", threads);
         const model = await runModel(program.trace, real, {}, threads === "real" ? "arena" : "merge");
         expect(real.lines.length).toBeGreaterThan(1000);

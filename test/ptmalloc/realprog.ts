@@ -39,7 +39,7 @@ int main(void) {
 `;
 
 /** Two rounds of 20 threads (past 8 × cores arenas on small machines); each thread exits before the next round. */
-const ROUNDS_C = `
+export const ROUNDS_C = `
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
