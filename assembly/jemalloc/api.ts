@@ -175,6 +175,11 @@ export function jeCalloc(t: i32, nmemb: u64, size: u64): u64 {
 
 /** The aligned family: `alignment` must be a power of two (callers check their own minimums). */
 export function jeAligned(t: i32, alignment: u64, size: u64): u64 {
+  return alignedAlloc(t, alignment, size, size);
+}
+
+/** An aligned allocation of `size` bytes that counts `requested` bytes live (what the caller asked for). */
+function alignedAlloc(t: i32, alignment: u64, size: u64, requested: u64): u64 {
   enterThread(t);
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) return 0;
   const n = size == 0 ? 1 : size;
@@ -185,7 +190,7 @@ export function jeAligned(t: i32, alignment: u64, size: u64): u64 {
   else if (alignment <= CACHELINE) p = largeMalloc(t, -1, usize);
   else p = largePalloc(t, -1, usize, alignment);
   if (p == 0) return 0;
-  noteLive(p, size);
+  noteLive(p, requested);
   allocEvent(t, usize);
   return p;
 }
@@ -199,9 +204,9 @@ export function jePosixMemalign(t: i32, alignment: u64, size: u64): u64 {
   return jeAligned(t, alignment, size);
 }
 
-/** valloc / pvalloc. */
+/** valloc / pvalloc (pvalloc serves whole pages; the object still counts the bytes asked for as live). */
 export function jeValloc(t: i32, size: u64, roundUp: bool): u64 {
-  return jeAligned(t, PAGE, roundUp ? pageCeiling(size == 0 ? 1 : size) : size);
+  return alignedAlloc(t, PAGE, roundUp ? pageCeiling(size == 0 ? 1 : size) : size, size);
 }
 
 /** free(p) on thread `t`; `requested` is what the object asked for (the model's live totals). */

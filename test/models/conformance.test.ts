@@ -24,10 +24,7 @@ const asconfig = JSON.parse(readFileSync(new URL("../../asconfig.json", import.m
  * Promises a model does not keep yet, each a known bug: the test runs and must fail (`it.fails`), so that the day
  * it passes the entry has to go.
  */
-const KNOWN_BROKEN: ReadonlySet<string> = new Set([
-  // A part of the decomposition wraps below zero on multi-threaded adversarial traces (2^64 − n bytes).
-  "jemalloc: decomposes its footprint",
-]);
+const KNOWN_BROKEN: ReadonlySet<string> = new Set<string>();
 
 /** `it`, or `it.fails` for a promise the model is known to break. */
 const promise = (model: ModelName, title: string) =>
