@@ -51,6 +51,8 @@ export const FLAG_RAW_ADDRESS: i32 = 1;
 export const REGION_NONE: i32 = 0;
 export const REGION_HEAP: i32 = 1;
 export const REGION_MMAP: i32 = 2;
+/** The main arena's space outside the brk heap (mapped because the break could not move). */
+export const REGION_MAIN_MAPPED: i32 = 3;
 export const REGION_ARENA: i32 = 16;
 
 export const OP_SLOTS: i32 = 6;
@@ -66,10 +68,10 @@ export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
 export function abiConstants(): string {
   const names = ["OP_MALLOC", "OP_CALLOC", "OP_REALLOC", "OP_FREE", "OP_MEMALIGN", "OP_ALIGNED_ALLOC",
     "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "FLAG_RAW_ADDRESS", "REGION_NONE", "REGION_HEAP",
-    "REGION_MMAP", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
+    "REGION_MMAP", "REGION_MAIN_MAPPED", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
   const values: i32[] = [OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC,
     OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP,
-    REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
+    REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
   let out = "";
   for (let i = 0; i < names.length; i++) out += (i ? "," : "") + names[i] + "=" + values[i].toString();
   return out;

@@ -1,6 +1,7 @@
-// Arenas beyond the main one: each owns a chain of heaps, 64 MiB-aligned mappings that grow with mprotect.
+// Arenas beyond the main one: each owns a chain of heaps, 64 MiB-aligned mappings that grow with mprotect
+// (8 MiB with glibc.malloc.hugetlb=2: heap_max_size() is four huge pages).
 //
-//   heap h (HEAP_MAX_SIZE aligned)
+//   heap h (heapMaxSize aligned)
 //   ╒════════════════════════════════╤═════════════════════════╤══════════════════════════ ··· ═╕
 //   │ heap_info (0x30)               │ malloc_state (0x898)    │ chunks … top          (h->size) │
 //   │ ar_ptr +0 · prev +8 · size +16 │ first heap of the arena │                                  │
@@ -23,8 +24,8 @@ import {
   attachedThreads, setAttachedThreads,
 } from "./mstate";
 import {
-  ARENAS_BASE, HEAP_MAX_SIZE, HEAP_MIN_SIZE, PAGE, P_NARENAS, P_NARENAS_LIMIT, P_NEXT_TO_USE, P_ALIGNED_HEAP_AREA,
-  P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, arenaMax, arenaTest, cores, threadArena, setThreadArena,
+  ARENAS_BASE, heapMaxSize, heapMinSize, PAGE, P_NARENAS, P_NARENAS_LIMIT, P_NEXT_TO_USE, P_ALIGNED_HEAP_AREA,
+  P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, hpPageSize, arenaMax, arenaTest, cores, threadArena, setThreadArena,
 } from "./params";
 import { findGap, rangeFree, mapInsert, MAP_HEAP, mapIndexOf, mapRemove } from "./mmap";
 import { madviseThp } from "./system";
@@ -53,7 +54,7 @@ export function setMainArena(av: u64): void { mainArena = av; }
 
 /** heap_for_ptr */
 // @ts-ignore: decorator
-@inline export function heapForPtr(p: u64): u64 { return p & ~(HEAP_MAX_SIZE - 1); }
+@inline export function heapForPtr(p: u64): u64 { return p & ~(heapMaxSize - 1); }
 
 /** arena_for_chunk */
 // @ts-ignore: decorator
@@ -82,37 +83,40 @@ export function arenaFirstChunk(av: u64): u64 {
   return misalign > 0 ? ptr + 16 - misalign : ptr;
 }
 
-/** new_heap: maps a HEAP_MAX_SIZE-aligned reservation and makes its first `size` (+ top_pad) bytes usable. */
+/** new_heap: maps a heapMaxSize-aligned reservation and makes its first `size` (+ top_pad) bytes usable. */
 function newHeap(size: u64, pad: u64): u64 {
-  if (size + pad < HEAP_MIN_SIZE) size = HEAP_MIN_SIZE;
-  else if (size + pad <= HEAP_MAX_SIZE) size += pad;
-  else if (size > HEAP_MAX_SIZE) return 0;
-  else size = HEAP_MAX_SIZE;
+  if (size + pad < heapMinSize) size = heapMinSize;
+  else if (size + pad <= heapMaxSize) size += pad;
+  else if (size > heapMaxSize) return 0;
+  else size = heapMaxSize;
   size = alignUp(size, PAGE);
 
   let p2: u64 = 0;
+  // new_heap first asks for huge pages; with none reserved every such mmap fails, but the attempt has used up
+  // the alignment hint, so the heap in ordinary pages is always carved from a double-size mapping.
+  if (hpPageSize != 0) setParam(P_ALIGNED_HEAP_AREA, 0);
   const hint = param(P_ALIGNED_HEAP_AREA);
   if (hint != 0) {
-    const at = rangeFree(hint, HEAP_MAX_SIZE) ? hint : findGap(HEAP_MAX_SIZE);
+    const at = rangeFree(hint, heapMaxSize) ? hint : findGap(heapMaxSize);
     setParam(P_ALIGNED_HEAP_AREA, 0);
     if (at != 0) {
-      count(SYS_MMAP, HEAP_MAX_SIZE);
-      if ((at & (HEAP_MAX_SIZE - 1)) == 0) p2 = at;
-      else count(SYS_MUNMAP, HEAP_MAX_SIZE);
+      count(SYS_MMAP, heapMaxSize);
+      if ((at & (heapMaxSize - 1)) == 0) p2 = at;
+      else count(SYS_MUNMAP, heapMaxSize);
     }
   }
   if (p2 == 0) {
-    const p1 = findGap(HEAP_MAX_SIZE << 1);
+    const p1 = findGap(heapMaxSize << 1);
     if (p1 == 0) return 0;
-    count(SYS_MMAP, HEAP_MAX_SIZE << 1);
-    p2 = alignUp(p1, HEAP_MAX_SIZE);
+    count(SYS_MMAP, heapMaxSize << 1);
+    p2 = alignUp(p1, heapMaxSize);
     const ul = p2 - p1;
     if (ul != 0) count(SYS_MUNMAP, ul);
-    else setParam(P_ALIGNED_HEAP_AREA, p2 + HEAP_MAX_SIZE);
-    count(SYS_MUNMAP, HEAP_MAX_SIZE - ul);
+    else setParam(P_ALIGNED_HEAP_AREA, p2 + heapMaxSize);
+    count(SYS_MUNMAP, heapMaxSize - ul);
   }
-  mapInsert(p2, HEAP_MAX_SIZE, 0, MAP_HEAP);
-  ledgerCover(p2, HEAP_MAX_SIZE);
+  mapInsert(p2, heapMaxSize, 0, MAP_HEAP);
+  ledgerCover(p2, heapMaxSize);
   madviseThp(p2, size);
   st64(p2 + 16, size);
   st64(p2 + 24, size);
@@ -124,7 +128,7 @@ function newHeap(size: u64, pad: u64): u64 {
 function growHeap(h: u64, diff: u64): bool {
   diff = alignUp(diff, PAGE);
   const newSize = heapSize(h) + diff;
-  if (newSize > HEAP_MAX_SIZE) return false;
+  if (newSize > heapMaxSize) return false;
   if (newSize > heapMprotectSize(h)) st64(h + 24, newSize);
   st64(h + 16, newSize);
   return true;
@@ -185,13 +189,13 @@ export function heapTrimFor(av: u64): void {
     p = p - prevSize(p);
     let newSize = chunkSize(p) + (MINSIZE - 2 * SIZE_SZ) + misalign;
     if (!prevInuse(p)) newSize += prevSize(p);
-    if (newSize + (HEAP_MAX_SIZE - heapSize(prevHeap)) < topPad + MINSIZE + PAGE) break;
+    if (newSize + (heapMaxSize - heapSize(prevHeap)) < topPad + MINSIZE + PAGE) break;
     setSystemMem(av, systemMem(av) - heapSize(heap));
-    if (heap + HEAP_MAX_SIZE == param(P_ALIGNED_HEAP_AREA)) setParam(P_ALIGNED_HEAP_AREA, 0);
+    if (heap + heapMaxSize == param(P_ALIGNED_HEAP_AREA)) setParam(P_ALIGNED_HEAP_AREA, 0);
     const i = mapIndexOf(heap);
     if (i >= 0) mapRemove(<u64>i);
-    count(SYS_MUNMAP, HEAP_MAX_SIZE);
-    metricsRelease(heap, HEAP_MAX_SIZE);
+    count(SYS_MUNMAP, heapMaxSize);
+    metricsRelease(heap, heapMaxSize);
     heap = prevHeap;
     if (!prevInuse(p)) {
       p = p - prevSize(p);

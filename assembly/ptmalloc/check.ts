@@ -40,11 +40,11 @@ import {
   top, binAt, fastbinSlot, binmapWord, haveFastchunks, systemMem, NBINS, NFASTBINS,
 } from "./mstate";
 import {
-  THREADS_BASE, PAGE, P_SBRK_BASE, P_BRK, P_N_MMAPS, P_MMAPPED_MEM, TCACHE_KEY, param, tcacheBins, tcacheCount,
+  THREADS_BASE, PAGE, P_BRK, heapBaseAddress, P_N_MMAPS, P_MMAPPED_MEM, TCACHE_KEY, param, tcacheBins, tcacheCount,
   globalMaxFast,
 } from "./params";
 import { mainArena, arenaAt, arenaCount, arenaFirstChunk, heapSize, heapForPtr, HEAP_INFO_SIZE } from "./arena";
-import { mapCount, mapStart, mapLength, mapKind, mapChunk, MAP_CHUNK, MAP_HEAP } from "./mmap";
+import { mapCount, mapStart, mapLength, mapKind, mapChunk, MAP_CHUNK, MAP_HEAP, MAP_MAIN } from "./mmap";
 import { ledgerMatchesWalk } from "./decompose";
 
 export { setCheckEvery, debugLoad64, debugStore64 } from "../common/debug";
@@ -181,6 +181,14 @@ function walkHeap(k: u32, av: u64, first: u64, end: u64): u64 {
     if (!mainHeap && size < MINSIZE && (size == 0 || (size == CHUNK_HDR_SZ && chunkSize(p + CHUNK_HDR_SZ) == 0))) {
       return p; // the fenceposts that close a heap the arena has moved past
     }
+    if (mainHeap && size == CHUNK_HDR_SZ && chunkSize(p + CHUNK_HDR_SZ) == CHUNK_HDR_SZ) {
+      // the double fencepost that closes a top the main arena moved away from; the break may have moved on after it
+      if (p + 2 * CHUNK_HDR_SZ == end) return end;
+      p += 2 * CHUNK_HDR_SZ;
+      previous = 0;
+      previousFree = false;
+      continue;
+    }
     if (size < MINSIZE || (size & MALLOC_ALIGN_MASK) != 0 || p + size > end) {
       violation(CHUNK_BAD_SIZE, p);
       return p;
@@ -205,15 +213,19 @@ function walkHeap(k: u32, av: u64, first: u64, end: u64): u64 {
 /** Walks every arena's heaps in address order, recording their chunks; checks the arenas' sizes. */
 function walkArenas(): void {
   records.clear();
-  const sbrkBase = param(P_SBRK_BASE);
-  if (sbrkBase != 0) {
-    const brk = param(P_BRK);
-    const end = walkHeap(0, mainArena, sbrkBase, brk);
-    if (end != brk) violation(HEAP_END, top(mainArena));
-    if (systemMem(mainArena) != brk - sbrkBase) violation(SYSTEM_MEM, mainArena);
-  } else if (systemMem(mainArena) != 0) {
-    violation(SYSTEM_MEM, mainArena);
+  // The main arena: the brk heap, then the space it mapped when the break could not move.
+  const brk = param(P_BRK);
+  let mainBytes = brk - heapBaseAddress;
+  if (brk != heapBaseAddress && walkHeap(0, mainArena, heapBaseAddress, brk) != brk) {
+    violation(HEAP_END, top(mainArena));
   }
+  for (let i: u64 = 0, n = mapCount(); i < n; i++) {
+    if (mapKind(i) != MAP_MAIN) continue;
+    const end = mapStart(i) + mapLength(i);
+    if (walkHeap(0, mainArena, mapStart(i), end) != end) violation(HEAP_END, mapStart(i));
+    mainBytes += mapLength(i);
+  }
+  if (systemMem(mainArena) != mainBytes) violation(SYSTEM_MEM, mainArena);
   const arenas = arenaCount();
   for (let k: u64 = 1; k < arenas; k++) heapBytes(arenaAt(k));
   for (let i: u64 = 0, n = mapCount(); i < n; i++) {

@@ -14,7 +14,7 @@ import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
-  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_ARENA, SIZE_TOO_LARGE,
+  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
 import { chunkSize, prevSize, isMmapped, isMainArenaChunk, mem2chunk, PTRDIFF_MAX } from "./chunk";
 import { initState, setNextArena, setAttachedThreads } from "./mstate";
@@ -22,7 +22,7 @@ import {
   PARAMS_BASE, THREADS_BASE, ARENAS_BASE, PAGE, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_BRK, P_NARENAS,
   P_MULTI_THREADED, P_SBRK_BASE, param, setParam, setCurrentThread, setThreadArena, singleThread,
   setTcacheCount, setTcacheMax, setTcacheUnsortedLimit, setMxfast, setMmapThreshold, setMmapMax,
-  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores, setHugetlb,
+  setTrimThreshold, setTopPad, setArenaMax, setArenaTest, setPerturb, setHeapBase, setMmapBase, setCores, setHugetlb, setBrkBlockedAt,
   initialMmapThreshold, initialTrimThreshold, heapBaseAddress, mmapBaseAddress, LIBC_DATA_SIZE,
 } from "./params";
 import { mainArena, setMainArena, arenaForChunk, arenaIndex, arenaAt, arenaCount, HEAP_INFO_SIZE } from "./arena";
@@ -52,7 +52,7 @@ const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
   + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
-  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb";
+  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb,brk_blocked_at";
 
 /** Comma-separated tunable names; the index of a name is its `setOption` id. */
 export function optionNames(): string {
@@ -83,7 +83,8 @@ export function setOption(id: i32, value: f64): i32 {
     }
     case 13: setCores(v); break;
     case 14: setOvercommitLimit(v); break;
-    case 15: if (!setHugetlb(v)) return 0; break;
+    case 15: setHugetlb(v); break;
+    case 16: if ((v & (PAGE - 1)) != 0 || v >= USER_SPACE_END) return 0; setBrkBlockedAt(v); break;
     default: return 0;
   }
   return 1;
@@ -122,7 +123,7 @@ function regionOf(mem: u64): i32 {
   if (mem == 0) return REGION_NONE;
   const p = mem2chunk(mem);
   if (isMmapped(p)) return REGION_MMAP;
-  if (isMainArenaChunk(p)) return REGION_HEAP;
+  if (isMainArenaChunk(p)) return p >= heapBaseAddress && p < param(P_BRK) ? REGION_HEAP : REGION_MAIN_MAPPED;
   return REGION_ARENA + <i32>arenaIndex(arenaForChunk(p));
 }
 

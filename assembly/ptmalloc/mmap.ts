@@ -16,6 +16,8 @@ import { MAPS_BASE, P_MAPPINGS, P_BRK, PAGE, param, setParam, mmapBaseAddress, a
 
 export const MAP_CHUNK: u64 = 1;
 export const MAP_HEAP: u64 = 2;
+/** Main-arena space mapped because the break could not move (sysmalloc's mmap as morecore); never unmapped. */
+export const MAP_MAIN: u64 = 3;
 export const MAP_RECORD: u64 = 48;
 
 let recordsMapped: u64 = 0;

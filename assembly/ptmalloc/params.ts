@@ -33,8 +33,12 @@ export const MAPS_BASE: u64 = 0xfff2_1000_0000;
 
 export const PAGE: u64 = 4096;
 export const DEFAULT_MMAP_THRESHOLD_MAX: u64 = 0x2000000;
-export const HEAP_MAX_SIZE: u64 = 0x4000000;
-export const HEAP_MIN_SIZE: u64 = 0x8000;
+/** heap_max_size(): the size and alignment of a non-main heap, 4 huge pages with glibc.malloc.hugetlb ≥ 2. */
+export let heapMaxSize: u64 = 0x4000000;
+/** heap_min_size(): a new heap's least usable size, one huge page with glibc.malloc.hugetlb ≥ 2. */
+export let heapMinSize: u64 = 0x8000;
+/** MMAP_AS_MORECORE_SIZE: the unit of the mappings the main arena grows into when the break cannot move. */
+export const MMAP_AS_MORECORE_SIZE: u64 = 1 << 20;
 
 // ── tunables (fixed after init) ─────────────────────────────────────────────────────────────────────────
 
@@ -60,6 +64,18 @@ export let cores: u64 = 2;
  */
 export let thpPageSize: u64 = 0;
 const THP_PMD_SIZE: u64 = 2 << 20;
+/**
+ * mp_.hp_pagesize: with glibc.malloc.hugetlb=2 (or the page size itself, 2097152, the one hugetlbfs size this
+ * kernel offers) the hugetlbfs page size. glibc then never moves the break (__always_fail_morecore): the main arena
+ * lives in mappings, and every mapping is first asked for in huge pages. This machine reserves none
+ * (vm.nr_hugepages = 0), so each such request fails and glibc falls back to ordinary pages.
+ */
+export let hpPageSize: u64 = 0;
+/**
+ * The lowest mapping above the initial break (brk_blocked_at; 0: none but the mmap area): the kernel refuses a
+ * break that would come within a page of it, and glibc then grows the main arena into mappings.
+ */
+export let brkBlockedAt: u64 = 0;
 
 /** The value glibc draws from getrandom for tcache entry keys; any fixed value will do. */
 export const TCACHE_KEY: u64 = 0x6b8b4567327b23c6;
@@ -77,12 +93,18 @@ export function setPerturb(v: u64): void { perturbByte = v & 0xff; }
 export function setHeapBase(v: u64): void { heapBaseAddress = v; }
 export function setMmapBase(v: u64): void { mmapBaseAddress = v; }
 export function setCores(v: u64): void { if (v > 0) cores = v; }
-/** glibc.malloc.hugetlb: 0 or 1 (transparent huge pages); false for 2 (hugetlbfs pages), which the model lacks. */
-export function setHugetlb(v: u64): bool {
-  if (v > 1) return false;
+/**
+ * do_set_hugetlb: 1 asks for transparent huge pages; 2 for hugetlbfs pages of the default size, any other value
+ * for hugetlbfs pages of that size, ignored when the kernel has no such size (here: all but 2 MiB).
+ */
+export function setHugetlb(v: u64): void {
   thpPageSize = v == 1 ? THP_PMD_SIZE : 0;
-  return true;
+  hpPageSize = v == 2 || v == THP_PMD_SIZE ? THP_PMD_SIZE : 0;
+  heapMinSize = hpPageSize != 0 ? hpPageSize : 0x8000;
+  heapMaxSize = hpPageSize != 0 ? hpPageSize * 4 : 0x4000000;
 }
+
+export function setBrkBlockedAt(v: u64): void { brkBlockedAt = v; }
 
 /** do_set_tcache_max: requests up to `v` bytes (≤ 1032) are cached. */
 export function setTcacheMax(v: u64): void {

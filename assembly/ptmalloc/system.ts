@@ -5,6 +5,12 @@
 //
 // The break moves only in whole pages here, because the initial break is page aligned and every increment is a
 // page multiple; so the front and end corrections of sysmalloc are always zero.
+//
+// When the break cannot move (brk_blocked_at, overcommit, hugetlb=2), the main arena goes on in mappings
+// (MAP_MAIN records, mmap as morecore) and is non-contiguous for good; each old top is closed with fenceposts:
+//
+//   old top ─► ┌──────────── freed ────────────┬──────────┬──────────┐ old end   new top ─► ┌─ mapping ─ ··· ┐
+//              │ old_size − 32 (if ≥ MINSIZE)  │ 16 | P   │ 16 | P   │                      │                │
 
 import { ledgerCover } from "./ledger";
 import { st64, vmMap, vmUnmap } from "../common/vmem";
@@ -15,37 +21,48 @@ import { overcommitRefuses } from "../common/kernel";
 import { ABORT } from "./check";
 import {
   chunkSize, setHead, prevSize, setPrevSize, prevInuse, chunk2mem, MINSIZE, SIZE_SZ, PREV_INUSE,
-  IS_MMAPPED, NON_MAIN_ARENA,
+  IS_MMAPPED, NON_MAIN_ARENA, CHUNK_HDR_SZ, MALLOC_ALIGN_MASK,
 } from "./chunk";
 import {
-  top, setTop, unsortedChunks, systemMem, setSystemMem, maxSystemMem, setMaxSystemMem, contiguous,
+  top, setTop, unsortedChunks, systemMem, setSystemMem, maxSystemMem, setMaxSystemMem, contiguous, flags, setFlags,
+  NONCONTIGUOUS_BIT,
 } from "./mstate";
 import {
   PAGE, P_BRK, P_SBRK_BASE, P_MMAP_THRESHOLD, P_N_MMAPS, P_MAX_N_MMAPS, P_MMAPPED_MEM, P_MAX_MMAPPED_MEM, P_TRIMS,
-  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress, thpPageSize,
+  param, setParam, alignUp, topPad, nMmapsMax, heapBaseAddress, thpPageSize, hpPageSize, brkBlockedAt,
+  MMAP_AS_MORECORE_SIZE,
 } from "./params";
 import {
   findGap, mapInsert, mapIndexOf, mapRemove, setMapLength, setMapChunk, mapChunk, mapKind,
-  roomAbove, lowestMapping, MAP_CHUNK, mapRequested, mapObject, setMapNotes,
+  roomAbove, lowestMapping, MAP_CHUNK, MAP_MAIN, mapRequested, mapObject, setMapNotes,
 } from "./mmap";
 import { isMainArena, growArenaHeap } from "./arena";
+import { intFree } from "./free";
 
 const MORECORE_FAILURE: u64 = u64.MAX_VALUE;
 
 const SYSMALLOC_ASSERT: string = "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)";
 
+/** True when a break at `moved` would come within a page of the mapping above the heap (the kernel's guard). */
+// @ts-ignore: decorator
+@inline function brkBlocked(moved: u64): bool {
+  return brkBlockedAt != 0 && moved + PAGE > brkBlockedAt;
+}
+
 /**
- * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping] or
- * the kernel's overcommit heuristic refuses the increment.
+ * sbrk(increment): the old break, or MORECORE_FAILURE when the break would leave [heap_base, lowest mapping], come
+ * within a page of brk_blocked_at, or the kernel's overcommit heuristic refuses the increment. With
+ * glibc.malloc.hugetlb=2 glibc's morecore always fails, sbrk(0) included.
  * SYS_BRK counts only the calls that move the break: glibc's sbrk(0) queries are answered from its cached break
  * without a system call.
  */
 export function sbrk(increment: i64): u64 {
+  if (hpPageSize != 0) return MORECORE_FAILURE;
   const old = param(P_BRK);
   if (increment == 0) return old;
   const moved = old + <u64>increment;
   if (increment > 0
-    ? (moved < old || moved > lowestMapping() || overcommitRefuses(<u64>increment))
+    ? (moved < old || moved > lowestMapping() || overcommitRefuses(<u64>increment) || brkBlocked(moved))
     : (moved > old || moved < heapBaseAddress)) {
     return MORECORE_FAILURE;
   }
@@ -124,31 +141,102 @@ export function sysmalloc(nb: u64, av: u64): u64 {
   return 0;
 }
 
-/** The brk half of sysmalloc for the main arena. False when the break cannot move. */
+/**
+ * The main-arena half of sysmalloc: move the break, or, when the kernel refuses (a mapping in the way, the
+ * overcommit limit, or glibc.malloc.hugetlb=2, which never uses the break), map the space instead and carry on
+ * non-contiguous. False when neither gives memory.
+ */
 function growMainHeap(av: u64, nb: u64, oldTop: u64, oldSize: u64, oldEnd: u64): bool {
   let size = nb + topPad + MINSIZE;
   if (contiguous(av)) size -= oldSize;
   // With transparent huge pages the new break ends on a huge-page boundary: where depends on the break itself.
   if (thpPageSize != 0) size = alignUp(param(P_BRK) + size, thpPageSize) - param(P_BRK);
   else size = alignUp(size, PAGE);
-  if (<i64>size <= 0) return false;
-  const brk = sbrk(<i64>size);
-  if (brk == MORECORE_FAILURE) return false;
-  madviseThp(brk, size);
+  let brk = MORECORE_FAILURE;
+  let sndBrk = MORECORE_FAILURE;
+  if (<i64>size > 0) {
+    brk = sbrk(<i64>size);
+    if (brk != MORECORE_FAILURE) madviseThp(brk, size);
+  }
+  if (brk == MORECORE_FAILURE) {
+    brk = mmapAsMorecore(av, size, nb, oldSize);
+    if (brk == MORECORE_FAILURE) return false;
+    size = morecoreSize;
+    sndBrk = brk + size;
+  }
   if (param(P_SBRK_BASE) == 0) setParam(P_SBRK_BASE, brk);
   setSystemMem(av, systemMem(av) + size);
-  if (brk == oldEnd) {
+  if (brk == oldEnd && sndBrk == MORECORE_FAILURE) {
     setHead(oldTop, (size + oldSize) | PREV_INUSE);
-  } else if (oldSize != 0 && brk < oldEnd) {
+  } else if (contiguous(av) && oldSize != 0 && brk < oldEnd) {
     raise(ABORT, "break adjusted to free malloc space");
     return true;
   } else {
-    // The first growth: the dummy top (the unsorted bin header) is replaced by the new space.
-    setTop(av, brk);
-    setHead(brk, size | PREV_INUSE);
+    // A new start: the first growth, or space that does not continue the old top. The break and every mapping
+    // are page aligned, so no chunk needs a front correction.
+    let correction: u64 = 0;
+    if (contiguous(av)) {
+      // Only the first growth gets here (nothing else moves the break), with nothing to make up: sbrk(0).
+      if (oldSize != 0) setSystemMem(av, systemMem(av) + brk - oldEnd);
+      correction = oldSize;
+      const end = brk + size + correction;
+      correction += alignUp(end, PAGE) - end;
+      sndBrk = sbrk(<i64>correction);
+      if (sndBrk == MORECORE_FAILURE) {
+        correction = 0;
+        sndBrk = sbrk(0);
+      } else if (correction != 0) {
+        madviseThp(sndBrk, correction);
+      }
+    } else if (sndBrk == MORECORE_FAILURE) {
+      sndBrk = sbrk(0);
+    }
+    if (sndBrk != MORECORE_FAILURE) {
+      setTop(av, brk);
+      setHead(brk, (sndBrk - brk + correction) | PREV_INUSE);
+      setSystemMem(av, systemMem(av) + correction);
+      if (oldSize != 0) fencepostOldTop(av, oldTop, oldSize);
+    }
   }
   if (systemMem(av) > maxSystemMem(av)) setMaxSystemMem(av, systemMem(av));
   return true;
+}
+
+/** The size of the last mapping mmapAsMorecore made (sysmalloc's `size`, which the fallback updates). */
+let morecoreSize: u64 = 0;
+
+/**
+ * sysmalloc_mmap_fallback: maps main-arena space when the break cannot move; its start, or MORECORE_FAILURE.
+ * glibc 2.36 passes MMAP_AS_MORECORE_SIZE as the rounding unit and the page size as the minimum: a contiguous arena's
+ * first mapping (its old top added back in) is rounded up to whole MiB, later ones only to pages. hugetlb=2 asks
+ * for huge pages first, which a kernel without reserved huge pages refuses.
+ */
+function mmapAsMorecore(av: u64, requested: u64, nb: u64, oldSize: u64): u64 {
+  let size = requested;
+  if (contiguous(av)) size = alignUp(size + oldSize, MMAP_AS_MORECORE_SIZE);
+  if (size < PAGE) size = PAGE;
+  if (size <= nb || overcommitRefuses(size)) return MORECORE_FAILURE;
+  const at = findGap(size);
+  if (at == 0) return MORECORE_FAILURE;
+  mapInsert(at, size, 0, MAP_MAIN);
+  ledgerCover(at, size);
+  count(SYS_MMAP, size);
+  madviseThp(at, size);
+  setFlags(av, flags(av) | NONCONTIGUOUS_BIT);
+  morecoreSize = size;
+  return at;
+}
+
+/**
+ * Closes the top a main arena moved away from: two fenceposts at its end keep it from merging with space the
+ * arena does not own, and the rest, if a chunk is left, is freed (into the tcache, a bin or a fastbin).
+ */
+function fencepostOldTop(av: u64, oldTop: u64, oldSize: u64): void {
+  const size = (oldSize - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK;
+  setHead(oldTop, size | PREV_INUSE);
+  setHead(oldTop + size, CHUNK_HDR_SZ | PREV_INUSE);
+  setHead(oldTop + size + CHUNK_HDR_SZ, CHUNK_HDR_SZ | PREV_INUSE);
+  if (size >= MINSIZE) intFree(av, oldTop, true);
 }
 
 /** systrim: gives back whole pages at the top of the main heap, keeping `pad` bytes. True if the break moved. */

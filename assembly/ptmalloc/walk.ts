@@ -9,12 +9,16 @@
 // tcache key marks a cached chunk, and membership of its fastbin list marks a fastbin chunk.
 
 import { ld64 } from "../common/vmem";
-import { objectAddress, REGION_HEAP, REGION_MMAP, REGION_ARENA } from "../common/ops";
-import { chunkSize, fd, inuseBitAt, chunk2mem, protectPtr, tcacheIndex, fastbinIndex, MINSIZE } from "./chunk";
+import { objectAddress, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA } from "../common/ops";
+import {
+  chunkSize, fd, inuseBitAt, chunk2mem, protectPtr, tcacheIndex, fastbinIndex, MINSIZE, CHUNK_HDR_SZ,
+} from "./chunk";
 import { top, fastbinSlot } from "./mstate";
-import { TCACHE_KEY, tcacheBins, globalMaxFast, param, P_SBRK_BASE } from "./params";
+import { TCACHE_KEY, tcacheBins, globalMaxFast, param, P_BRK, heapBaseAddress } from "./params";
 import { mainArena, arenaAt, arenaCount, arenaFirstChunk, heapSize, HEAP_INFO_SIZE } from "./arena";
-import { mapCount, mapStart, mapKind, mapChunk, mapRequested, mapObject, MAP_CHUNK, MAP_HEAP } from "./mmap";
+import {
+  mapCount, mapStart, mapLength, mapKind, mapChunk, mapRequested, mapObject, MAP_CHUNK, MAP_HEAP, MAP_MAIN,
+} from "./mmap";
 
 export const WALK_FIELDS: string = "address,chunk,size,requested,state,bin,region,object";
 
@@ -95,7 +99,10 @@ function walkChunk(av: u64, p: u64, size: u64, region: i32): void {
   }
 }
 
-/** Walks [p, end) of one heap of `av`, ending at its top or at a fencepost. */
+/**
+ * Walks [p, end) of one heap of `av`, ending at its top or at a fencepost. The main arena's double fencepost
+ * (two 16-byte chunks) may be followed by more of its space when the break moved again after a mapping.
+ */
 function walkRange(av: u64, p: u64, end: u64, region: i32): void {
   const t = top(av);
   while (p < end) {
@@ -103,6 +110,10 @@ function walkRange(av: u64, p: u64, end: u64, region: i32): void {
     if (p == t) {
       emit(p, size, 0, STATE_TOP, -1, region, -1);
       return;
+    }
+    if (size == CHUNK_HDR_SZ && region == REGION_HEAP && chunkSize(p + CHUNK_HDR_SZ) == CHUNK_HDR_SZ) {
+      p += 2 * CHUNK_HDR_SZ;
+      continue;
     }
     if (size < MINSIZE || p + size > end) return;
     walkChunk(av, p, size, region);
@@ -115,10 +126,10 @@ export function walkInto(buffer: usize, cap: i32): i32 {
   out = buffer;
   capacity = cap;
   written = 0;
-  const base = param(P_SBRK_BASE);
-  if (base != 0) {
-    const t = top(mainArena);
-    walkRange(mainArena, base, t + chunkSize(t), REGION_HEAP);
+  const brk = param(P_BRK);
+  if (brk > heapBaseAddress) walkRange(mainArena, heapBaseAddress, brk, REGION_HEAP);
+  for (let i: u64 = 0, m = mapCount(); i < m; i++) {
+    if (mapKind(i) == MAP_MAIN) walkRange(mainArena, mapStart(i), mapStart(i) + mapLength(i), REGION_MAIN_MAPPED);
   }
   for (let k: u64 = 1, n = arenaCount(); k < n; k++) {
     const av = arenaAt(k);

@@ -3,6 +3,8 @@
 //
 //   where = heap+0x…            offset from the heap start (the model's heapBase())
 //         | mmap+0x… / mmap-0x… offset from the first mmapped chunk's user address in this output
+//         | main+0x… / main-0x… the main arena outside the brk heap (mapped when the break could not move):
+//                               offset from the first such block in this output
 //         | arena<k>+0x…        k = 1, 2, … by first appearance in this output; offset from that arena's first heap
 //         | null
 // A malloc_trim op prints `<seq> t <pad> <0|1>`.
@@ -12,7 +14,9 @@ import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, exactRequestedBytes, sizeAt } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
 import { LineBytes } from "./line-bytes.js";
-import { type Model, REGION_ARENA, REGION_HEAP, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
+import {
+  type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
+} from "./model.js";
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
 
@@ -21,6 +25,7 @@ const PLUS_HEX = ascii("+0x");
 const MINUS_HEX = ascii("-0x");
 const HEAP = ascii("heap");
 const MMAP = ascii("mmap");
+const MAIN = ascii("main");
 const ARENA = ascii("arena");
 const REGION = ascii("region");
 const NULL = ascii("null");
@@ -42,6 +47,7 @@ const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
 /** Formats results into address lines; keeps the numbering of mmaps and arenas across batches. */
 export class AddressFormatter {
   private firstMmap: number | undefined;
+  private firstMainMapped: number | undefined;
   private readonly arenaNumbers = new Map<number, number>();
   private readonly model: Model;
   /** Where `lines()` writes before decoding. */
@@ -51,7 +57,7 @@ export class AddressFormatter {
     this.model = model;
   }
 
-  /** The `where` field of a line: heap+0x…, mmap±0x…, arena<k>+0x… or null. */
+  /** The `where` field of a line: heap+0x…, mmap±0x…, main±0x…, arena<k>+0x… or null. */
   private writeWhere(out: LineBytes, address: number, region: number, heapBase: number): void {
     if (address === 0) {
       out.bytes(NULL);
@@ -62,6 +68,10 @@ export class AddressFormatter {
       if (this.firstMmap === undefined) this.firstMmap = address;
       out.bytes(MMAP);
       writeOffset(out, address - this.firstMmap);
+    } else if (region === REGION_MAIN_MAPPED) {
+      if (this.firstMainMapped === undefined) this.firstMainMapped = address;
+      out.bytes(MAIN);
+      writeOffset(out, address - this.firstMainMapped);
     } else if (region >= REGION_ARENA) {
       const k = region - REGION_ARENA;
       let shown = this.arenaNumbers.get(k);

@@ -15,6 +15,7 @@ export const FLAG_RAW_ADDRESS = 1;
 export const REGION_NONE = 0;
 export const REGION_HEAP = 1;
 export const REGION_MMAP = 2;
+export const REGION_MAIN_MAPPED = 3;
 export const REGION_ARENA = 16;
 /** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
@@ -24,7 +25,7 @@ export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
   OP_MALLOC: OpCode.malloc, OP_CALLOC: OpCode.calloc, OP_REALLOC: OpCode.realloc, OP_FREE: OpCode.free,
   OP_MEMALIGN: OpCode.memalign, OP_ALIGNED_ALLOC: OpCode.alignedAlloc, OP_POSIX_MEMALIGN: OpCode.posixMemalign,
   OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, FLAG_RAW_ADDRESS, REGION_NONE,
-  REGION_HEAP, REGION_MMAP, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
+  REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
 };
 
 export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
@@ -196,6 +197,7 @@ function errorKind(code: number): HeapErrorKind {
 export function regionName(tag: number): string {
   if (tag === REGION_HEAP) return "heap";
   if (tag === REGION_MMAP) return "mmap";
+  if (tag === REGION_MAIN_MAPPED) return "main";
   if (tag >= REGION_ARENA) return `arena${tag - REGION_ARENA}`;
   return "none";
 }

@@ -8,6 +8,8 @@
  *
  *   where = heap±0x<hex>             main arena (brk heap), from the initial program break
  *         | mmap±0x<hex>             mmapped chunk, from the first mmapped block's user address
+ *         | main±0x<hex>             main arena outside the brk heap (mapped when the break could not move),
+ *                                    from the first such block
  *         | arena<k>±0x<hex>         non-main arena k (numbered by first appearance), from its first heap
  *         | null
  *
@@ -45,6 +47,8 @@
  *   --mallctl-stats        at the end: "# stat <name> <value>" for jemalloc's stats.* (mallctl, after "epoch")
  *   --time                 on stderr: "# replay <ns> ns <ops> ops <ns/op> ns/op" (parse time excluded)
  *   --quiet                replay without printing address lines (for timing the allocator alone)
+ *   --block-brk <offset>   map a page at the initial break + offset first: the break cannot grow past it
+ *   --heap-max-size <n>    the size and alignment of non-main heaps (glibc.malloc.hugetlb=2: 8388608)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -452,12 +456,15 @@ static void table_remove(struct slot *s) {
 
 #define SIZE_IS_MMAPPED 0x2
 #define SIZE_NON_MAIN_ARENA 0x4
-#define HEAP_MAX_SIZE ((uintptr_t)64 << 20) /* 2 × DEFAULT_MMAP_THRESHOLD_MAX (malloc/arena.c) */
 #define MAX_ARENAS 1024
+
+/* heap_max_size (malloc/arena.c): 2 × DEFAULT_MMAP_THRESHOLD_MAX, or 4 huge pages under glibc.malloc.hugetlb=2 */
+static uintptr_t heap_max_size = (uintptr_t)64 << 20;
 
 static uintptr_t heap_base;   /* initial program break (tcmalloc: rounded up to 8 KiB) */
 static uintptr_t brk_start;   /* initial program break */
 static uintptr_t mmap_base;   /* user address of the first mmapped block seen, 0 before */
+static uintptr_t main_mapped_base; /* the first main-arena block seen outside the brk heap, 0 before */
 static uintptr_t arena_heaps[MAX_ARENAS]; /* first heap of arena k+1 */
 static uint32_t arena_count;
 
@@ -467,6 +474,17 @@ static uint32_t arena_number(uintptr_t first_heap) {
     if (arena_count == MAX_ARENAS) die("too many arenas");
     arena_heaps[arena_count] = first_heap;
     return ++arena_count;
+}
+
+/* --block-brk <offset>: a page mapped at the initial break + offset, as when another mapping sits above the heap.
+ * The kernel keeps the break a page below it, so glibc's sbrk fails there and the main arena maps its space. */
+static const char *block_brk;
+
+static void block_break(uintptr_t offset) {
+    if (offset & 4095) die("--block-brk: the offset must be a multiple of the page size");
+    void *at = (void *)(brk_start + offset);
+    if (mmap(at, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != at)
+        die("--block-brk: cannot map the page above the heap");
 }
 
 static void put_mmap(uintptr_t a) {
@@ -482,15 +500,20 @@ static void put_where_glibc(uintptr_t a) {
     if (size_field & SIZE_IS_MMAPPED) {
         put_mmap(a);
     } else if (size_field & SIZE_NON_MAIN_ARENA) {
-        uintptr_t heap = a & ~(HEAP_MAX_SIZE - 1);
+        uintptr_t heap = a & ~(heap_max_size - 1);
         uintptr_t arena = *(const uintptr_t *)heap; /* heap_info.ar_ptr */
-        uintptr_t first_heap = arena & ~(HEAP_MAX_SIZE - 1);
+        uintptr_t first_heap = arena & ~(heap_max_size - 1);
         put_str("arena");
         put_dec(arena_number(first_heap));
         put_offset(a, first_heap);
-    } else {
+    } else if (a >= brk_start && a < (uintptr_t)sbrk(0)) {
         put_str("heap");
         put_offset(a, heap_base);
+    } else {
+        /* the main arena mapped its space: the break could not move (or hugetlb=2 never moves it) */
+        if (!main_mapped_base) main_mapped_base = a;
+        put_str("main");
+        put_offset(a, main_mapped_base);
     }
 }
 
@@ -994,6 +1017,8 @@ int main(int argc, char **argv) {
         else if (arg_is(a, "--maps")) print_maps = 1;
         else if (arg_is(a, "--mallctl-stats")) mallctl_stats = 1;
         else if (arg_is(a, "--quiet")) quiet = 1;
+        else if (arg_is(a, "--block-brk") && i + 1 < argc) block_brk = argv[++i];
+        else if (arg_is(a, "--heap-max-size") && i + 1 < argc) heap_max_size = (uintptr_t)strtoull(argv[++i], NULL, 0);
         else if (a[0] == '-' && a[1] == '-') die("unknown option");
         else path = a;
     }
@@ -1021,6 +1046,7 @@ int main(int argc, char **argv) {
 
     brk_start = using_tcmalloc() ? initial_break() : (uintptr_t)sbrk(0);
     heap_base = using_tcmalloc() ? (brk_start + 8191) & ~(uintptr_t)8191 : brk_start;
+    if (block_brk) block_break(strtoull(block_brk, NULL, 0));
     load_trace(path);
     size_t allocations = 0;
     for (size_t i = 0; i < op_count; i++) allocations += ops[i].code != 'f' && ops[i].code != 't';
