@@ -25,7 +25,8 @@ import {
 } from "./mstate";
 import {
   ARENAS_BASE, heapMaxSize, heapMinSize, PAGE, P_NARENAS, P_NARENAS_LIMIT, P_NEXT_TO_USE, P_ALIGNED_HEAP_AREA,
-  P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, hpPageSize, arenaMax, arenaTest, cores, threadArena, setThreadArena,
+  P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, hpPageSize, arenaMax, arenaTest, cores, threadArena,
+  setThreadArena,
 } from "./params";
 import { findGap, rangeFree, mapInsert, MAP_HEAP, mapIndexOf, mapRemove } from "./mmap";
 import { madviseThp } from "./system";

@@ -113,6 +113,10 @@ export interface NativeOptions {
   mallinfo?: boolean | "final";
   /** Also collect malloc_stats() (glibc) or the MallocExtension properties (TCMalloc) at the end. */
   stats?: boolean;
+  /** A page mapped this many bytes above the initial break before the replay: the break cannot grow past it. */
+  blockBrk?: number;
+  /** glibc's heap_max_size() when it is not 64 MiB (glibc.malloc.hugetlb=2: 8 MiB), to find a chunk's arena. */
+  heapMaxSize?: number;
 }
 
 /** mallinfo2() after one op (main arena and all others summed, as glibc reports it). */
@@ -152,6 +156,8 @@ function allocatorEnv(options: NativeOptions): NodeJS.ProcessEnv {
 function oracleArgs(options: NativeOptions): string[] {
   const args = ["--heap-base"];
   if (options.threads) args.push("--threads", options.threads);
+  if (options.blockBrk !== undefined) args.push("--block-brk", String(options.blockBrk));
+  if (options.heapMaxSize !== undefined) args.push("--heap-max-size", String(options.heapMaxSize));
   if (options.preload) return [...args, "--preloaded", ...(options.statsCall ? ["--stats-call", options.statsCall] : [])];
   if (options.allocator === "tcmalloc") args.push("--tcmalloc");
   if (options.mallinfo) args.push(options.mallinfo === "final" ? "--final-mallinfo" : "--mallinfo");
