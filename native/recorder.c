@@ -8,6 +8,8 @@
  *                                     every other process <path>.<pid>
  *   HEAPLAB_RECORD_EXEC=<pid>.<k>     set by the exec wrappers: image k of process <pid> writes <name>.exec<k>
  *   HEAPLAB_RECORD_FLUSH=<n>          write the buffer out every n records (default 1024)
+ *   HEAPLAB_RECORD_SITES=<n>          record the call site of every allocating call: its n innermost return
+ *                                     addresses (0 or unset: none)
  *
  * Rules that keep a recording replayable:
  *   - The recorder never allocates: records are formatted by hand into a static buffer written with write(2).
@@ -21,6 +23,11 @@
  *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
  *   - exit: a destructor writes "# exit seq=N" and flushes; later calls are written through at once.
  *   - _exit (a forked child's usual end) skips destructors: it is interposed and writes "# exit seq=N" first.
+ *   - Call sites: the return address (one frame: __builtin_return_address, nearly free) or the n innermost
+ *     (backtrace(3), which unwinds by the .eh_frame tables, so code without frame pointers unwinds too). Each
+ *     distinct stack gets an id the first time it is seen, written as "# site <id> 0x<ret> …" before the record
+ *     that names it ("… site=<id>"); at exit and exec the module map follows ("# module <id> <path> 0x<base>", from
+ *     dl_iterate_phdr), and `heaplab record` resolves the addresses to function and line with addr2line.
  *   - A signal that kills the process (SIGSEGV, abort, SIGTERM …) is caught when the program left it at its default
  *     action: the handler writes the complete records and "# signal S seq=N", then re-raises it, so the program
  *     still dies of it. It takes no lock (the crashing thread may hold it) and writes no half-built record.
@@ -28,6 +35,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <link.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -74,7 +83,9 @@ static TLS pid_t cached_tid;
 
 #define HIGH_FD 1000
 #define BUFFER_BYTES (1 << 16)
-#define RECORD_MAX 160
+#define SITE_FRAMES_MAX 32
+/* A record, and the "# site" line of a stack seen for the first time before it. */
+#define RECORD_MAX (160 + 24 + SITE_FRAMES_MAX * 20)
 static char buffer[BUFFER_BYTES];
 static size_t used;
 static size_t complete;            /* bytes of `buffer` that end a whole record: what a dying process writes */
@@ -147,6 +158,7 @@ static void begin_record(char op) {
 static void put_arg_dec(unsigned long v) { put_char(' '); put_dec(v); }
 static void put_arg_hex(const void *p) { put_char(' '); put_hex((uintptr_t)p); }
 
+
 /* ───────────────────────────── set-up ───────────────────────────── */
 
 static unsigned long env_number(const char *name, unsigned long fallback) {
@@ -173,6 +185,151 @@ static void append_number(char *dst, size_t cap, unsigned long v) {
     text[k] = 0;
     append(dst, cap, text);
 }
+
+/* ───────────────────────────── call sites ───────────────────────────── */
+
+/*
+ * Stacks seen so far, each with its id: an open-addressing table keyed by the stack's hash, the frames in a pool.
+ *
+ *   table[k]  ┌──────────┬────────┬──────────────┐      pool: site_frames frames per id, from id 1
+ *             │ hash u64 │ id u32 │ frames u32   │
+ *             └──────────┴────────┴──────────────┘
+ *
+ * Both live in static memory that the kernel maps on first touch: a program that records no call sites never
+ * touches them. When the table is full, further stacks are recorded without a site.
+ */
+#define SITE_TABLE (1 << 17)
+#define SITES_MAX (SITE_TABLE / 2)
+#define SITE_POOL (1 << 21)
+
+struct site_slot { uint64_t hash; uint32_t id; uint32_t frames; };
+static struct site_slot site_table[SITE_TABLE];
+static void *site_pool[SITE_POOL];
+static unsigned site_frames;       /* HEAPLAB_RECORD_SITES, at most SITE_FRAMES_MAX */
+static int unwinder_ready;         /* backtrace(3) has loaded libgcc's unwinder: stacks deeper than one frame */
+static uint32_t site_count;
+
+/** The caller's stack: `ret` (the wrapper's return address) and, for more than one frame, its callers. */
+static __attribute__((noinline)) int capture_stack(void **stack, void *ret) {
+    if (site_frames <= 1 || !unwinder_ready) {
+        stack[0] = ret;
+        return 1;
+    }
+    void *frames[SITE_FRAMES_MAX + 3];
+    int n = backtrace(frames, (int)site_frames + 3);
+    /* frames[0] is in this function and frames[1] in the wrapper: the caller's frames start at `ret`. */
+    int from = 0;
+    while (from < n && frames[from] != ret) from++;
+    if (from == n) from = n < 2 ? n : 2;
+    int k = 0;
+    for (; from < n && k < (int)site_frames; from++) stack[k++] = frames[from];
+    if (k == 0) stack[k++] = ret;
+    return k;
+}
+
+static uint64_t stack_hash(void *const *stack, int n) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= (uint64_t)(uintptr_t)stack[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h | 1;                  /* 0 marks an empty slot */
+}
+
+/** The stack's site id, writing its "# site" line when it is new; 0 when the table is full. Under the lock. */
+static uint32_t site_of(void *const *stack, int n) {
+    uint64_t h = stack_hash(stack, n);
+    for (uint32_t k = (uint32_t)h & (SITE_TABLE - 1);; k = (k + 1) & (SITE_TABLE - 1)) {
+        struct site_slot *slot = &site_table[k];
+        if (slot->hash == h && slot->frames == (uint32_t)n &&
+            memcmp(&site_pool[(size_t)slot->id * site_frames], stack, (size_t)n * sizeof *stack) == 0) return slot->id;
+        if (slot->hash != 0) continue;
+        if (site_count + 1 >= SITES_MAX || (size_t)(site_count + 2) * site_frames > SITE_POOL) return 0;
+        slot->hash = h;
+        slot->id = ++site_count;
+        slot->frames = (uint32_t)n;
+        memcpy(&site_pool[(size_t)slot->id * site_frames], stack, (size_t)n * sizeof *stack);
+        put_str("# site ");
+        put_dec(slot->id);
+        for (int i = 0; i < n; i++) { put_char(' '); put_hex((uintptr_t)stack[i]); }
+        put_char('\n');
+        return slot->id;
+    }
+}
+
+/**
+ * backtrace(3) loads libgcc's unwinder on its first call, and the loader allocates: done here, before main and
+ * outside any wrapper, those allocations are recorded like the program's own (with one-frame sites), so the
+ * recorded heap stays the program's whole heap.
+ */
+__attribute__((constructor)) static void load_unwinder(void) {
+    if (!getenv("HEAPLAB_RECORD") || env_number("HEAPLAB_RECORD_SITES", 0) <= 1) return;
+    void *warm[2];
+    backtrace(warm, 2);
+    unwinder_ready = 1;
+}
+
+/** Forgets every site: a forked child's file defines its own. */
+static void forget_sites(void) {
+    if (!site_count) return;
+    memset(site_table, 0, sizeof site_table);
+    site_count = 0;
+}
+
+/** One mapped module, as dl_iterate_phdr reports it: its file and the address its segments are offset from. */
+struct module { char path[512]; uintptr_t base; };
+#define MODULES_MAX 512
+static struct module modules[MODULES_MAX];
+static int module_count;
+
+static int note_module(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size; (void)data;
+    if (module_count == MODULES_MAX) return 1;
+    struct module *m = &modules[module_count];
+    const char *name = info->dlpi_name;
+    if (name && *name) {
+        m->path[0] = 0;
+        append(m->path, sizeof m->path, name);
+    } else if (module_count == 0) {
+        ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
+        m->path[n > 0 ? n : 0] = 0;
+    } else {
+        return 0;                  /* the vDSO and other nameless objects: nothing addr2line can read */
+    }
+    m->base = (uintptr_t)info->dlpi_addr;
+    module_count++;
+    return 0;
+}
+
+/**
+ * Writes the module map ("# module <id> <path> 0x<base>") when call sites are recorded. Not under the lock; with
+ * `wait` 0 (_exit, which a signal handler may call while its thread holds the lock) only if the lock is free.
+ */
+static void write_modules(int wait) {
+    if (!site_frames || state != RECORDING || out_fd < 0 || getpid() != pid) return;
+    int was_busy = busy;
+    busy = 1;
+    module_count = 0;
+    dl_iterate_phdr(note_module, NULL);
+    if (wait) pthread_mutex_lock(&lock);
+    else if (pthread_mutex_trylock(&lock) != 0) { busy = was_busy; return; }
+    for (int i = 0; i < module_count && out_fd >= 0; i++) {
+        if (used > BUFFER_BYTES - RECORD_MAX - sizeof modules[i].path) flush();
+        put_str("# module ");
+        put_dec((unsigned long)i + 1);
+        put_char(' ');
+        for (const char *c = modules[i].path; *c; c++) put_char(*c == '\n' ? '?' : *c);
+        put_char(' ');
+        put_hex(modules[i].base);
+        put_char('\n');
+    }
+    flush();
+    pthread_mutex_unlock(&lock);
+    busy = was_busy;
+}
+
+/* ───────────────────────────── files ───────────────────────────── */
 
 /** The generation this image has in its process: k when HEAPLAB_RECORD_EXEC names this pid, else 0. */
 static int exec_generation(void) {
@@ -276,6 +433,7 @@ static void catch_fatal_signals(void) {
 
 /** _exit runs no destructor: the records still buffered are written here. */
 void _exit(int status) {
+    write_modules(0);
     last_words("# exit ", -1);
     syscall(SYS_exit_group, status);
     __builtin_unreachable();
@@ -297,6 +455,7 @@ static void after_fork_child(void) {
     pid_t parent = pid;
     pid = getpid();
     generation = 0;
+    forget_sites();
     if (out_fd >= 0) close(out_fd);
     out_fd = -1;
     char parent_path[sizeof path];
@@ -311,6 +470,8 @@ static void initialise(void) {
     append(base_path, sizeof base_path, target);
     flush_every = env_number("HEAPLAB_RECORD_FLUSH", flush_every);
     if (!flush_every) flush_every = 1;
+    site_frames = (unsigned)env_number("HEAPLAB_RECORD_SITES", 0);
+    if (site_frames > SITE_FRAMES_MAX) site_frames = SITE_FRAMES_MAX;
     pid = getpid();
     generation = exec_generation();
     state = RECORDING;
@@ -331,11 +492,30 @@ static void initialise(void) {
 
 /* ───────────────────────────── the allocator calls ───────────────────────────── */
 
+/**
+ * The call site of the allocating call whose wrapper returns to `ret`, for a record about to be written; 0 when
+ * call sites are not recorded. Under the lock, `busy` set (backtrace loads libgcc on first use, which allocates).
+ */
+static uint32_t site_here(void *ret) {
+    if (!site_frames) return 0;
+    void *stack[SITE_FRAMES_MAX];
+    return site_of(stack, capture_stack(stack, ret));
+}
+
+static void put_site(uint32_t site) {
+    if (!site) return;
+    put_str(" site=");
+    put_dec(site);
+}
+
 void *malloc(size_t n) {
     if (busy) return __libc_malloc(n);
     ENTER();
     void *p = __libc_malloc(n);
-    if (recording) { begin_record('m'); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = site_here(__builtin_return_address(0));
+        begin_record('m'); put_arg_dec(n); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     return p;
 }
@@ -354,19 +534,28 @@ void *calloc(size_t n, size_t size) {
     if (busy) return __libc_calloc(n, size);
     ENTER();
     void *p = __libc_calloc(n, size);
-    if (recording) { begin_record('c'); put_arg_dec(n); put_arg_dec(size); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = site_here(__builtin_return_address(0));
+        begin_record('c'); put_arg_dec(n); put_arg_dec(size); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     return p;
 }
 
-void *realloc(void *old, size_t n) {
+/** realloc for a caller that returns to `ret` (realloc and reallocarray). */
+static void *realloc_from(void *old, size_t n, void *ret) {
     if (busy) return __libc_realloc(old, n);
     ENTER();
     void *p = __libc_realloc(old, n);
-    if (recording) { begin_record('r'); put_arg_hex(old); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = n ? site_here(ret) : 0;
+        begin_record('r'); put_arg_hex(old); put_arg_dec(n); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     return p;
 }
+
+void *realloc(void *old, size_t n) { return realloc_from(old, n, __builtin_return_address(0)); }
 
 void *reallocarray(void *old, size_t n, size_t size) {
     size_t bytes;
@@ -374,21 +563,24 @@ void *reallocarray(void *old, size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return realloc(old, bytes);
+    return realloc_from(old, bytes, __builtin_return_address(0));
 }
 
-static void *aligned(char op, size_t align, size_t n) {
+static void *aligned(char op, size_t align, size_t n, void *ret) {
     if (busy) return __libc_memalign(align, n);
     ENTER();
     void *p = __libc_memalign(align, n);
-    if (recording) { begin_record(op); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = site_here(ret);
+        begin_record(op); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     return p;
 }
 
-void *memalign(size_t align, size_t n) { return aligned('a', align, n); }
+void *memalign(size_t align, size_t n) { return aligned('a', align, n, __builtin_return_address(0)); }
 
-void *aligned_alloc(size_t align, size_t n) { return aligned('A', align, n); }
+void *aligned_alloc(size_t align, size_t n) { return aligned('A', align, n, __builtin_return_address(0)); }
 
 int posix_memalign(void **out, size_t align, size_t n) {
     int valid = align % sizeof(void *) == 0 && align != 0 && (align & (align - 1)) == 0;
@@ -401,7 +593,10 @@ int posix_memalign(void **out, size_t align, size_t n) {
     }
     ENTER();
     void *p = valid ? __libc_memalign(align, n) : NULL;
-    if (recording) { begin_record('P'); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = site_here(__builtin_return_address(0));
+        begin_record('P'); put_arg_dec(align); put_arg_dec(n); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     if (!valid) return EINVAL;
     if (!p) return ENOMEM;
@@ -409,18 +604,21 @@ int posix_memalign(void **out, size_t align, size_t n) {
     return 0;
 }
 
-static void *page_aligned(char op, size_t n) {
+static void *page_aligned(char op, size_t n, void *ret) {
     if (busy) return op == 'v' ? __libc_valloc(n) : __libc_pvalloc(n);
     ENTER();
     void *p = op == 'v' ? __libc_valloc(n) : __libc_pvalloc(n);
-    if (recording) { begin_record(op); put_arg_dec(n); put_arg_hex(p); end_record(); }
+    if (recording) {
+        uint32_t site = site_here(ret);
+        begin_record(op); put_arg_dec(n); put_arg_hex(p); put_site(site); end_record();
+    }
     LEAVE();
     return p;
 }
 
-void *valloc(size_t n) { return page_aligned('v', n); }
+void *valloc(size_t n) { return page_aligned('v', n, __builtin_return_address(0)); }
 
-void *pvalloc(size_t n) { return page_aligned('V', n); }
+void *pvalloc(size_t n) { return page_aligned('V', n, __builtin_return_address(0)); }
 
 int malloc_trim(size_t pad) {
     if (!real_trim) real_trim = (int (*)(size_t))dlsym(RTLD_NEXT, "malloc_trim");
@@ -464,6 +662,7 @@ int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
 }
 
 __attribute__((destructor)) static void at_exit(void) {
+    write_modules(1);
     comment("# exit seq=");
     write_through = 1;
 }
@@ -472,7 +671,10 @@ __attribute__((destructor)) static void at_exit(void) {
 static char **prepare_exec(char *const env[], char **copy) {
     /* A vfork child shares this image's memory but not its pid: it leaves the parent's file alone. */
     int same_process = state != RECORDING || getpid() == pid;
-    if (same_process) comment("# exec seq=");
+    if (same_process) {
+        write_modules(1);
+        comment("# exec seq=");
+    }
     exec_env[0] = 0;
     append(exec_env, sizeof exec_env, "HEAPLAB_RECORD_EXEC=");
     append_number(exec_env, sizeof exec_env, (unsigned long)getpid());

@@ -9,8 +9,9 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
-  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
+  type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide, siteColumn,
 } from "./types.js";
+import { readSiteComment } from "./sites.js";
 import { MAX_LINE_BYTES, exactField, heapBaseProblem, lineTooLong, sizeField } from "./values.js";
 import * as host from "#host";
 
@@ -278,6 +279,8 @@ class LineReader {
     } else if (text.startsWith(FORK_OF) && this.header.forkOf === undefined) {
       const [file, seq] = text.slice(FORK_OF.length).trim().split(" ");
       if (file && /^\d+$/.test(seq ?? "")) this.header.forkOf = { file, seq: Number(seq) };
+    } else {
+      readSiteComment(text, this.header);
     }
   }
 }
@@ -400,9 +403,40 @@ function scanOp(buf: Uint8Array, start: number, end: number, batch: TraceBatch, 
     default:
       return false;
   }
-  if (res < 0 || cursor !== end + 1) return false;
+  if (res < 0) return false;
+  if (cursor === end + 1) {
+    pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
+    return true;
+  }
+  // Optional fields after the result: the call site (`site=<id>`), or key=value fields of later versions.
+  const site = optionalFields(buf, cursor, end);
+  if (site < 0) return false;
   pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
+  if (site > 0) siteColumn(batch)[batch.length - 1] = site;
   return true;
+}
+
+/**
+ * Reads the optional `key=value` fields of an op line from `from` to `end`: the site id (0 when none), or -1 when
+ * a field is not of that form (an empty field, no `=`, a site id that is not a decimal number).
+ */
+function optionalFields(buf: Uint8Array, from: number, end: number): number {
+  let site = 0;
+  let p = from;
+  while (p < end) {
+    let q = p;
+    while (q < end && buf[q] !== 32) q++;
+    const eq = buf.indexOf(61 /* = */, p);
+    if (q === p || eq <= p || eq >= q) return -1;
+    if (eq - p === 4 && buf[p] === 115 && buf[p + 1] === 105 && buf[p + 2] === 116 && buf[p + 3] === 101) {
+      cursor = eq + 1;
+      const id = fastDecimal(buf, q);
+      if (id < 0 || cursor !== q + 1) return -1;
+      site = id;
+    }
+    p = q + 1;
+  }
+  return site;
 }
 
 function readHeader(text: string, header: TraceHeader): void {
@@ -448,7 +482,15 @@ function parseLine(
     fields[k] = isAddressField(letter, k) ? hex(buf, from, stop, file, lineNo, field) : decimal(buf, from, stop, file, lineNo, field);
     if (fields[k] > Number.MAX_SAFE_INTEGER) (wide ??= [])[k] = BigInt(decoder.decode(buf.subarray(from, stop)));
   }
-  if (p < end) throw new ParseError(file, lineNo, "line", `unexpected extra field '${decoder.decode(buf.subarray(p, end))}'`);
+  let site = 0;
+  if (p < end) {
+    site = optionalFields(buf, p, end);
+    if (site < 0) {
+      const extra = decoder.decode(buf.subarray(p, end));
+      const reason = /^site=/.test(extra) ? `site id not a decimal number: '${extra}'` : `unexpected extra field '${extra}'`;
+      throw new ParseError(file, lineNo, /^site=/.test(extra) ? "site" : "line", reason);
+    }
+  }
 
   const i = batch.length;
   batch.seq[i] = seq;
@@ -471,6 +513,7 @@ function parseLine(
     if (wide[a] !== undefined) setWide(batch, i, "a", wide[a]);
     if (ARITY[letter] === 3 && letter !== "r" && wide[1] !== undefined) setWide(batch, i, "b", wide[1]);
   }
+  if (site > 0) siteColumn(batch)[i] = site;
   batch.length = i + 1;
 }
 

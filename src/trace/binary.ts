@@ -7,8 +7,9 @@
 //          │ 4 bytes  │ u32 = 1 │ u32 len │ padded to 8   │         │         │     │             │
 //          └──────────┴─────────┴─────────┴───────────────┴─────────┴─────────┴─────┴─────────────┘
 //   block  ┌────────────┬─────┬──────────┬──────┬─────────────────────┬──────────────┬──────────────┐
-//          │ byteLength │ ops │ comments │ 0    │ 7 column descriptors│ column data  │ comments     │
+//          │ byteLength │ ops │ comments │ flags│ 7 column descriptors│ column data  │ comments     │
 //          │ u32        │ u32 │ u32      │ u32  │ 24 bytes each       │ each 8-padded│ 8-padded     │
+//   flags: 0, or BLOCK_SITES (1): an 8th column, the ops' call sites (`site`), follows the seven
 //          └────────────┴─────┴──────────┴──────┴─────────────────────┴──────────────┴──────────────┘
 //   column descriptor: u8 encoding, 7 zero bytes, f64 base, f64 step
 //   comment: u32 before (op index in the block), u32 byte length, UTF-8 bytes padded to 4
@@ -17,8 +18,9 @@
 import { type ByteSource, compressionOf, openBytes, sourceName } from "./input.js";
 import {
   type BatchOptions, BatchPool, type LossReport, ParseError, type TraceBatch, type TraceComment, type TraceHeader,
-  type TraceSource, emptyLoss, pooledRead, setWide, sizeAt,
+  type TraceSource, emptyLoss, pooledRead, setWide, siteColumn, sizeAt,
 } from "./types.js";
+import { readSiteComment } from "./sites.js";
 import { MAX_LINE_BYTES, SIZE_LIMIT, heapBaseProblem } from "./values.js";
 import * as host from "#host";
 
@@ -30,6 +32,8 @@ export const Encoding = { const: 0, arith: 1, u8: 2, u16: 3, u32: 4, u48: 5, f64
 type Encoding = (typeof Encoding)[keyof typeof Encoding];
 
 const COLUMNS = ["seq", "tid", "code", "ptr", "a", "b", "res"] as const;
+/** A block's flag word: the block's ops carry call sites, stored as an eighth column after the seven. */
+const BLOCK_SITES = 1;
 const BLOCK_HEAD = 16;
 const DESCRIPTOR = 24;
 
@@ -49,7 +53,7 @@ export const MAX_BLOCK_OPS = 1 << 16;
 /** Comment bytes in one block; a writer starts a new block beyond it, so that a block stays a few megabytes. */
 const MAX_BLOCK_COMMENT_BYTES = 1 << 22;
 /** A block's length: its ops in f64 columns and its comments, with room to spare. */
-const MAX_BLOCK_BYTES = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length + MAX_BLOCK_OPS * 8 * COLUMNS.length
+const MAX_BLOCK_BYTES = BLOCK_HEAD + DESCRIPTOR * (COLUMNS.length + 1) + MAX_BLOCK_OPS * 8 * (COLUMNS.length + 1)
   + MAX_BLOCK_COMMENT_BYTES + 8 + MAX_LINE_BYTES + 8;
 
 /** The narrowest exact encoding of `values[0..n)`. */
@@ -156,13 +160,16 @@ function encodeBlock(
 ): Uint8Array {
   if (!littleEndian) throw new Error("binary traces need a little-endian host");
   const n = to - from;
-  const plans = COLUMNS.map((c) => {
+  const plans: { column: string; values: ArrayLike<number>; encoding: Encoding; base: number; step: number }[] = COLUMNS.map((c) => {
     const values = batch[c].subarray(from, to);
     // A size beyond 2^53 that its double rounds is stored as the u64 it is.
     const exact = (c === "a" || c === "b") && hasWide(batch, from, to, c);
     return { column: c, values, ...(exact ? { encoding: Encoding.u64, base: 0, step: 0 } : chooseEncoding(values, n)) };
   });
-  let size = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
+  const sites = batch.site?.subarray(from, to);
+  const flags = sites?.some((id) => id !== 0) ? BLOCK_SITES : 0;
+  if (flags) plans.push({ column: "site", values: sites!, ...chooseEncoding(sites!, n) });
+  let size = BLOCK_HEAD + DESCRIPTOR * plans.length;
   for (const p of plans) size += dataBytes(p.encoding, n);
   for (const c of comments) size += 8 + pad(c.bytes.length, 4);
   size = pad(size, 8);
@@ -172,6 +179,7 @@ function encodeBlock(
   view.setUint32(0, size, true);
   view.setUint32(4, n, true);
   view.setUint32(8, comments.length, true);
+  view.setUint32(12, flags, true);
   let at = BLOCK_HEAD;
   for (const p of plans) {
     out[at] = p.encoding;
@@ -530,6 +538,7 @@ async function* readBlocks(
     const block = reader.peek(size) ?? await reader.view(size);
     if (!block) throw truncated("block");
     const decoded = decodeBlock(block, file, lineNo, pool);
+    for (const comment of decoded.batch.comments ?? []) readSiteComment(comment.text, header);
     reader.skip(size);
     lineNo = decoded.lastLine;
     yield decoded.batch;
@@ -598,9 +607,13 @@ function decodeBlock(
   const size = block.length;
   const n = view.getUint32(4, true);
   const commentCount = view.getUint32(8, true);
+  const flags = view.getUint32(12, true);
+  if (flags & ~BLOCK_SITES) throw new ParseError(file, firstLine, "block", `unknown block flags ${flags}`);
+  const columns = flags & BLOCK_SITES ? COLUMNS.length + 1 : COLUMNS.length;
+  if (BLOCK_HEAD + DESCRIPTOR * columns > size) throw new ParseError(file, firstLine, "block", "corrupt block header");
   const batch = pool.take(Math.max(n, 1));
   batch.length = n;
-  let at = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
+  let at = BLOCK_HEAD + DESCRIPTOR * columns;
   let codesValid = true;
   /** Columns whose values the descriptor alone does not show to lie in range. */
   let unchecked = 0;
@@ -621,6 +634,19 @@ function decodeBlock(
       readColumn(block.buffer as ArrayBuffer, from, encoding, base, step, batch[column], n, file);
       if (!descriptorInRange(encoding, base, step, n, limitOf(column))) unchecked |= 1 << k;
     }
+    at += bytes;
+  }
+  if (flags & BLOCK_SITES) {
+    const d = BLOCK_HEAD + DESCRIPTOR * COLUMNS.length;
+    const encoding = block[d] as Encoding;
+    const bytes = dataBytes(encoding, n);
+    if (at + bytes > size || encoding === Encoding.u64) throw new ParseError(file, firstLine, "site", "corrupt site column");
+    const base = view.getFloat64(d + 8, true);
+    const step = view.getFloat64(d + 16, true);
+    const site = siteColumn(batch);
+    readColumn(block.buffer as ArrayBuffer, block.byteOffset + at, encoding, base, step, site, n, file);
+    const i = descriptorInRange(encoding, base, step, n, EXACT_LIMIT) ? -1 : outOfRange(site, n, EXACT_LIMIT);
+    if (i >= 0) throw new ParseError(file, firstLine, "site", `${site[i]}: not an integer in [0, 2^53]`);
     at += bytes;
   }
   const comments: TraceComment[] = [];

@@ -4,7 +4,7 @@
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
   BATCH_CAPACITY, type BatchOptions, BatchPool, type LossReport, type OpCode, ParseError, type TraceBatch,
-  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide,
+  type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide, siteColumn,
 } from "./types.js";
 import { MAX_LINE_BYTES, exactField, lineTooLong, sizeField } from "./values.js";
 
@@ -49,6 +49,11 @@ export class OpSink {
     const i = this.lastIndex;
     if (a !== undefined && batch.a[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "a", BigInt(a));
     if (b !== undefined && batch.b[i] > Number.MAX_SAFE_INTEGER) setWide(batch, i, "b", BigInt(b));
+  }
+
+  /** Names the call site (an id of the header's `sites`) of the last op pushed. */
+  site(id: number): void {
+    siteColumn(this.last)[this.lastIndex] = id;
   }
 
   /** Full batches, oldest first (emptied by the call). */

@@ -11,11 +11,12 @@
 // The caller prefix takes every form tr_where() prints: `@ file:(sym+off)[0xaddr] `, `@ file:[0xaddr] `,
 // `@ [0xaddr] `, or nothing. Fields are read from the right, so a caller holding spaces does no harm. Sizes are
 // `%#lx` (0x-hex, "0" for zero). Frees carry no size: the live set resolves it, and a free of a block never seen
-// is counted as an unknown free.
+// is counted as an unknown free. Each distinct caller becomes a call site (`header.sites`): its address, and the
+// file and symbol tr_where() named.
 
 import { type ImportOptions, LiveSet, type LineParser, type ParserFactory, textTrace } from "./importer.js";
 import type { ByteSource } from "./input.js";
-import { OpCode, ParseError, type TraceSource } from "./types.js";
+import { type CallSite, OpCode, ParseError, type SiteFrame, type TraceSource } from "./types.js";
 import { exactField, sizeField } from "./values.js";
 
 /** Opens a glibc mtrace log as a streamed trace (one thread, tid 1). */
@@ -25,10 +26,21 @@ export function readMtrace(source: ByteSource, options: ImportOptions = {}): Tra
 
 const TID = 1;
 
-const mtraceParser: ParserFactory = (file, _header, loss, options) => {
+const mtraceParser: ParserFactory = (file, header, loss, options) => {
   const live = new LiveSet(loss);
+  /** Site ids by the caller text tr_where() printed. */
+  const siteIds = new Map<string, number>();
+  const siteOf = (caller: string): number => {
+    let id = siteIds.get(caller);
+    if (id === undefined) {
+      id = siteIds.size + 1;
+      siteIds.set(caller, id);
+      (header.sites ??= new Map<number, CallSite>()).set(id, { id, frames: [callerFrame(caller)] });
+    }
+    return id;
+  };
   let seq = 0;
-  let pendingOld: { ptr: number; line: number } | null = null;
+  let pendingOld: { ptr: number; line: number; site: number } | null = null;
 
   const pointer = (text: string | undefined, line: number, name: string): number => {
     if (text === "(nil)" || text === "0") return 0;
@@ -82,6 +94,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
       }
       const ptr = pointer(args[0], line, "ptr");
       if (op !== ">") unpairedRealloc(line);
+      const site = opStart > 2 ? siteOf(text.slice(2, opStart - 1).trim()) : 0;
       switch (op) {
         case "+": {
           const n = size(args[1], line);
@@ -89,6 +102,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.malloc, 0, n, 0, ptr, line);
           sink.exact(args[1]);
+          if (site) sink.site(site);
           break;
         }
         case "-":
@@ -96,7 +110,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           sink.push(++seq, TID, OpCode.free, ptr, 0, 0, 0, line);
           break;
         case "<":
-          pendingOld = { ptr, line };
+          pendingOld = { ptr, line, site };
           break;
         case ">": {
           if (!pendingOld) throw new ParseError(file, line, "op", "realloc '>' line without the '<' line before it");
@@ -105,6 +119,7 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.realloc, pendingOld.ptr, n, 0, ptr, line);
           sink.exact(args[1]);
+          if (site || pendingOld.site) sink.site(site || pendingOld.site);
           pendingOld = null;
           break;
         }
@@ -123,6 +138,19 @@ const mtraceParser: ParserFactory = (file, _header, loss, options) => {
   };
   return parser;
 };
+
+/**
+ * A caller as tr_where() prints it: `file:(sym+off)[0xaddr]`, `file:[0xaddr]` or `[0xaddr]`. The symbol, when
+ * printed, stands for the function.
+ */
+function callerFrame(caller: string): SiteFrame {
+  const m = /^(?:(.*?):)?(?:\((.*)\))?\[(0x[0-9a-fA-F]+)\]$/.exec(caller);
+  if (!m) return { fn: caller };
+  const frame: SiteFrame = { address: Number(m[3]) };
+  if (m[1]) frame.module = m[1];
+  if (m[2]) frame.fn = m[2];
+  return frame;
+}
 
 /** Whether a token is 0x-hex. */
 function isHex(text: string): boolean {

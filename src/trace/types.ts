@@ -38,6 +38,8 @@ export interface TraceOp {
   res: number;
   /** Line number in the source file (1-based), 0 when unknown. */
   line: number;
+  /** The call site's id (`# site`), when the trace records one. */
+  site?: number;
 }
 
 /**
@@ -62,6 +64,11 @@ export interface TraceBatch {
    * that large come only in calls that fail). See `sizeAt`.
    */
   wide?: Map<number, bigint>;
+  /**
+   * The call site of each op (`site=<id>` in alloc-trace, defined by the trace's `# site` lines; 0 = none), when the
+   * batch holds any: absent in traces without call sites, so that they cost nothing. See `siteColumn`.
+   */
+  site?: Float64Array;
 }
 
 /** A comment line standing before op `before` of its batch (`before === length`: after the last op). */
@@ -85,6 +92,36 @@ export interface TraceHeader {
   swapTotal?: number;
   /** A forked child's parent (`# fork-of <file> <seq>`): its file, next to this one, and its last record before fork. */
   forkOf?: { file: string; seq: number };
+  /** Call sites by id (`# site`, `# frame` lines; importers' backtraces), complete once the trace has been read. */
+  sites?: Map<number, CallSite>;
+  /** The recorded process's modules (`# module` lines): where its call sites' return addresses point into. */
+  modules?: TraceModule[];
+}
+
+/** One frame of a call site: a return address, resolved to its module, function and source line where known. */
+export interface SiteFrame {
+  /** The absolute return address, when the trace gives it unresolved. */
+  address?: number;
+  /** The module's file name and the address's offset in it. */
+  module?: string;
+  offset?: number;
+  /** Function and source position (absent when unknown, `??` in addr2line's words). */
+  fn?: string;
+  file?: string;
+  line?: number;
+}
+
+/** A call site: the innermost frame (the allocating call's return address) first, its callers after. */
+export interface CallSite {
+  id: number;
+  frames: SiteFrame[];
+}
+
+/** A module mapped into the recorded process (`# module <id> <path> <base>`). */
+export interface TraceModule {
+  id: number;
+  path: string;
+  base: number;
 }
 
 /** What an importer could not represent exactly; printed by `replay` and in the JSON report. */
@@ -147,6 +184,7 @@ export function batchOver(buffer: ArrayBuffer): TraceBatch {
     line: column(6),
     comments: undefined,
     wide: undefined,
+    site: undefined,
   };
 }
 
@@ -178,6 +216,7 @@ export class BatchPool {
       batch.length = 0;
       batch.comments = undefined;
       batch.wide = undefined;
+      batch.site = undefined;
     } else {
       batch = newBatch(capacity);
     }
@@ -252,6 +291,7 @@ export function pushFields(
 /** Appends one op to a batch (the batch must have room). */
 export function pushOp(batch: TraceBatch, op: TraceOp): void {
   pushFields(batch, op.seq, op.tid, op.code, op.ptr, op.a, op.b, op.res, op.line);
+  if (op.site) siteColumn(batch)[batch.length - 1] = op.site;
 }
 
 /** Bytes op `i` of a batch asks for (calloc: nmemb × size; memalign family: size; malloc, realloc, valloc: size). */
@@ -287,11 +327,17 @@ export function exactRequestedBytes(batch: TraceBatch, i: number): number | bigi
   }
 }
 
+/** The batch's call-site column, made (all 0: no site) when the batch had none. */
+export function siteColumn(batch: TraceBatch): Float64Array {
+  return (batch.site ??= new Float64Array(batch.code.length));
+}
+
 /** Reads op `i` of a batch as plain data. */
 export function opAt(batch: TraceBatch, i: number): TraceOp {
   return {
     seq: batch.seq[i], tid: batch.tid[i], code: batch.code[i] as OpCode, ptr: batch.ptr[i],
     a: batch.a[i], b: batch.b[i], res: batch.res[i], line: batch.line[i],
+    ...(batch.site?.[i] ? { site: batch.site[i] } : {}),
   };
 }
 

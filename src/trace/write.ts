@@ -135,8 +135,13 @@ export function allocTraceHeaderLine(header: TraceHeader, firstTid: number): str
   return `# alloc-trace v1 pid=${header.pid ?? firstTid} ppid=${header.ppid ?? 0} exe=${header.exe ?? "unknown"}`;
 }
 
-/** One op as an alloc-trace v1 line. */
+/** One op as an alloc-trace v1 line, its call site (`site=<id>`) last when it has one. */
 export function allocTraceLine(b: TraceBatch, i: number): string {
+  const site = b.site?.[i];
+  return site ? `${opText(b, i)} site=${site}` : opText(b, i);
+}
+
+function opText(b: TraceBatch, i: number): string {
   const head = `${b.seq[i]} ${b.tid[i]} ${LETTER_OF_CODE[b.code[i]]}`;
   switch (b.code[i]) {
     case OpCode.malloc: case OpCode.valloc: case OpCode.pvalloc: return `${head} ${dec(sizeAt(b, i, "a"))} ${hex(b.res[i])}`;
