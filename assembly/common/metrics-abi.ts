@@ -4,5 +4,5 @@
 export {
   metricsConfigure, metricsOff, metricNames, metricsInto, metricsDecompose, counterNames, countersInto, timelineRows,
   timelineInto,
-  timelineClear, histogramsInto,
+  timelineClear, histogramsInto, metricsUsableSizes,
 } from "./metrics";

@@ -188,6 +188,32 @@ function trackLive(opClass: i32, code: i32, object: i64, a: f64, b: f64, address
   store<u64>(entry, requested + 1);
 }
 
+// ── usable sizes ─────────────────────────────────────────────────────────────────────────────────────────
+//
+// Asked for (call-site reports, which share out the footprint by the blocks each site holds), the hook writes each
+// op's usable size, as malloc_usable_size reports it, into a buffer beside the results:
+//
+//   usableSizes + 8 i   f64: op i's block's usable size; 0 for frees, trims and failed calls
+
+let usableSizes: usize = 0;
+let usableSizeOf: ((address: u64) => u64) | null = null;
+
+/** Registers the model's malloc_usable_size. */
+export function metricsUseUsableSize(fn: (address: u64) => u64): void {
+  usableSizeOf = fn;
+}
+
+/** Asks for each op's usable size, written at `buffer` (one f64 per op of a batch); 0 stops it. */
+export function metricsUsableSizes(buffer: usize): void {
+  usableSizes = buffer;
+}
+
+/** Writes op `i`'s usable size when asked: its block's, for an allocation that returned one. */
+function noteUsableSize(i: i32, opClass: i32, address: u64): void {
+  const usable = opClass == CLASS_SMALL_ALLOC || opClass == CLASS_LARGE_ALLOC ? address : 0;
+  store<f64>(usableSizes + (<usize>i << 3), usable != 0 && usableSizeOf ? <f64>usableSizeOf!(usable) : 0);
+}
+
 // ── histograms ───────────────────────────────────────────────────────────────────────────────────────────
 //
 //   sizeBuckets, lifetimeBuckets: BUCKETS × (count f64, total f64)
@@ -316,6 +342,7 @@ export function metricsAfterOp(ops: usize, i: i32, results: usize, bytes: u64): 
   if ((<i32>load<f64>(at, 40) & FLAG_RAW_ADDRESS) == 0) {
     const address = <u64>load<f64>(results + (<usize>(i * RESULT_SLOTS) << 3));
     trackLive(opClass, code, <i64>load<f64>(at, 16), a, b, address, opIndex + 1);
+    if (usableSizes != 0) noteUsableSize(i, opClass, address);
   }
   opIndex++;
   footprint = bytes;

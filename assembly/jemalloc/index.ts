@@ -33,6 +33,7 @@ import { afterOp } from "./decompose";
 
 export { decompose, decomposeParts, footprintBytes } from "./decompose";
 export * from "../common/metrics-abi";
+import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "narenas,tcache,tcache_max,lg_tcache_nslots_mul,tcache_nslots_small_min,"
   + "tcache_nslots_small_max,tcache_nslots_large,lg_extent_max_active_fit,dirty_decay_ms,muzzy_decay_ms,retain,"
@@ -177,6 +178,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 function batchDone(): void {}
 
 replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+metricsUseUsableSize(jeUsableSize);
 
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {

@@ -24,6 +24,7 @@ export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "MIMALLOC_LIMIT_OS_ALLOC,aligned_base,mmap_base,MIMALLOC_RESERVE_OS_MEMORY";
 
@@ -140,6 +141,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 function batchDone(): void {}
 
 replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+metricsUseUsableSize(blockUsableSize);
 
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {

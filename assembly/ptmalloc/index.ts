@@ -42,6 +42,7 @@ import { afterOp } from "./decompose";
 
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+import { metricsUseUsableSize } from "../common/metrics";
 
 /** Offset of main_arena inside the libc data region that starts at mmap_base. */
 const MAIN_ARENA_OFFSET: u64 = 0x1c80;
@@ -235,6 +236,7 @@ function backToMainThread(): void {
 }
 
 replayUse(runOp, checkAfterOp, afterOp, backToMainThread, MAX_THREADS);
+metricsUseUsableSize(usableSizeOf);
 
 /** Replays `count` operations; returns how many completed (an integrity abort stops the batch). */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {

@@ -27,6 +27,7 @@ import { afterOp } from "./decompose";
 
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"
   + "TCMALLOC_HEAP_LIMIT_MB,TCMALLOC_TRANSFER_NUM_OBJ,heap_base,mmap_base,overcommit_limit";
@@ -121,6 +122,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
 function batchDone(): void {}
 
 replayUse(runOp, checkAfterOp, afterOp, batchDone, MAX_THREADS);
+metricsUseUsableSize(usableSizeOf);
 
 /** Runs `count` operations of the batch at `ops`; stops at the first failure; returns how many completed. */
 export function replay(ops: usize, count: i32, results: usize, journal: bool): i32 {

@@ -11,12 +11,16 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, integerArg, parseCommandArgs } from "./args.js";
 import { checkOutput } from "../io/output.js";
+import { symbolizeRecording } from "./symbolize.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
 
   -o, --output FILE   the trace of the command's process; other processes write FILE.<pid>,
                       and an image that replaced another by exec writes <name>.exec<k>
   --flush N           write the recorder's buffer out every N records (default 1024)
+  --call-sites N      record each allocating call's call site: its N innermost return addresses (1: the
+                      caller alone, nearly free), resolved to function and source line with addr2line at
+                      the end (default 0: none)
   --cc COMPILER       C compiler for the recorder (default: $CC or cc)
 
 A process that ends by _exit or is killed by a signal it left at its default action (SIGSEGV, abort …) keeps
@@ -88,13 +92,15 @@ function endingOf(fd: number, size: number): RegExpExecArray | null {
 }
 
 /** The environment that makes a child process record into `output`. */
-export function recordingEnv(library: string, output: string, flush?: number): NodeJS.ProcessEnv {
+export function recordingEnv(library: string, output: string, flush?: number, callSites?: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.HEAPLAB_RECORD_EXEC;
   env.LD_PRELOAD = env.LD_PRELOAD ? `${library}:${env.LD_PRELOAD}` : library;
   env.HEAPLAB_RECORD = resolve(output);
   env.HEAPLAB_RECORD_PARENT = String(process.pid);
   if (flush) env.HEAPLAB_RECORD_FLUSH = String(flush);
+  if (callSites) env.HEAPLAB_RECORD_SITES = String(callSites);
+  else delete env.HEAPLAB_RECORD_SITES;
   return env;
 }
 
@@ -139,10 +145,13 @@ function describe(path: string): RecordedFile {
 }
 
 /** Runs `command` under the recorder; resolves to its exit status (128 + signal number when killed). */
-export function recordProcess(command: string[], output: string, options: { flush?: number; cc?: string } = {}): Promise<number> {
+export function recordProcess(
+  command: string[], output: string, options: { flush?: number; cc?: string; callSites?: number } = {},
+): Promise<number> {
   const library = buildRecorder(options.cc);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command[0], command.slice(1), { stdio: "inherit", env: recordingEnv(library, output, options.flush) });
+    const env = recordingEnv(library, output, options.flush, options.callSites);
+    const child = spawn(command[0], command.slice(1), { stdio: "inherit", env });
     child.on("error", (e) => reject(new Error(`cannot run '${command[0]}': ${e.message}`)));
     child.on("close", (code, signal) => {
       const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
@@ -160,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       output: { type: "string", short: "o" },
       flush: { type: "string" },
+      "call-sites": { type: "string" },
       cc: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -169,13 +179,21 @@ export async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const flush = integerArg("flush", values.flush, { min: 1, max: 2 ** 32 - 1 });
+  const callSites = integerArg("call-sites", values["call-sites"], { min: 0, max: 32 });
   // The recorder writes files itself, beside the output: its folder must exist before the program runs.
   if (checkOutput(values.output, { label: `-o ${values.output}` }).kind !== "file") {
     throw new UsageError(`-o ${values.output}: record writes files (one per process); give a file name`);
   }
   const started = Date.now();
-  const status = await recordProcess(command, values.output, { flush, cc: values.cc });
+  const status = await recordProcess(command, values.output, { flush, cc: values.cc, callSites });
   const files = recordedFiles(values.output, started);
+  if (callSites) {
+    for (const f of files) {
+      const s = await symbolizeRecording(f.path);
+      if (s.problem) console.error(`record: ${f.path}: ${s.problem}`);
+      else if (s.sites) console.error(`record: ${f.path}: ${s.sites} call sites, ${s.resolved} of ${s.frames} frames resolved by addr2line`);
+    }
+  }
   if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);
   for (const f of files) {
     console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);

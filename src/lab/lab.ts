@@ -172,7 +172,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       return size;
     },
     heapBase: () => model.wasm.heapBase(),
-    chunks: () => model.chunks(replayer.lineOf),
+    chunks: () => model.chunks(replayer.lineOf, replayer.siteOf),
     stats: () => model.stats(),
     check: () => checkModel(model),
     async replay(trace, replayOptions = {}) {

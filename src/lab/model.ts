@@ -51,6 +51,8 @@ export class Model {
 
   /** Whether the model keeps replay metrics (see LabOptions.metrics). */
   readonly metrics: boolean;
+  /** Linear address of the usable-size buffer, once asked for (`askUsableSizes`); 0 before. */
+  private usablePtr = 0;
 
   private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>, metrics: boolean) {
     this.name = name;
@@ -93,6 +95,21 @@ export class Model {
 
   resultsView(): Float64Array {
     return new Float64Array(this.wasm.memory.buffer, this.resultsPtr, BATCH_OPS * RESULT_SLOTS);
+  }
+
+  /**
+   * From now on the replay metrics write each op's usable size beside its results (`usableSizesView`): what a
+   * call-site report shares the footprint out by. Needs the metrics.
+   */
+  askUsableSizes(): void {
+    if (this.usablePtr || !this.metrics) return;
+    this.usablePtr = this.buffer(BATCH_OPS * 8);
+    (this.wasm as unknown as { metricsUsableSizes(at: number): void }).metricsUsableSizes(this.usablePtr);
+  }
+
+  /** The usable sizes of the last batch's ops (one per op; see askUsableSizes), or null when not asked for. */
+  usableSizesView(): Float64Array | null {
+    return this.usablePtr ? new Float64Array(this.wasm.memory.buffer, this.usablePtr, BATCH_OPS) : null;
   }
 
   /** Replays the first `count` ops of the batch buffer; returns how many completed. */
@@ -149,8 +166,11 @@ export class Model {
     return this.walk().values;
   }
 
-  /** The heap walk as rows; `lineOf(objectId)` names the trace line that allocated an object. */
-  chunks(lineOf: (object: number) => number | null): ChunkRow[] {
+  /**
+   * The heap walk as rows; `lineOf(objectId)` names the trace line that allocated an object, `siteOf` its call site
+   * (when the trace records them).
+   */
+  chunks(lineOf: (object: number) => number | null, siteOf?: (object: number) => number | null): ChunkRow[] {
     const records = this.walk();
     const [address, chunk, size, requested, state, bin, region, object] = ["address", "chunk", "size", "requested",
       "state", "bin", "region", "object"].map((field) => records.column(field));
@@ -168,6 +188,8 @@ export class Model {
         region: regionName(v[at + region]),
         line: v[at + object] >= 0 ? lineOf(v[at + object]) : null,
       });
+      const site = siteOf && v[at + object] >= 0 ? siteOf(v[at + object]) : null;
+      if (site !== null) rows[rows.length - 1].site = site;
     }
     return rows;
   }

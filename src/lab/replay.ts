@@ -31,6 +31,11 @@ export interface ReplayControl {
   until?: number;
   /** Stop after the last operation whose sequence number is at most this (a forked child's parent, up to the fork). */
   untilSeq?: number;
+  /**
+   * Once the trace shows call sites, have the model write each op's usable size (`Model.usableSizesView`, read by an
+   * observer): a call-site report shares the footprint out by them. Traces without call sites pay nothing.
+   */
+  usableSizes?: boolean;
 }
 
 /**
@@ -51,6 +56,8 @@ export class Replayer {
   private skipped: number[] = [];
   private nextId = 0;
   private objectLines = new Float64Array(1024);
+  /** The call site that allocated each object (0: none), once the trace has shown one. */
+  private objectSites: Float64Array | null = null;
   private readonly threadIndex = new Map<number, number>();
   private mainTid: number | undefined;
   ops = 0;
@@ -82,6 +89,29 @@ export class Replayer {
     const v = id < this.objectLines.length ? this.objectLines[id] : 0;
     return v > 0 ? v : null;
   };
+
+  /** The call site that allocated object `id` (null when unknown or none). */
+  siteOf = (id: number): number | null => {
+    const v = this.objectSites && id < this.objectSites.length ? this.objectSites[id] : 0;
+    return v > 0 ? v : null;
+  };
+
+  /** Notes the call sites of the window's allocations [from, from + length) by the objects they made. */
+  private noteSites(site: Float64Array, from: number, length: number): void {
+    const ops = this.model.opsView();
+    if (!this.objectSites || this.objectSites.length < this.objectLines.length) {
+      const grown = new Float64Array(this.objectLines.length);
+      if (this.objectSites) grown.set(this.objectSites);
+      this.objectSites = grown;
+    }
+    for (let i = 0; i < length; i++) {
+      const object = ops[i * OP_SLOTS + 2];
+      const code = ops[i * OP_SLOTS];
+      if (object < 0 || code === OpCode.free || code === OpCode.trim) continue;
+      // A realloc without a site of its own keeps its block's.
+      if (site[from + i] > 0 || code !== OpCode.realloc) this.objectSites[object] = site[from + i];
+    }
+  }
 
   /** Replays a whole trace source; returns false when stopped by `until`. */
   async replay(source: TraceSource, control: ReplayControl, observe?: BatchObserver): Promise<boolean> {
@@ -122,6 +152,10 @@ export class Replayer {
     const ops = this.model.opsView();
     this.skipped.length = 0;
     for (let i = 0; i < length; i++) this.encode(batch, from + i, ops, i * OP_SLOTS, file, control);
+    if (batch.site) {
+      this.noteSites(batch.site, from, length);
+      if (control.usableSizes) this.model.askUsableSizes();
+    }
     const done = this.model.run(length, false);
     if (done < length) {
       const at = { file, line: batch.line[from + done], seq: batch.seq[from + done] };

@@ -29,6 +29,8 @@ export interface ChunkRow {
   region: string;
   /** Trace line (or sequence number for interactive calls) that allocated it; null when free or unknown. */
   line: number | null;
+  /** The call site (an id of the trace's `header.sites`) that allocated it, when the trace records call sites. */
+  site?: number;
 }
 
 /** Statistics by name: the allocator's own (its descriptor's `stats`), plus counters. */

@@ -4,11 +4,14 @@
 import { createLab, type Lab, modelOptions, type ReplayOptions } from "../lab/lab.js";
 import type { LabOptions, ModelName, Stats } from "../lab/types.js";
 import type { ByteSource } from "../trace/input.js";
-import type { LossReport, TraceSource } from "../trace/types.js";
+import type { LossReport, TraceBatch, TraceSource } from "../trace/types.js";
 import { type ClassRow, type CostModel, classTable, DEFAULT_COSTS, parseCosts } from "./cost.js";
 import { explain, type Explained, johnstoneWilson, peakUtilization } from "./fragmentation.js";
 import type { Histograms } from "./histograms.js";
 import { ModelMetrics, type TimelineRow } from "./metrics.js";
+import { type CallSiteTables, callSiteTable } from "./callsites.js";
+import { SiteAccounts, type SiteSnapshot } from "../lab/site-accounts.js";
+import { openTrace } from "../trace/detect.js";
 import { MODELS } from "../models/index.js";
 
 export const REPORT_SCHEMA = "heaplab.report/2";
@@ -20,6 +23,8 @@ export interface ReportOptions extends LabOptions, ReplayOptions {
   timeline?: boolean | ((rows: TimelineRow[]) => void | Promise<void>);
   /** The cost model (or `name=ns` overrides of the defaults). */
   costs?: Partial<CostModel> | string[];
+  /** Call sites listed at each peak before the rest is folded (default 10; 0: no call-site tables). */
+  callSites?: number;
 }
 
 /** Where a peak happened: the first operation reaching it. */
@@ -82,6 +87,8 @@ export interface Report {
   stats: Stats;
   /** With `timeline: true`: every sampled and peak row. */
   timeline?: TimelineRow[];
+  /** By call site at each peak, when the trace records call sites (src/report/callsites.ts). */
+  callSites?: CallSiteTables;
 }
 
 function resolveCosts(costs: ReportOptions["costs"]): CostModel {
@@ -106,6 +113,7 @@ export async function replayReport(trace: TraceSource | ByteSource, options: Rep
  * and sample as they replay, at a cost that does not grow with the heap, so one replay is all a report takes.
  */
 export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, options: ReportOptions = {}): Promise<Report> {
+  const source = isTraceSource(trace) ? trace : await openTrace(trace, { lenient: options.lenient });
   const metrics = new ModelMetrics(lab.handle);
   const descriptor = MODELS[lab.model];
   metrics.configure(options.every ?? 1000, descriptor.largeRequest);
@@ -113,22 +121,30 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
   const sink = typeof options.timeline === "function" ? options.timeline : null;
   let liveRow: TimelineRow | undefined;
   let footprintRow: TimelineRow | undefined;
-  const summary = await lab.replay(trace, {
+  const top = options.callSites ?? 10;
+  const sites = top > 0 ? new SiteSnapshots(lab) : null;
+  const summary = await lab.replay(source, {
     ...options,
+    usableSizes: top > 0,
     observe: async (batch, from, to, results) => {
+      let windowLive: TimelineRow | undefined;
+      let windowFootprint: TimelineRow | undefined;
       if (options.timeline === true || sink) {
         const rows = metrics.drain(batch, to - from, from);
         for (const row of rows) {
-          if (row.kinds.includes("peak-live")) liveRow = row;
-          if (row.kinds.includes("peak-footprint")) footprintRow = row;
+          if (row.kinds.includes("peak-live")) windowLive = row;
+          if (row.kinds.includes("peak-footprint")) windowFootprint = row;
         }
         if (options.timeline === true) for (const row of rows) kept.push(row);
         if (sink && rows.length) await sink(rows);
       } else {
         const peaks = metrics.drainPeaks(batch, to - from, from);
-        liveRow = peaks.live ?? liveRow;
-        footprintRow = peaks.footprint ?? footprintRow;
+        windowLive = peaks.live;
+        windowFootprint = peaks.footprint;
       }
+      liveRow = windowLive ?? liveRow;
+      footprintRow = windowFootprint ?? footprintRow;
+      sites?.window(batch, from, to, results, windowLive?.op, windowFootprint?.op);
       if (options.observe) await options.observe(batch, from, to, results);
     },
   });
@@ -185,7 +201,60 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
   };
   report.operations.classes = classTable(m, report.operations.costs);
   if (options.timeline === true) report.timeline = kept;
+  if (sites?.accounts) {
+    const empty: SiteSnapshot = { ids: [0], live: new Float64Array(1), usable: new Float64Array(1), objects: new Float64Array(1) };
+    report.callSites = {
+      top,
+      sites: sites.accounts.sites,
+      atPeakLive: callSiteTable(sites.atPeakLive ?? empty, source.header.sites, top, m.maxLive, m.footprintAtMaxLive),
+      atPeakFootprint: callSiteTable(sites.atPeakFootprint ?? empty, source.header.sites, top, m.liveAtMaxFootprint,
+        m.maxFootprint, true),
+    };
+  }
   return report;
+}
+
+function isTraceSource(x: unknown): x is TraceSource {
+  return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
+}
+
+/**
+ * The site accounts of a replay, taken at the exact op of each peak. They start with the first window whose ops
+ * carry call sites: a trace without any costs nothing.
+ */
+class SiteSnapshots {
+  accounts: SiteAccounts | null = null;
+  atPeakLive: SiteSnapshot | null = null;
+  atPeakFootprint: SiteSnapshot | null = null;
+  /** Ops replayed before the current window. */
+  private done = 0;
+
+  constructor(private readonly lab: Lab) {}
+
+  /**
+   * Accounts for the window's ops [from, to) of `batch`, snapshotting after op `liveOp` and `footprintOp` (1-based,
+   * counted over the whole replay) when the window holds a new peak.
+   */
+  window(batch: TraceBatch, from: number, to: number, results: Float64Array, liveOp?: number, footprintOp?: number): void {
+    const n = to - from;
+    if (batch.site) this.accounts ??= new SiteAccounts();
+    const accounts = this.accounts;
+    if (accounts) {
+      const ops = this.lab.handle.opsView();
+      const usable = this.lab.handle.usableSizesView();
+      const cuts = [liveOp, footprintOp].filter((op): op is number => op !== undefined)
+        .map((op) => op - this.done).sort((x, y) => x - y);
+      let at = 0;
+      for (const cut of cuts) {
+        accounts.apply(batch, from, ops, results, usable, at, cut);
+        at = cut;
+        if (cut === liveOp! - this.done) this.atPeakLive = accounts.snapshot();
+        if (cut === footprintOp! - this.done) this.atPeakFootprint = accounts.snapshot();
+      }
+      accounts.apply(batch, from, ops, results, usable, at, n);
+    }
+    this.done += n;
+  }
 }
 
 /** Reads a dotted path (`footprint.peak`, `fragmentation.johnstoneWilson.3`) of a report; NaN when absent. */

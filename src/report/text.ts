@@ -3,6 +3,7 @@
 import type { Bucket } from "./histograms.js";
 import { formatBytes, formatCount, formatNanoseconds, formatPercent, table } from "./format.js";
 import type { Report } from "./report.js";
+import { formatCallSites } from "./callsites.js";
 import { MODELS } from "../models/index.js";
 
 // Each measure is the memory used beyond the live bytes, as a fraction of them: the ratio less one, said so that
@@ -123,6 +124,7 @@ export function formatReport(r: Report): string {
     memory(r),
     fragmentation(r),
     decomposition(r),
+    ...(r.callSites ? [formatCallSites(r.callSites)] : []),
     systemCalls(r),
     classes(r),
     histogram("request size", r.histograms.sizes, (n) => formatBytes(n)),

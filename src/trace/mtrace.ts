@@ -31,6 +31,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
   /** Site ids by the caller text tr_where() printed. */
   const siteIds = new Map<string, number>();
   const siteOf = (caller: string): number => {
+    if (!caller) return 0;
     let id = siteIds.get(caller);
     if (id === undefined) {
       id = siteIds.size + 1;
@@ -40,7 +41,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
     return id;
   };
   let seq = 0;
-  let pendingOld: { ptr: number; line: number; site: number } | null = null;
+  let pendingOld: { ptr: number; line: number; caller: string } | null = null;
 
   const pointer = (text: string | undefined, line: number, name: string): number => {
     if (text === "(nil)" || text === "0") return 0;
@@ -94,7 +95,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
       }
       const ptr = pointer(args[0], line, "ptr");
       if (op !== ">") unpairedRealloc(line);
-      const site = opStart > 2 ? siteOf(text.slice(2, opStart - 1).trim()) : 0;
+      const caller = opStart > 2 ? text.slice(2, opStart - 1).trim() : "";
       switch (op) {
         case "+": {
           const n = size(args[1], line);
@@ -102,7 +103,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.malloc, 0, n, 0, ptr, line);
           sink.exact(args[1]);
-          if (site) sink.site(site);
+          if (caller) sink.site(siteOf(caller));
           break;
         }
         case "-":
@@ -110,7 +111,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
           sink.push(++seq, TID, OpCode.free, ptr, 0, 0, 0, line);
           break;
         case "<":
-          pendingOld = { ptr, line, site };
+          pendingOld = { ptr, line, caller };
           break;
         case ">": {
           if (!pendingOld) throw new ParseError(file, line, "op", "realloc '>' line without the '<' line before it");
@@ -119,7 +120,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
           live.allocated(ptr, n);
           sink.push(++seq, TID, OpCode.realloc, pendingOld.ptr, n, 0, ptr, line);
           sink.exact(args[1]);
-          if (site || pendingOld.site) sink.site(site || pendingOld.site);
+          if (caller || pendingOld.caller) sink.site(siteOf(caller || pendingOld.caller));
           pendingOld = null;
           break;
         }
@@ -128,6 +129,7 @@ const mtraceParser: ParserFactory = (file, header, loss, options) => {
           loss.failedCalls++;
           sink.push(++seq, TID, OpCode.realloc, ptr, n, 0, 0, line);
           sink.exact(args[1]);
+          if (caller) sink.site(siteOf(caller));
           break;
         }
       }

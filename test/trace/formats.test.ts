@@ -49,13 +49,13 @@ describe("glibc mtrace", () => {
     const { source, lines } = await read(log);
     expect(source.header.format).toBe("mtrace");
     expect(lines).toEqual([
-      "1 1 m 64 0x55555555a2a0",
-      "2 1 m 24 0x55555555a2f0",
+      "1 1 m 64 0x55555555a2a0 site=1",
+      "2 1 m 24 0x55555555a2f0 site=2",
       "3 1 f 0x55555555a2a0",
       "4 1 m 32 0x55555555a310",
-      "5 1 r 0x55555555a2f0 256 0x55555555a340",
+      "5 1 r 0x55555555a2f0 256 0x55555555a340 site=3",
       "6 1 r 0x55555555a340 1099511627775 0x0",
-      "7 1 m 140737488355327 0x0",
+      "7 1 m 140737488355327 0x0 site=4",
       "8 1 f 0x55555555a340",
       "9 1 f 0x123450",
     ]);
@@ -142,9 +142,10 @@ describe("heaptrack", () => {
     const { source, lines } = await read(raw);
     expect(source.header).toMatchObject({ format: "heaptrack", variant: "raw" });
     expect(lines).toEqual([
-      "1 1 m 64 0x55555555a2a0", "2 1 m 24 0x55555555a2f0", "3 1 f 0x55555555a2a0", "4 1 f 0x55555555a2f0",
-      "5 1 m 256 0x55555555a400", "6 1 f 0xdeadbeef",
+      "1 1 m 64 0x55555555a2a0 site=1", "2 1 m 24 0x55555555a2f0 site=1", "3 1 f 0x55555555a2a0",
+      "4 1 f 0x55555555a2f0", "5 1 m 256 0x55555555a400 site=1", "6 1 f 0xdeadbeef",
     ]);
+    expect(source.header.sites!.get(1)!.frames).toEqual([{ address: 0x5555555551a9 }]);
     expect(source.loss.unknownFrees).toBe(1);
   });
 

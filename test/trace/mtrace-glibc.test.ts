@@ -1,5 +1,6 @@
 // glibc's own mtrace output (libc_malloc_debug.so, MALLOC_TRACE) read back: every call of a small program, with the
-// realloc pair, the failed realloc and the memalign, at the addresses the program printed itself.
+// realloc pair, the failed realloc and the memalign, at the addresses the program printed itself, each allocation
+// with its caller as its call site.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -47,9 +48,13 @@ describe.skipIf(unavailable)("glibc mtrace output", () => {
     const source = await openTrace(log);
     expect(source.header.format).toBe("mtrace");
     expect(show(await collect(source))).toEqual([
-      `1 1 m 100 ${a}`, `2 1 m 120 ${b}`, `3 1 r ${a} 5000 ${a2}`, `4 1 m 24 ${c}`, `5 1 m 200 ${d}`,
-      `6 1 r ${b} 4611686018427387904 0x0`, `7 1 f ${b}`, `8 1 f ${c}`, `9 1 f ${d}`, `10 1 f ${a2}`,
+      `1 1 m 100 ${a} site=1`, `2 1 m 120 ${b} site=2`, `3 1 r ${a} 5000 ${a2} site=3`, `4 1 m 24 ${c} site=4`,
+      `5 1 m 200 ${d} site=5`, `6 1 r ${b} 4611686018427387904 0x0 site=6`, `7 1 f ${b}`, `8 1 f ${c}`, `9 1 f ${d}`,
+      `10 1 f ${a2}`,
     ]);
+    const first = source.header.sites!.get(1)!.frames[0];
+    expect(first.module).toBe(join(dir, "p"));
+    expect(first.address).toBeGreaterThan(0);
     expect(source.loss).toMatchObject({ unknownFrees: 0, failedCalls: 1, linesSkipped: 0 });
   });
 });
