@@ -7,6 +7,7 @@
 //   queues:   a page sits in the queue of its block size (or in the full queue exactly when flagged in_full), its
 //             heap owns it, prev/next agree
 //   segments: spans tile the slice records; a free span is in the span queue of its size; `used` counts the pages
+//   totals:   the running totals of the footprint's decomposition (totals.ts) equal a walk's
 
 import { ScratchBytes } from "../common/scratch";
 import { raise } from "../common/ops";
@@ -23,6 +24,7 @@ import { slice, segmentUsed, segmentKind, KIND_HUGE, sliceIsFree, segmentThread 
 import { sliceBin } from "./bins";
 import { queue, queueFirst, queueLast, spanQueue, heapOf } from "./heap";
 import { sortedSegments, sortedSegment, spanEnd, nextSpan } from "./walk";
+import { totalsMatchWalk } from "./decompose";
 
 export { setCheckEvery, debugLoad64, debugStore64 } from "../common/debug";
 
@@ -35,6 +37,7 @@ export const QUEUE_LINKS: i32 = 6;
 export const SPAN_TILING: i32 = 7;
 export const SPAN_QUEUE: i32 = 8;
 export const SEGMENT_USED: i32 = 9;
+export const TOTALS_DRIFT: i32 = 10;
 
 /** The message of violation `code`. */
 export function checkMessage(code: i32): string {
@@ -48,6 +51,7 @@ export function checkMessage(code: i32): string {
     case SPAN_TILING: return "span records do not tile the segment";
     case SPAN_QUEUE: return "free span missing from the span queue of its size";
     case SEGMENT_USED: return "segment's used count differs from its pages";
+    case TOTALS_DRIFT: return "the footprint's running totals differ from a walk of the heap";
   }
   return "unknown violation";
 }
@@ -141,6 +145,8 @@ export function check(buffer: usize, capacity: i32): i32 {
   violationsBegin(buffer, capacity);
   const n = sortedSegments();
   for (let i: u64 = 0; i < n; i++) checkSegment(sortedSegment(i));
+  // a heap broken otherwise walks to other parts too: the first violation stays the one that says why
+  if (violationCount() == 0 && !totalsMatchWalk()) violation(TOTALS_DRIFT, 0);
   return violationCount();
 }
 

@@ -11,12 +11,17 @@
 //   unusedCapacity blocks of a page not yet linked into its free list, and the page's tail no block fits in
 //   freeSpans      free spans of slices inside segments, and whole segments in the segment cache
 //   metadata       segment headers (the first slice of every segment)
+//
+// The parts come from running totals (totals.ts), so a decomposition costs O(1) whatever the heap's size;
+// `decomposeByWalk` computes them from a walk of every segment, page and free list, and the checker holds the
+// two equal.
 
 import { metricsAfterOp, metricsEnabled, metricsUseDecomposer } from "../common/metrics";
 import { gld, G_RESERVED, G_LIVE_REQUESTED, G_LIVE_BLOCKS } from "./globals";
 import { sliceCount, freeList, localFree, threadFree, capacity, blockSize, blockNext } from "./page";
 import { slice, sliceIsFree, segmentKind, KIND_HUGE, SLICE_SHIFT, INFO_SLICES, segmentBytes } from "./segment";
 import { sortedSegments, sortedSegment, spanEnd, nextSpan } from "./walk";
+import { totalPageBytes, totalPageFree, totalSpanBytes, totalSegmentBytes } from "./totals";
 
 const PART_NAMES: string = "live,rounding,pageFree,unusedCapacity,freeSpans,metadata";
 const PART_COUNT: i32 = 6;
@@ -38,18 +43,19 @@ export function decomposeParts(): string {
 
 /** Writes the parts of the current footprint at `buffer` (f64 each, adding up to it); returns their number. */
 export function decompose(buffer: usize): i32 {
-  const live = gld(G_LIVE_REQUESTED);
-  const usable = gld(G_LIVE_BLOCKS);
+  return writeParts(buffer, totalPageFree(), totalPageBytes(), totalSpanBytes(), totalSegmentBytes());
+}
+
+/** The same parts as `decompose`, from a walk of every live segment: the reference the totals are checked against. */
+export function decomposeByWalk(buffer: usize): i32 {
   let pageFree: u64 = 0;
   let pages: u64 = 0;
   let spans: u64 = 0;
-  let meta: u64 = 0;
   let segments: u64 = 0;
   const n = sortedSegments();
   for (let i: u64 = 0; i < n; i++) {
     const s = sortedSegment(i);
     segments += segmentBytes(s);
-    meta += INFO_SLICES << SLICE_SHIFT;
     const end = spanEnd(s);
     for (let sl = nextSpan(slice(s, 0)); sl < end; sl = nextSpan(sl)) {
       if (sliceIsFree(sl)) {
@@ -66,6 +72,16 @@ export function decompose(buffer: usize): i32 {
       if (segmentKind(s) == KIND_HUGE) break;
     }
   }
+  return writeParts(buffer, pageFree, pages, spans, segments);
+}
+
+/**
+ * The parts from bytes of free blocks on pages, of pages, of free spans and of live segments (the rest of the
+ * footprint is the segment cache).
+ */
+function writeParts(buffer: usize, pageFree: u64, pages: u64, spans: u64, segments: u64): i32 {
+  const live = gld(G_LIVE_REQUESTED);
+  const usable = gld(G_LIVE_BLOCKS);
   // blocks freed by other threads still count as used until collected; they sit in pageFree already
   const unused = pages > usable + pageFree ? pages - usable - pageFree : 0;
   const cached = footprintBytes() > segments ? footprintBytes() - segments : 0;
@@ -79,3 +95,13 @@ export function decompose(buffer: usize): i32 {
 }
 
 metricsUseDecomposer(decompose, PART_COUNT);
+
+const totalsParts = memory.data(PART_COUNT * 8);
+const walkedParts = memory.data(PART_COUNT * 8);
+
+/** True when the totals' decomposition equals the walk's, part for part (the checker's TOTALS_DRIFT). */
+export function totalsMatchWalk(): bool {
+  decompose(totalsParts);
+  decomposeByWalk(walkedParts);
+  return memory.compare(totalsParts, walkedParts, <usize>PART_COUNT << 3) == 0;
+}

@@ -17,6 +17,7 @@ import {
 import { pageOf, segmentThread, sliceEntries, SLICE_SHIFT, segmentKind, KIND_HUGE, segmentSlices } from "./segment";
 import { pageRetire, pageUnfull, T_DELAYED_FREE } from "./heap";
 import { vmIsMapped } from "../common/vmem";
+import { pageFreeAdd } from "./totals";
 
 /** _mi_page_ptr_unalign: the start of the block an interior (aligned) pointer points into. */
 export function unalign(page: u64, p: u64): u64 {
@@ -50,6 +51,7 @@ function freeBlockMt(page: u64, block: u64): void {
   }
   setBlockNext(block, threadFree(page));
   setXthreadFree(page, block | delayedState(page));
+  pageFreeAdd(blockSize(page));
 }
 
 /**

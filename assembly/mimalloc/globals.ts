@@ -53,6 +53,7 @@ export const G_NORMAL_COUNT: u64 = 176;     // stats: blocks allocated from smal
 export const G_SEGMENT_LIST_COUNT: u64 = 184;
 export const G_ARENA_START: u64 = 192;       // the reserved arena (MIMALLOC_RESERVE_OS_MEMORY), 0 = none
 export const G_ARENA_BLOCKS: u64 = 200;
+export const G_TOTALS: u64 = 208;           // the decomposition's running totals (totals.ts), 4 words
 
 export const CACHE_BASE: u64 = STATICS_BASE + 0x1000;
 /** MI_CACHE_MAX: 16 bitmap fields of 64 slots. */

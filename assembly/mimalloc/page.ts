@@ -23,6 +23,7 @@
 
 import { ld64, st64, ld32, st32, ld16, st16, ld8, st8 } from "../common/vmem";
 import { gadd, G_PAGES_EXTENDED } from "./globals";
+import { pageFreeAdd } from "./totals";
 import { MAX_ALIGN_GUARANTEE, WORD } from "./bins";
 
 // @ts-ignore: decorator
@@ -54,8 +55,12 @@ import { MAX_ALIGN_GUARANTEE, WORD } from "./bins";
 @inline export function setSliceOffset(p: u64, v: u64): void { st32(p + 4, <u32>v); }
 // @ts-ignore: decorator
 @inline export function capacity(p: u64): u64 { return <u64>ld16(p + 10); }
+/** Sets the capacity; the blocks it adds (or takes) are free blocks of the page (totals.ts). */
 // @ts-ignore: decorator
-@inline export function setCapacity(p: u64, v: u64): void { st16(p + 10, <u16>v); }
+@inline export function setCapacity(p: u64, v: u64): void {
+  pageFreeAdd((v - capacity(p)) * blockSize(p));
+  st16(p + 10, <u16>v);
+}
 // @ts-ignore: decorator
 @inline export function reserved(p: u64): u64 { return <u64>ld16(p + 12); }
 // @ts-ignore: decorator
@@ -76,8 +81,12 @@ import { MAX_ALIGN_GUARANTEE, WORD } from "./bins";
 @inline export function setFreeList(p: u64, v: u64): void { st64(p + 16, v); }
 // @ts-ignore: decorator
 @inline export function used(p: u64): u64 { return <u64>ld32(p + 24); }
+/** Sets the used count; each block it gives back (or takes) is a free block of the page (totals.ts). */
 // @ts-ignore: decorator
-@inline export function setUsed(p: u64, v: u64): void { st32(p + 24, <u32>v); }
+@inline export function setUsed(p: u64, v: u64): void {
+  pageFreeAdd((used(p) - v) * blockSize(p));
+  st32(p + 24, <u32>v);
+}
 // @ts-ignore: decorator
 @inline export function xblockSize(p: u64): u64 { return <u64>ld32(p + 28); }
 // @ts-ignore: decorator
@@ -201,6 +210,8 @@ function threadFreeCollect(page: u64): void {
   }
   setBlockNext(tail, localFree(page));
   setLocalFree(page, head);
+  // the blocks were free already, on thread_free: used gives them back once more
+  pageFreeAdd(0 - n * blockSize(page));
   setUsed(page, used(page) - n);
 }
 
@@ -227,6 +238,13 @@ export function pageInit(page: u64, heap: u64, block: u64): void {
   setXblockSize(page, block < HUGE_BLOCK_SIZE ? block : HUGE_BLOCK_SIZE);
   setReserved(page, pageAreaSize(page) / block);
   extendFree(page);
+}
+
+/** A page that is being freed takes its free blocks out of the totals (before `pageClear`). */
+export function pageFreeBlocksGone(page: u64): void {
+  let threadFreed: u64 = 0;
+  for (let b = threadFree(page); b != 0 && threadFreed <= capacity(page); b = blockNext(b)) threadFreed++;
+  pageFreeAdd(0 - (capacity(page) + threadFreed - used(page)) * blockSize(page));
 }
 
 /** Clears a page's own fields (mi_segment_page_clear zeroes everything from `capacity` on). */

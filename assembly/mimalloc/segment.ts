@@ -35,10 +35,11 @@ import { SEGMENT_SIZE, OS_PAGE, alignUp } from "./os";
 import { arenaAllocAligned, arenaFree } from "./arena";
 import {
   PAGE_STRUCT, SLICES_OFFSET, HUGE_BLOCK_SIZE, sliceCount, setSliceCount, sliceOffset, setSliceOffset,
-  xblockSize, setXblockSize, pageNext, setPageNext, pagePrev, setPagePrev, pageClear, segmentOf, sliceIndex,
+  xblockSize, setXblockSize, pageNext, setPageNext, pagePrev, setPagePrev, pageClear, pageFreeBlocksGone, segmentOf, sliceIndex,
   pageStart,
 } from "./page";
 import { spanQueue, tldAdd, T_SEGMENT_COUNT, T_SEGMENT_SIZE } from "./heap";
+import { pageBytesAdd, spanBytesAdd, segmentBytesAdd } from "./totals";
 
 // @ts-ignore: decorator
 @inline export const SLICE_SHIFT: u64 = 16;
@@ -115,6 +116,7 @@ function spanQueuePush(q: u64, sl: u64): void {
   if (first != 0) setPagePrev(first, sl);
   else st64(q + 8, sl);
   setXblockSize(sl, 0);
+  spanBytesAdd(sliceCount(sl) << SLICE_SHIFT);
 }
 
 /** mi_span_queue_delete: a span leaves its queue and is no longer free. */
@@ -128,6 +130,7 @@ function spanQueueDelete(q: u64, sl: u64): void {
   setPagePrev(sl, 0);
   setPageNext(sl, 0);
   setXblockSize(sl, 1);
+  spanBytesAdd(0 - (sliceCount(sl) << SLICE_SHIFT));
 }
 
 /** mi_segment_span_free: slices [index, index + n) become one free span (queued unless the segment is huge). */
@@ -328,6 +331,7 @@ function segmentAlloc(tld: u64, thread: u64, required: u64, pageAlignment: u64):
     }
   }
   if (!listSegment(s)) return 0;
+  segmentBytesAdd(bytes);
   st64(s + 16, alignment);
   st64(s + 24, alignOffset);
   tldAdd(tld, T_SEGMENT_COUNT, 1);
@@ -357,6 +361,7 @@ function segmentFree(tld: u64, s: u64): void {
   gaddPeak(G_SEGMENTS, -1);
   st64(s + 256, 0);
   unlistSegment(s);
+  segmentBytesAdd(0 - bytes);
   if (bytes != SEGMENT_SIZE || memAlignOffset(s) != 0 || segmentKind(s) == KIND_HUGE || !cachePush(s)) {
     arenaFree(s, bytes, memAlignment(s), memAlignOffset(s));
   }
@@ -374,6 +379,7 @@ export function segmentsPageAlloc(tld: u64, thread: u64, required: u64): u64 {
   if (page != 0) {
     gaddPeak(G_PAGES, 1);
     gadd(G_PAGES_TOTAL, 1);
+    pageBytesAdd(sliceCount(page) << SLICE_SHIFT);
   }
   return page;
 }
@@ -385,6 +391,7 @@ export function hugePageAlloc(tld: u64, thread: u64, size: u64, pageAlignment: u
   const page = spanAllocate(s, INFO_SLICES, segmentSlices(s) - INFO_SLICES);
   const psize = (segmentSlices(s) - INFO_SLICES) << SLICE_SHIFT;
   setXblockSize(page, psize > HUGE_BLOCK_SIZE ? HUGE_BLOCK_SIZE : psize);
+  pageBytesAdd(sliceCount(page) << SLICE_SHIFT);
   gaddPeak(G_PAGES, 1);
   gadd(G_PAGES_TOTAL, 1);
   return page;
@@ -394,6 +401,8 @@ export function hugePageAlloc(tld: u64, thread: u64, size: u64, pageAlignment: u
 export function segmentPageFree(tld: u64, page: u64): void {
   const s = segmentOf(page);
   gaddPeak(G_PAGES, -1);
+  pageBytesAdd(0 - (sliceCount(page) << SLICE_SHIFT));
+  pageFreeBlocksGone(page);
   pageClear(page);
   setXblockSize(page, 1);
   spanFreeCoalesce(tld, page);
