@@ -5,13 +5,14 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, integerArg, parseCommandArgs } from "./args.js";
 import { checkOutput } from "../io/output.js";
 import { symbolizeRecording } from "./symbolize.js";
+import { formatCount, table } from "../report/format.js";
 
 export const HELP = `usage: heaplab record -o <file> [options] -- <command> [args…]
 
@@ -22,6 +23,11 @@ export const HELP = `usage: heaplab record -o <file> [options] -- <command> [arg
                       caller alone, nearly free), resolved to function and source line with addr2line at
                       the end (default 0: none)
   --cc COMPILER       C compiler for the recorder (default: $CC or cc)
+
+When the command has run, a table on stderr says which file is which: the main program's file (the command
+followed through its execs and through wrappers and shells that start one program: env, a shim, sh -c), the
+images that exec'd another, the other processes. Only files this recording wrote are listed; the files of an
+earlier recording into the same name are left as they were and counted.
 
 A process that ends by _exit or is killed by a signal it left at its default action (SIGSEGV, abort …) keeps
 its records; a file cut short (SIGKILL) is named as possibly incomplete.`;
@@ -60,6 +66,10 @@ export function buildRecorder(compiler = process.env.CC || "cc"): string {
 export interface RecordedFile {
   path: string;
   pid: number;
+  /** The process that started this one (the recording tool itself for the command's own process). */
+  ppid: number;
+  /** Images of the process before this one: 0 for the first, k for `<name>.exec<k>`. */
+  generation: number;
   exe: string;
   /** The last operation's sequence number (operations recorded). */
   ops: number;
@@ -104,20 +114,80 @@ export function recordingEnv(library: string, output: string, flush?: number, ca
   return env;
 }
 
-/** The files of a recording into `output` modified since `since` (ms), the command's own first. */
-export function recordedFiles(output: string, since: number): RecordedFile[] {
+/** What a file looks like before a recording: one written since has another stamp, or none before it. */
+export type FolderStamps = Map<string, string>;
+
+/** The names of `output`'s recording files (`<base>`, `<base>.<pid>`, `<base>[.<pid>].exec<k>`). */
+function recordingPattern(output: string): RegExp {
+  return new RegExp(`^${basename(output).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\.\\d+)?(\\.exec\\d+)?$`);
+}
+
+/** The stamps (inode, modification time, size) of the recording files already beside `output`. */
+export function folderStamps(output: string): FolderStamps {
   const dir = dirname(resolve(output));
-  const base = basename(output);
-  const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\.\\d+)?(\\.exec\\d+)?$`);
-  const files: RecordedFile[] = [];
+  const pattern = recordingPattern(output);
+  const stamps: FolderStamps = new Map();
   for (const name of readdirSync(dir)) {
     if (!pattern.test(name)) continue;
-    const path = join(dir, name);
-    if (statSync(path).mtimeMs < since - 1000) continue;
-    files.push(describe(path));
+    const s = statSync(join(dir, name), { throwIfNoEntry: false });
+    if (s?.isFile()) stamps.set(name, `${s.ino}:${s.mtimeMs}:${s.size}`);
+  }
+  return stamps;
+}
+
+/**
+ * The files of a recording into `output`, the command's own first. With `before` (taken just before the
+ * recording), the files this recording wrote: those that were not there, or were rewritten; the files of an
+ * earlier recording left beside them are not this run's. Without it, the files modified since `since` (ms).
+ */
+export function recordedFiles(output: string, since: number, before?: FolderStamps): RecordedFile[] {
+  const dir = dirname(resolve(output));
+  const files: RecordedFile[] = [];
+  for (const [name, stamp] of folderStamps(output)) {
+    if (before ? before.get(name) === stamp : statSync(join(dir, name)).mtimeMs < since - 1000) continue;
+    files.push(describe(join(dir, name)));
   }
   return files.sort((a, b) => (a.path.length - b.path.length) || a.path.localeCompare(b.path));
 }
+
+/** Programs that start another and wait for it (or exec it): the program they run is the one meant. */
+const WRAPPERS = new Set([
+  "env", "sh", "dash", "bash", "zsh", "nice", "nohup", "time", "timeout", "stdbuf", "setarch", "taskset", "ionice",
+  "chrt", "xvfb-run", "npx",
+]);
+
+/**
+ * The file of the program the command meant: the command's own process followed through its execs to its last
+ * image (`env python3` → python3, a shim that execs the real program); when that image is a shell or wrapper that
+ * started a single process, that process, followed the same way. `pids` are the processes followed.
+ */
+export function mainProgram(files: readonly RecordedFile[], parent = process.pid): { main?: RecordedFile; pids: number[] } {
+  let pids = new Set(files.filter((f) => f.ppid === parent).map((f) => f.pid));
+  const followed: number[] = [];
+  let main: RecordedFile | undefined;
+  while (pids.size === 1) {
+    const [pid] = pids;
+    followed.push(pid);
+    const images = files.filter((f) => f.pid === pid).sort((a, b) => a.generation - b.generation);
+    main = images[images.length - 1];
+    if (!WRAPPERS.has(main.exe)) break;
+    pids = new Set(files.filter((f) => f.ppid === pid && f.pid !== pid).map((f) => f.pid));
+  }
+  return { main, pids: followed };
+}
+
+/** What each file is: the main program, an image that exec'd the next, the command, a child of another process. */
+export function fileRoles(files: readonly RecordedFile[], main: RecordedFile | undefined, parent = process.pid): string[] {
+  return files.map((f) => {
+    if (f === main) return "main program";
+    const next = files.find((g) => g.pid === f.pid && g.generation === f.generation + 1);
+    if (next) return `exec'd ${next.exe}`;
+    return f.ppid === parent ? "the command" : `child of pid ${f.ppid}`;
+  });
+}
+
+/** Rows a recording's table lists one by one; beyond them, the processes off the main program's path are counted. */
+const TABLE_ROWS = 20;
 
 function describe(path: string): RecordedFile {
   const fd = openSync(path, "r");
@@ -133,7 +203,9 @@ function describe(path: string): RecordedFile {
     const ending = endingOf(fd, size);
     return {
       path,
-      pid: Number(/pid=(\d+)/.exec(first)?.[1] ?? 0),
+      pid: Number(/ pid=(\d+)/.exec(first)?.[1] ?? 0),
+      ppid: Number(/ ppid=(\d+)/.exec(first)?.[1] ?? 0),
+      generation: Number(/\.exec(\d+)$/.exec(path)?.[1] ?? 0),
       exe: /exe=(\S+)/.exec(first)?.[1] ?? "?",
       ops: Math.max(Number(lastOp?.split(" ")[0] ?? 0), Number(exitLine?.[1] ?? 0)),
       ended: ending !== null,
@@ -184,9 +256,15 @@ export async function run(argv: string[]): Promise<number> {
   if (checkOutput(values.output, { label: `-o ${values.output}` }).kind !== "file") {
     throw new UsageError(`-o ${values.output}: record writes files (one per process); give a file name`);
   }
-  const started = Date.now();
+  try {
+    accessSync(dirname(resolve(values.output)), constants.W_OK);
+  } catch {
+    throw new Error(`-o ${values.output}: cannot write in ${dirname(values.output)} (the recorder writes its files there)`);
+  }
+  const before = folderStamps(values.output);
   const status = await recordProcess(command, values.output, { flush, cc: values.cc, callSites });
-  const files = recordedFiles(values.output, started);
+  const files = recordedFiles(values.output, 0, before);
+  const stale = [...before.keys()].filter((name) => !files.some((f) => basename(f.path) === name)).length;
   if (callSites) {
     for (const f of files) {
       const s = await symbolizeRecording(f.path);
@@ -195,12 +273,50 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);
+  else console.error(recordingTable(values.output, files));
   for (const f of files) {
-    console.error(`record: ${f.path}  ${f.exe} pid ${f.pid}, ${f.ops} ops`);
     if (f.signal) console.error(`record: ${f.path}: pid ${f.pid} was killed by signal ${f.signal}; the call it was in is not recorded`);
     else if (!f.ended) console.error(`record: ${f.path} may be incomplete: pid ${f.pid} ended without writing its last records (SIGKILL?)`);
   }
+  if (stale) {
+    console.error(`record: ${stale} file${stale === 1 ? "" : "s"} of an earlier recording beside ${values.output} left as they were, not listed`);
+  }
   return status;
+}
+
+/**
+ * The table on stderr of the files a recording wrote: which is the main program's, and what the others are. The
+ * command's processes come first, then the others by pid, each process's images in order; when there are many,
+ * the processes off the main program's path are summed up by program.
+ */
+export function recordingTable(output: string, files: readonly RecordedFile[], parent = process.pid): string {
+  const { main, pids } = mainProgram(files, parent);
+  const path = new Set(pids);
+  const order = (f: RecordedFile): number[] => [path.has(f.pid) ? pids.indexOf(f.pid) : pids.length, f.pid, f.generation];
+  const sorted = [...files].sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  });
+  const listed = sorted.length <= TABLE_ROWS ? sorted : sorted.filter((f) => path.has(f.pid));
+  const roles = fileRoles(listed, main, parent);
+  // Named as the user named the output, not by the absolute path the recorder was given.
+  const shown = (f: RecordedFile): string => output + basename(f.path).slice(basename(output).length);
+  const rows = listed.map((f, i) => [shown(f), f.exe, String(f.pid), formatCount(f.ops), roles[i]]);
+  const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+  const head = main
+    ? `record: ${plural(files.length, "file")}; the main program, ${main.exe}, is ${shown(main)}`
+    : `record: ${plural(files.length, "file")}; no single main program (the command started several)`;
+  const lines = table([["file", "program", "pid", "ops", "what"], ...rows], ["left", "left", "right", "right", "left"]);
+  const out = [head, ...lines.split("\n").map((l) => `  ${l}`)];
+  const rest = sorted.filter((f) => !listed.includes(f));
+  if (rest.length) {
+    const byProgram = new Map<string, number>();
+    for (const f of rest) byProgram.set(f.exe, (byProgram.get(f.exe) ?? 0) + 1);
+    const counts = [...byProgram].sort((a, b) => b[1] - a[1]).map(([exe, n]) => `${exe} ×${n}`).join(", ");
+    out.push(`  … and ${plural(rest.length, "file")} of ${plural(new Set(rest.map((f) => f.pid)).size, "other process", "other processes")}` +
+      ` (${counts}): ${output}.<pid>[.exec<k>]`);
+  }
+  return out.join("\n");
 }
 
 /** The `record` command for callers that take a command function. */
