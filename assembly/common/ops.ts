@@ -104,7 +104,7 @@ export function abiConstants(): string {
 //   │ address   (u64) │ requested (u64) │
 //   ╘═════════════════╧═════════════════╛
 
-import { vmMap, ld64, st64, vmFailure, vmClearFailure, VM_LIMIT } from "./vmem";
+import { vmMap, ld64, st64, vmFailure, vmClearFailure, vmFaultAddress, VM_LIMIT, VM_UNMAPPED } from "./vmem";
 
 const OBJECTS_BASE: u64 = 0xfff0_0000_0000;
 let objectsMapped: u64 = 0;
@@ -115,6 +115,11 @@ export function objectAddress(id: i64): u64 {
   const at = <u64>id << 4;
   if (at >= objectsMapped) return 0;
   return ld64(OBJECTS_BASE + at);
+}
+
+/** Object ids the table has room for so far: every id ever given an address lies below. */
+export function objectSlots(): i64 {
+  return <i64>(objectsMapped >> 4);
 }
 
 /** Maps the table far enough to hold object `id`. */
@@ -196,6 +201,9 @@ export function settleMemory(): bool {
   vmClearFailure();
   if (f == VM_LIMIT) {
     raise(ERR_LIMIT, "out of memory: the model's wasm instance cannot grow (4 GiB of linear memory) to back this call");
+  } else if (f == VM_UNMAPPED) {
+    clearError(); // the fault came first: whatever the model checked after it, the process was already dead
+    raise(ERR_SEGV, "Segmentation fault: a store to unmapped memory at 0x" + vmFaultAddress().toString(16));
   } else {
     raise(ERR_SEGV, "Segmentation fault: a store above the 48-bit address space");
   }

@@ -53,6 +53,8 @@
 export const VM_LIMIT: i32 = 1;
 /** vmFailure(): a store above the 48-bit address space. */
 export const VM_FAULT: i32 = 2;
+/** vmFailure(): a store the model's guard refused: memory the real process has not mapped (`vmFaultAddress`). */
+export const VM_UNMAPPED: i32 = 3;
 
 let l1: usize = 0;
 let freeFrames: usize = 0;
@@ -61,7 +63,14 @@ let freshFrom: usize = 0;
 let framesInUse: u32 = 0;
 let sink: usize = 0;
 let failure: i32 = 0;
+let faultAddress: u64 = 0;
 let atCeiling: bool = false;
+
+/** Says whether the model may store at a never-written frame (a model that knows the process's regions). */
+type StoreGuard = (va: u64) => bool;
+function anyStore(va: u64): bool { return true; }
+let guard: StoreGuard = anyStore;
+let guarded: bool = false;
 
 /** Where the stub runtime's next block will start (its bump pointer moves back when the last block is freed). */
 function runtimeTop(): u64 {
@@ -132,6 +141,22 @@ export function vmInit(): void {
 
 export function vmClearFailure(): void {
   failure = 0;
+}
+
+/** The address of the store that set VM_UNMAPPED. */
+export function vmFaultAddress(): u64 {
+  return faultAddress;
+}
+
+/**
+ * Installs the guard asked on the first store into each frame: a refused store lands in the sink and sets
+ * VM_UNMAPPED, as the real process faults on memory it has not mapped (a poisoned pointer). Frames the model maps
+ * itself (`vmMap`) are not asked about, and frames already backed are not asked again, so the cost is one call per
+ * frame the model backs.
+ */
+export function vmSetGuard(check: StoreGuard): void {
+  guard = check;
+  guarded = true;
 }
 
 /** True once linear memory has reached the engine's cap: the next frame may be refused. */
@@ -299,6 +324,13 @@ function journalRecord(at: usize): void {
 
 /** Backs the frame of `va`; the sink frame when it cannot be backed (the operation is then abandoned). */
 function backFrame(va: u64): usize {
+  if (guarded && !guard(va)) {
+    if (failure == 0) {
+      failure = VM_UNMAPPED;
+      faultAddress = va;
+    }
+    return sink + <usize>(va & 0xffff);
+  }
   vmMap(va, 1);
   const p = lin(va);
   return p - UNMAPPED < FRAME_SIZE ? sink + <usize>(va & 0xffff) : p;

@@ -12,9 +12,9 @@ import {
 import { binAt, nextArena, NBINS } from "./mstate";
 import {
   tcacheBins, noDynThreshold, param, setParam, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD_MAX,
-  singleThread, threadTcache, setThreadTcache, PAGE, P_BRK, heapBaseAddress, mmapBaseAddress, LIBC_DATA_SIZE,
+  singleThread, threadTcache, setThreadTcache, PAGE, 
 } from "./params";
-import { mapIndexAt } from "./mmap";
+import { rangeMapped } from "./layout";
 import { tcacheGet, tcacheCountOf, TCACHE_STRUCT_SIZE } from "./tcache";
 import { intMalloc } from "./malloc";
 import { intFree, mallocConsolidate } from "./free";
@@ -191,13 +191,11 @@ export function usableSizeOf(mem: u64): u64 {
 
 /**
  * True when the 8 bytes at `va` are mapped in the real process as far as the model knows it: the brk heap, a
- * mapping (mmapped chunk or arena heap) or libc's data. glibc reads a chunk header before any check, so a pointer
+ * mapping (mmapped chunk or arena heap), libc's data or the stack. glibc reads a chunk header before any check, so a pointer
  * whose header lies elsewhere faults there; the model raises that fault instead of reading zeros.
  */
 export function readable(va: u64): bool {
-  if (va >= heapBaseAddress && va + 8 <= param(P_BRK)) return true;
-  if (va >= mmapBaseAddress && va - mmapBaseAddress < LIBC_DATA_SIZE) return true;
-  return mapIndexAt(va) >= 0;
+  return rangeMapped(va, 8);
 }
 
 /** glibc's free, realloc and malloc_usable_size read the size word of `mem`'s chunk first: raises the fault. */

@@ -40,7 +40,7 @@ import {
   top, binAt, fastbinSlot, binmapWord, haveFastchunks, systemMem, NBINS, NFASTBINS,
 } from "./mstate";
 import {
-  THREADS_BASE, PAGE, P_BRK, heapBaseAddress, P_N_MMAPS, P_MMAPPED_MEM, TCACHE_KEY, param, tcacheBins, tcacheCount,
+  THREADS_BASE, PAGE, P_BRK, heapBaseAddress, P_N_MMAPS, P_MMAPPED_MEM, tcacheKey, param, tcacheBins, tcacheCount,
   globalMaxFast,
 } from "./params";
 import { mainArena, arenaAt, arenaCount, arenaFirstChunk, heapSize, heapForPtr, HEAP_INFO_SIZE } from "./arena";
@@ -368,7 +368,7 @@ function checkTcache(tc: u64): void {
       }
       claim(p, recordArena(i), LIST_TCACHE);
       if (idx >= tcacheBins || tcacheIndex(chunkSize(p)) != idx) violation(TCACHE_WRONG_SIZE, p);
-      if (ld64(e + 8) != TCACHE_KEY) violation(TCACHE_KEY_MISSING, p);
+      if (ld64(e + 8) != tcacheKey) violation(TCACHE_KEY_MISSING, p);
       if (recordFree(i)) violation(TCACHE_CHUNK_FREE, p);
       e = protectPtr(e, ld64(e));
     }

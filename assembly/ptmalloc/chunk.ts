@@ -5,8 +5,8 @@
 //            ├─────────────────────────────────────┬─┬─┬─┤
 //            │ size                                │A│M│P│ +8   A NON_MAIN_ARENA · M IS_MMAPPED · P PREV_INUSE
 //   mem ──►  ├─────────────────────────────────────┴─┴─┴─┤
-//            │ fd        (free) · tcache next · notes: requested size      │ +16
-//            │ bk        (free) · tcache key  · notes: object id + 1       │ +24
+//            │ fd        (free) · tcache next · the program's bytes (in use)│ +16
+//            │ bk        (free) · tcache key  · the program's bytes (in use)│ +24
 //            │ fd_nextsize, bk_nextsize (free, large bins only)            │ +32, +40
 //            ╘═════════════════════════════════════════════╛
 //

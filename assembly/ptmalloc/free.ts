@@ -17,7 +17,7 @@ import {
   fastbinSlot, top, setTop, unsortedChunks, systemMem, setHaveFastchunks, haveFastchunks, contiguous, NFASTBINS,
 } from "./mstate";
 import {
-  TCACHE_KEY, tcacheBins, globalMaxFast, topPad, threadTcache, param, setParam, P_TRIM_THRESHOLD,
+  tcacheKey, tcacheBins, globalMaxFast, topPad, threadTcache, param, setParam, P_TRIM_THRESHOLD,
   P_CONSOLIDATIONS, singleThread,
 } from "./params";
 import { tcachePut, tcacheHasRoom, tcacheDoubleFreeCheck } from "./tcache";
@@ -42,7 +42,7 @@ export function intFree(av: u64, p: u64, haveLock: bool): bool {
   const tcIdx = tcacheIndex(size);
   if (tc != 0 && tcIdx < tcacheBins) {
     const e = chunk2mem(p);
-    if (ld64(e + 8) == TCACHE_KEY && !tcacheDoubleFreeCheck(tc, e, tcIdx)) return false;
+    if (ld64(e + 8) == tcacheKey && !tcacheDoubleFreeCheck(tc, e, tcIdx)) return false;
     if (tcacheHasRoom(tc, tcIdx)) {
       tcachePut(tc, p, tcIdx);
       return true;

@@ -32,9 +32,14 @@ import {
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { ledgerOwn, ledgerDisown } from "./ledger";
-import { walkInto, WALK_FIELDS, WALK_STATES, NOTES_WITHOUT_OBJECT } from "./walk";
+import { walkInto, WALK_FIELDS, WALK_STATES } from "./walk";
+import { writeHeapNotes, releaseRawBlock, heapNoteRawRequest } from "./notes";
 import { statsInto as writeStats, STAT_NAMES } from "./stats";
 import { checkAfterOp } from "./check";
+import {
+  setLayout, layoutInit, layoutSynced, layoutSyncIn, layoutSyncOut, LAYOUT_NAMES,
+} from "./layout";
+export { memRead, memWrite, symbols, regions, setTcacheKey } from "./memory";
 
 export { lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
@@ -44,8 +49,6 @@ export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
 import { metricsUseUsableSize } from "../common/metrics";
 
-/** Offset of main_arena inside the libc data region that starts at mmap_base. */
-const MAIN_ARENA_OFFSET: u64 = 0x1c80;
 /** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */
 const THREAD_SLOTS_BYTES: u64 = ARENAS_BASE - THREADS_BASE;
 const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
@@ -53,7 +56,12 @@ const MAX_THREADS: i32 = <i32>(THREAD_SLOTS_BYTES >> 4);
 const OPTION_NAMES: string = "glibc.malloc.tcache_count,glibc.malloc.tcache_max,glibc.malloc.tcache_unsorted_limit,"
   + "glibc.malloc.mxfast,glibc.malloc.mmap_threshold,glibc.malloc.mmap_max,glibc.malloc.trim_threshold,"
   + "glibc.malloc.top_pad,glibc.malloc.arena_max,glibc.malloc.arena_test,glibc.malloc.perturb,heap_base,"
-  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb,brk_blocked_at";
+  + "mmap_base,cores,overcommit_limit,glibc.malloc.hugetlb,brk_blocked_at,layout";
+
+/** The layouts by name (comma separated); the option `layout` takes a layout's index. */
+export function layoutNames(): string {
+  return LAYOUT_NAMES;
+}
 
 /** Comma-separated tunable names; the index of a name is its `setOption` id. */
 export function optionNames(): string {
@@ -86,6 +94,7 @@ export function setOption(id: i32, value: f64): i32 {
     case 14: setOvercommitLimit(v); break;
     case 15: setHugetlb(v); break;
     case 16: if ((v & (PAGE - 1)) != 0 || v >= USER_SPACE_END) return 0; setBrkBlockedAt(v); break;
+    case 17: if (!setLayout(v)) return 0; break;
     default: return 0;
   }
   return 1;
@@ -98,8 +107,7 @@ export function init(): void {
   vmMap(PARAMS_BASE, 0x10000);
   vmMap(THREADS_BASE, THREAD_SLOTS_BYTES);
   vmMap(ARENAS_BASE, 0x10000);
-  vmMap(mmapBaseAddress, LIBC_DATA_SIZE);
-  const av = mmapBaseAddress + MAIN_ARENA_OFFSET;
+  const av = layoutInit();
   setMainArena(av);
   initState(av, true);
   setNextArena(av, av);
@@ -111,6 +119,7 @@ export function init(): void {
   setParam(P_BRK, heapBaseAddress);
   setCurrentThread(0);
   setThreadArena(av);
+  if (layoutSynced()) layoutSyncOut();
   optionsClose();
 }
 
@@ -128,7 +137,7 @@ function regionOf(mem: u64): i32 {
   return REGION_ARENA + <i32>arenaIndex(arenaForChunk(p));
 }
 
-/** Writes the per-chunk notes of a block just handed out: requested size and object id + 1. */
+/** Writes the per-chunk notes of a block just handed out (notes.ts; a mapping record for a mmapped chunk). */
 function writeNotes(mem: u64, requested: u64, object: i64): void {
   const p = mem2chunk(mem);
   if (isMmapped(p)) {
@@ -136,8 +145,7 @@ function writeNotes(mem: u64, requested: u64, object: i64): void {
     if (i >= 0) setMapNotes(<u64>i, requested, <u64>(object + 1));
     return;
   }
-  st64(mem, requested);
-  st64(mem + 8, object < 0 ? NOTES_WITHOUT_OBJECT : <u64>(object + 1));
+  writeHeapNotes(mem, requested, object);
 }
 
 /** Marks the process multi-threaded the first time a second thread calls in. */
@@ -174,14 +182,19 @@ function operation(ops: usize, i: i32): u64 {
       const old = raw ? <u64>object : objectAddress(object);
       if (raw && old != 0 && !headerReadable(old)) return 0;
       requested = sizeArg(a);
-      const oldRequested = old != 0 ? ledgerDisown(old) : -1;
+      const oldRaw = raw ? heapNoteRawRequest(old) : -1;
+      const holder = raw ? releaseRawBlock(old) : object;
+      const oldRequested = old != 0 ? ledgerDisown(old, holder) : -1;
       result = libcRealloc(old, requested);
       if (failed()) return 0;
       if (result != 0) {
         writeNotes(result, requested, raw ? -1 : object);
         if (!raw) ledgerOwn(result, requested);
-      } else if (requested != 0 && oldRequested >= 0) {
-        ledgerOwn(old, <u64>oldRequested); // a failed realloc leaves the old block to its object
+      } else if (requested != 0 && old != 0) {
+        // A failed realloc leaves the old block to its holder.
+        if (oldRequested >= 0) ledgerOwn(old, <u64>oldRequested);
+        if (holder >= 0) setObjectAddress(holder, old);
+        if (oldRaw >= 0) writeNotes(old, <u64>oldRaw, -1);
       }
       if (!raw && (result != 0 || (requested == 0 && old != 0))) setObjectAddress(object, result);
       lastRegion = regionOf(result);
@@ -190,7 +203,7 @@ function operation(ops: usize, i: i32): u64 {
     case OP_FREE: {
       if (raw && object > 0 && !headerReadable(<u64>object)) return 0;
       const mem = object < 0 ? 0 : raw ? <u64>object : objectAddress(object);
-      if (mem != 0) ledgerDisown(mem);
+      if (mem != 0) ledgerDisown(mem, raw ? releaseRawBlock(mem) : object);
       libcFree(mem);
       if (!raw && object >= 0 && !failed()) setObjectAddress(object, 0);
       lastRegion = REGION_NONE;
@@ -211,7 +224,7 @@ function operation(ops: usize, i: i32): u64 {
   if (result != 0) {
     // An object that still holds a block lost it to a free the trace missed: that block is no longer its.
     const displaced = objectAddress(object);
-    if (displaced != 0) ledgerDisown(displaced);
+    if (displaced != 0) ledgerDisown(displaced, object);
     writeNotes(result, requested, object);
     setObjectAddress(object, result);
     if (object >= 0) ledgerOwn(result, requested);
@@ -222,12 +235,23 @@ function operation(ops: usize, i: i32): u64 {
 
 let lastRegion: i32 = REGION_NONE;
 
+/** The exact address of the last operation's result (results travel as f64, exact only below 2^53). */
+let lastAddress: u64 = 0;
+
 /** Op `i` for the replay driver: runs it and writes its result; false on an error. */
 function runOp(ops: usize, i: i32, results: usize): bool {
+  if (layoutSynced()) layoutSyncIn();
   const address = operation(ops, i);
+  if (layoutSynced()) layoutSyncOut();
   if (failed()) return false;
+  lastAddress = address;
   putResult(results, i, address, lastRegion);
   return true;
+}
+
+/** The last completed operation's result, exact (a pointer a forged list handed out may exceed 2^53). */
+export function lastResult(): u64 {
+  return lastAddress;
 }
 
 /** Calls between batches (interactive ones included) come from the main thread until a batch says otherwise. */

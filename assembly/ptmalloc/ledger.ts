@@ -24,7 +24,7 @@
 //   UNSORTED_BITS_BASE + (chunk >> 7), bit (chunk >> 4) & 7 — set while the chunk is in an unsorted bin
 
 import { ld64, st64, ld8, st8, vmMap } from "../common/vmem";
-import { objectAddress } from "../common/ops";
+import { objectAddress, objectRequested } from "../common/ops";
 import { chunkSize, prevSize, isMmapped, mem2chunk, inSmallbinRange } from "./chunk";
 import { PARAMS_BASE } from "./params";
 import { mapIndexOf, mapRequested, mapObject } from "./mmap";
@@ -46,9 +46,6 @@ export const LIST_UNSORTED: u64 = 2;
 export const LIST_SMALL: u64 = 3;
 export const LIST_LARGE: u64 = 4;
 export const LIST_COUNT: i32 = 5;
-
-/** The notes' object word of a block held by no trace object (see walk.ts). */
-const OBJECT_WORD_LIMIT: u64 = 0x100000000;
 
 // @ts-ignore: decorator
 @inline function slot(field: u64): u64 { return LEDGER_BASE + field; }
@@ -142,11 +139,11 @@ export function ledgerOwn(mem: u64, requested: u64): void {
 }
 
 /**
- * Stops counting the block at `mem` as a trace object's, before it is freed or reallocated; returns the bytes its
- * object had asked for. A block the ledger never counted (an interactive call's, or one the notes do not tie to its
- * object) changes nothing: -1.
+ * Stops counting the block at `mem` as object `object`'s, before it is freed or reallocated; returns the bytes the
+ * object had asked for. A block the ledger never counted (an interactive call's, or one `object` does not hold)
+ * changes nothing: -1.
  */
-export function ledgerDisown(mem: u64): i64 {
+export function ledgerDisown(mem: u64, object: i64): i64 {
   const p = mem2chunk(mem);
   if (isMmapped(p)) {
     const i = mappingOf(p);
@@ -155,10 +152,8 @@ export function ledgerDisown(mem: u64): i64 {
     ownMmapped(p, requested, <u64>-1);
     return <i64>requested;
   }
-  const objectPlusOne = ld64(mem + 8);
-  if (objectPlusOne == 0 || objectPlusOne >= OBJECT_WORD_LIMIT) return -1;
-  if (objectAddress(<i64>objectPlusOne - 1) != mem) return -1;
-  const requested = ld64(mem);
+  if (object < 0 || objectAddress(object) != mem) return -1;
+  const requested = objectRequested(object);
   ownHeap(p, requested, <u64>-1);
   return <i64>requested;
 }

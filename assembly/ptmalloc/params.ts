@@ -77,8 +77,13 @@ export let hpPageSize: u64 = 0;
  */
 export let brkBlockedAt: u64 = 0;
 
-/** The value glibc draws from getrandom for tcache entry keys; any fixed value will do. */
-export const TCACHE_KEY: u64 = 0x6b8b4567327b23c6;
+/**
+ * tcache_key: the value glibc draws from getrandom for tcache entry keys. The lab draws it from its seed
+ * (`setTcacheKey`); any fixed value will do for addresses.
+ */
+export let tcacheKey: u64 = 0x6b8b4567327b23c6;
+
+export function setTcacheKey(v: u64): void { tcacheKey = v; }
 
 export let initialMmapThreshold: u64 = 0x20000;
 export let initialTrimThreshold: u64 = 0x20000;
@@ -111,6 +116,22 @@ export function setTcacheMax(v: u64): void {
   if (v > 1032) return;
   const nb = v + 23 < 32 ? <u64>32 : (v + 23) & ~(<u64>15);
   tcacheBins = ((nb - 17) >> 4) + 1;
+}
+
+/** Takes the tunables back from libc's variables in simulated memory, as a program may have overwritten them. */
+export function restoreTunables(pad: u64, test: u64, max: u64, thp: u64, mmapsMax: u64, noDyn: bool, bins: u64,
+  count: u64, unsortedLimit: u64, maxFast: u64, key: u64): void {
+  topPad = pad;
+  arenaTest = test;
+  arenaMax = max;
+  thpPageSize = thp;
+  nMmapsMax = mmapsMax;
+  noDynThreshold = noDyn;
+  tcacheBins = bins;
+  tcacheCount = count;
+  tcacheUnsortedLimit = unsortedLimit;
+  globalMaxFast = maxFast;
+  tcacheKey = key;
 }
 
 export function setTcacheCount(v: u64): void { if (v <= 65535) tcacheCount = v; }

@@ -6,14 +6,14 @@
 //   ╘═══════════════════════════╧══════════════════════════════════════╛
 //
 //   cached entry (mem) ╒══════════════════════════════╤══════════════════╕
-//                      │ next = (mem >> 12) ^ next    │ key = TCACHE_KEY │
+//                      │ next = (mem >> 12) ^ next    │ key = tcache_key │
 //                      ╘══════════════════════════════╧══════════════════╛
 
 import { ld16, st16, ld64, st64 } from "../common/vmem";
 import { raise } from "../common/ops";
 import { chunk2mem, mem2chunk, chunkSize, protectPtr, misaligned } from "./chunk";
 import { listed, delisted, LIST_TCACHE } from "./ledger";
-import { TCACHE_KEY, tcacheCount } from "./params";
+import { tcacheKey, tcacheCount } from "./params";
 import { ABORT } from "./check";
 
 export const TCACHE_STRUCT_SIZE: u64 = 640;
@@ -30,7 +30,7 @@ export const TCACHE_STRUCT_SIZE: u64 = 640;
 /** tcache_put: pushes chunk `p` at the head of bin `idx`. */
 export function tcachePut(tc: u64, p: u64, idx: u64): void {
   const e = chunk2mem(p);
-  st64(e + 8, TCACHE_KEY);
+  st64(e + 8, tcacheKey);
   st64(e, protectPtr(e, tcacheEntry(tc, idx)));
   st64(tc + 128 + (idx << 3), e);
   st16(tc + (idx << 1), <u16>(tcacheCountOf(tc, idx) + 1));

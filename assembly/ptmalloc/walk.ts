@@ -5,25 +5,23 @@
 //   │ address │ chunk │ size │ requested │ state │ bin │ region │ object │
 //   ╘═════════╧═══════╧══════╧═══════════╧═══════╧═════╧════════╧════════╛
 //
-// A chunk that looks in use is allocated when the object named by its notes lives at its address; otherwise the
+// A chunk that looks in use is allocated when the object named by its notes (notes.ts) lives at its address; otherwise the
 // tcache key marks a cached chunk, and membership of its fastbin list marks a fastbin chunk.
 
 import { ld64 } from "../common/vmem";
-import { objectAddress, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA } from "../common/ops";
+import { REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA } from "../common/ops";
 import {
   chunkSize, fd, inuseBitAt, chunk2mem, protectPtr, tcacheIndex, fastbinIndex, MINSIZE, CHUNK_HDR_SZ,
 } from "./chunk";
 import { top, fastbinSlot } from "./mstate";
-import { TCACHE_KEY, tcacheBins, globalMaxFast, param, P_BRK, heapBaseAddress } from "./params";
+import { tcacheKey, tcacheBins, globalMaxFast, param, P_BRK, heapBaseAddress } from "./params";
+import { objectsByAddress, objectAt, objectRequest, heapNoteRawRequest } from "./notes";
 import { mainArena, arenaAt, arenaCount, arenaFirstChunk, heapSize, HEAP_INFO_SIZE } from "./arena";
 import {
   mapCount, mapStart, mapLength, mapKind, mapChunk, mapRequested, mapObject, MAP_CHUNK, MAP_HEAP, MAP_MAIN,
 } from "./mmap";
 
 export const WALK_FIELDS: string = "address,chunk,size,requested,state,bin,region,object";
-
-/** The object word of the notes of a block allocated by an interactive call (no object id). */
-export const NOTES_WITHOUT_OBJECT: u64 = 0x8000_0000_0000_0001;
 
 /** The states' names, in code order: JS reads a record's state by name (`walkStates`). */
 export const WALK_STATES: string = "allocated,tcache,fastbin,unsorted,smallbin,largebin,top,mmapped";
@@ -87,15 +85,18 @@ function walkChunk(av: u64, p: u64, size: u64, region: i32): void {
     return;
   }
   const mem = chunk2mem(p);
-  const objectPlusOne = ld64(mem + 8);
-  if (objectPlusOne != 0 && objectPlusOne < 0x100000000 && objectAddress(<i64>objectPlusOne - 1) == mem) {
-    emit(p, size, ld64(mem), STATE_ALLOCATED, -1, region, <i64>objectPlusOne - 1);
-  } else if (objectPlusOne == TCACHE_KEY && tcacheIndex(size) < tcacheBins) {
+  const object = objectAt(mem);
+  const rawRequest = object >= 0 ? -1 : heapNoteRawRequest(mem);
+  if (object >= 0) {
+    emit(p, size, objectRequest(object), STATE_ALLOCATED, -1, region, object);
+  } else if (rawRequest >= 0) {
+    emit(p, size, <u64>rawRequest, STATE_ALLOCATED, -1, region, -1);
+  } else if (ld64(mem + 8) == tcacheKey && tcacheIndex(size) < tcacheBins) {
     emit(p, size, 0, STATE_TCACHE, <i64>tcacheIndex(size), region, -1);
   } else if (size <= globalMaxFast && inFastbin(av, p, fastbinIndex(size))) {
     emit(p, size, 0, STATE_FASTBIN, <i64>fastbinIndex(size), region, -1);
   } else {
-    emit(p, size, objectPlusOne == NOTES_WITHOUT_OBJECT ? ld64(mem) : 0, STATE_ALLOCATED, -1, region, -1);
+    emit(p, size, 0, STATE_ALLOCATED, -1, region, -1);
   }
 }
 
@@ -126,6 +127,7 @@ export function walkInto(buffer: usize, cap: i32): i32 {
   out = buffer;
   capacity = cap;
   written = 0;
+  objectsByAddress();
   const brk = param(P_BRK);
   if (brk > heapBaseAddress) walkRange(mainArena, heapBaseAddress, brk, REGION_HEAP);
   for (let i: u64 = 0, m = mapCount(); i < m; i++) {

@@ -7,6 +7,7 @@ import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
+import { labExports, labMemory, type LabMemory, type Pointer } from "./memory.js";
 import * as host from "#host";
 import { DEFAULT_MODEL, MODELS } from "../models/index.js";
 
@@ -28,21 +29,25 @@ export interface ReplayOptions extends ReplayControl {
   checkEvery?: number;
 }
 
-export interface Lab {
+/**
+ * A lab: one allocator model driven call by call or by traces. With `pointers: "bigint"` every pointer it hands out
+ * is a bigint (`Lab<bigint>`), exact beyond 2^53 (a forged free list may hand out any address).
+ */
+export interface Lab<P extends Pointer = number> extends LabMemory<P> {
   readonly model: ModelName;
-  malloc(size: Size, options?: CallOptions): number;
-  free(address: number, options?: CallOptions): void;
-  realloc(address: number, size: Size, options?: CallOptions): number;
-  calloc(nmemb: Size, size: Size, options?: CallOptions): number;
-  memalign(alignment: Size, size: Size, options?: CallOptions): number;
-  alignedAlloc(alignment: Size, size: Size, options?: CallOptions): number;
+  malloc(size: Size, options?: CallOptions): P;
+  free(address: Pointer, options?: CallOptions): void;
+  realloc(address: Pointer, size: Size, options?: CallOptions): P;
+  calloc(nmemb: Size, size: Size, options?: CallOptions): P;
+  memalign(alignment: Size, size: Size, options?: CallOptions): P;
+  alignedAlloc(alignment: Size, size: Size, options?: CallOptions): P;
   /** Returns the address, or 0 on EINVAL/ENOMEM (like the trace format's `P` line). */
-  posixMemalign(alignment: Size, size: Size, options?: CallOptions): number;
-  valloc(size: Size, options?: CallOptions): number;
-  pvalloc(size: Size, options?: CallOptions): number;
+  posixMemalign(alignment: Size, size: Size, options?: CallOptions): P;
+  valloc(size: Size, options?: CallOptions): P;
+  pvalloc(size: Size, options?: CallOptions): P;
   /** malloc_trim(pad): 1 if memory was released. */
   trim(pad?: Size): number;
-  usableSize(address: number): number;
+  usableSize(address: Pointer): number;
   heapBase(): number;
   chunks(): ChunkRow[];
   stats(): Stats;
@@ -131,23 +136,50 @@ function isTraceSource(x: unknown): x is TraceSource {
   return typeof x === "object" && x !== null && "batches" in x && typeof (x as TraceSource).batches === "function";
 }
 
+/**
+ * The tcache key a lab's glibc draws at start-up (glibc: getrandom): splitmix64 of the lab's seed, so that a lab is
+ * reproducible and two seeds give two keys.
+ */
+export function tcacheKeyOfSeed(seed: number): bigint {
+  let z = BigInt.asUintN(64, BigInt(seed) + 0x9e3779b97f4a7c15n);
+  z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  return z ^ (z >> 31n);
+}
+
 /** Creates a lab around a fresh instance of the chosen model (default: the registry's first, DEFAULT_MODEL). */
-export async function createLab(options: LabOptions = {}): Promise<Lab> {
+export async function createLab(options: LabOptions & { pointers: "bigint" }): Promise<Lab<bigint>>;
+export async function createLab(options?: LabOptions): Promise<Lab>;
+export async function createLab(options: LabOptions = {}): Promise<Lab<Pointer>> {
   const name: ModelName = options.model ?? DEFAULT_MODEL;
   const resolved = modelOptions(options);
   if (resolved.overcommit_limit === undefined) {
     const limit = await machineOvercommitLimit();
     if (limit !== undefined) resolved.overcommit_limit = limit;
   }
-  const model = await Model.create(name, resolved, options.metrics ?? true);
+  const model = await Model.create(name, resolved, options.metrics ?? true, options.layout);
+  if (options.tcacheKey !== undefined || options.seed !== undefined || options.layout !== undefined) {
+    if (options.seed !== undefined) indexArgument(options.seed, "seed");
+    const key = options.tcacheKey ?? tcacheKeyOfSeed(options.seed ?? 0);
+    if (typeof key !== "bigint") throw new TypeError("tcacheKey must be a bigint");
+    labExports(model).setTcacheKey(BigInt.asUintN(64, key));
+  }
+  const bigintPointers = options.pointers === "bigint";
+  if (options.pointers !== undefined && options.pointers !== "number" && !bigintPointers) {
+    throw new RangeError(`pointers must be "number" or "bigint", not ${String(options.pointers)}`);
+  }
+  const pointer = bigintPointers ? (value: bigint): Pointer => value : (value: bigint): Pointer => Number(value);
   const replayer = new Replayer(model);
-  const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): number =>
-    model.call(code, o?.thread === undefined ? 0 : indexArgument(o.thread, "thread"), object, a, b, flags)[0];
+  const call = (code: number, a: number, b: number, o?: CallOptions, object = -1, flags = 0): Pointer => {
+    const address = model.call(code, o?.thread === undefined ? 0 : indexArgument(o.thread, "thread"), object, a, b, flags)[0];
+    return bigintPointers ? BigInt.asUintN(64, labExports(model).lastResult()) : address;
+  };
   const size = (value: unknown): number => sizeArgument(value, "size");
   const alignment = (value: unknown): number => sizeArgument(value, "alignment");
   const address = (value: unknown): number => addressArgument(value);
 
   return {
+    ...labMemory(model, pointer),
     model: name,
     handle: model,
     malloc: (n, o) => call(OpCode.malloc, size(n), 0, o),
@@ -165,7 +197,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     posixMemalign: (align, n, o) => call(OpCode.posixMemalign, alignment(align), size(n), o),
     valloc: (n, o) => call(OpCode.valloc, size(n), 0, o),
     pvalloc: (n, o) => call(OpCode.pvalloc, size(n), 0, o),
-    trim: (pad = 0) => call(OpCode.trim, sizeArgument(pad, "pad"), 0),
+    trim: (pad = 0) => Number(call(OpCode.trim, sizeArgument(pad, "pad"), 0)),
     usableSize: (p) => {
       const size = model.wasm.usableSize(address(p));
       if (size < 0) throw model.error();

@@ -54,12 +54,14 @@ export class Model {
   /** Linear address of the usable-size buffer, once asked for (`askUsableSizes`); 0 before. */
   private usablePtr = 0;
 
-  private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>, metrics: boolean) {
+  private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>, metrics: boolean,
+    layout?: string) {
     this.name = name;
     this.wasm = wasm;
     this.metrics = metrics;
     checkConstants(name, wasm, ABI_CONSTANTS);
     this.optionNames = this.strings(wasm.optionNames());
+    if (layout !== undefined) options = { ...options, layout: this.layoutIndex(layout) };
     for (const [key, value] of Object.entries(options)) {
       const id = this.optionNames.indexOf(key);
       if (id < 0 && MACHINE_OPTIONS.has(key)) continue;
@@ -80,8 +82,20 @@ export class Model {
     this.statsPtr = this.buffer(Math.max(1, this.statNames.length) * 8);
   }
 
-  static async create(name: ModelName, options: Record<string, number>, metrics = true): Promise<Model> {
-    return new Model(name, await instantiateModel(name), options, metrics);
+  static async create(name: ModelName, options: Record<string, number>, metrics = true, layout?: string): Promise<Model> {
+    return new Model(name, await instantiateModel(name), options, metrics, layout);
+  }
+
+  /** The index of a process layout the model knows (`layoutNames`), for its option `layout`. */
+  private layoutIndex(layout: string): number {
+    const known = typeof this.wasm.layoutNames === "function" ? this.strings(this.wasm.layoutNames()) : [];
+    const index = known.indexOf(layout);
+    if (index < 0) {
+      throw new Error(known.length
+        ? `unknown layout '${layout}' for the ${this.name} model (known: ${known.join(", ")})`
+        : `the ${this.name} model has no process layouts (layout '${layout}')`);
+    }
+    return index;
   }
 
   private strings(ptr: number): string[] {

@@ -47,6 +47,18 @@ export interface LabOptions {
    * read; replays that want addresses, stats or checks run faster. Default true.
    */
   metrics?: boolean;
+  /**
+   * The process the model lives in (ptmalloc): "default", or "debian12", a Debian 12 process under `setarch -R`
+   * with main_arena, mp_, global_max_fast and the tcache key at glibc 2.36's addresses in simulated libc memory,
+   * the stack, and a segmentation fault for a store of the allocator's to memory the process has not mapped.
+   */
+  layout?: string;
+  /** "bigint": pointers the lab hands out are bigints, exact beyond 2^53. Default "number". */
+  pointers?: "number" | "bigint";
+  /** The tcache key (glibc draws it from getrandom); default drawn from `seed` when a layout or seed is given. */
+  tcacheKey?: bigint;
+  /** The lab's seed (a non-negative integer, default 0): what glibc would draw at random, drawn from it. */
+  seed?: number;
 }
 
 export interface ReplaySummary {

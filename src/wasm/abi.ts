@@ -9,6 +9,7 @@
 //   checker       invariant checker                                            lab/check.ts
 //   metrics       replay metrics and the footprint's decomposition             report/metrics.ts
 //   debugMemory   raw simulated memory, for tests that corrupt a heap on purpose
+//   labMemory     a program's loads and stores checked against the mapped regions, layouts, symbols  lab/memory.ts
 
 import type { ASUtil } from "@assemblyscript/loader";
 
@@ -73,9 +74,19 @@ export interface DebugMemoryExports {
   debugStore64(address: number, value: number): void;
 }
 
+export interface LabMemoryExports {
+  memRead(address: bigint, buffer: number, length: number): number;
+  memWrite(address: bigint, buffer: number, length: number): number;
+  symbols(): number;
+  regions(): number;
+  layoutNames(): number;
+  setTcacheKey(key: bigint): void;
+  lastResult(): bigint;
+}
+
 /** The exports of a model instance: the core, and whatever capabilities it has (ask with `hasCapability`). */
 export type ModelExports = CoreExports & Partial<SpanExports & SizeClassExports & CheckerExports & MetricsExports
-  & DebugMemoryExports> & { [name: string]: unknown };
+  & DebugMemoryExports & LabMemoryExports> & { [name: string]: unknown };
 
 export type ModelInstance = ASUtil & ModelExports;
 
@@ -91,6 +102,7 @@ const CAPABILITIES = {
   metrics: ["metricsConfigure", "metricsOff", "metricNames", "metricsInto", "metricsDecompose", "counterNames",
     "countersInto", "timelineRows", "timelineInto", "timelineClear", "histogramsInto", "decomposeParts", "decompose"],
   debugMemory: ["debugLoad64", "debugStore64"],
+  labMemory: ["memRead", "memWrite", "symbols", "regions", "layoutNames", "setTcacheKey", "lastResult"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Capability = keyof typeof CAPABILITIES;
@@ -101,6 +113,7 @@ interface CapabilityExports {
   checker: CheckerExports;
   metrics: MetricsExports;
   debugMemory: DebugMemoryExports;
+  labMemory: LabMemoryExports;
 }
 
 const missing = (exports: Record<string, unknown>, names: readonly string[]): string[] =>
