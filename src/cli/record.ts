@@ -266,10 +266,19 @@ export async function run(argv: string[]): Promise<number> {
   const files = recordedFiles(values.output, 0, before);
   const stale = [...before.keys()].filter((name) => !files.some((f) => basename(f.path) === name)).length;
   if (callSites) {
+    const total = { sites: 0, resolved: 0, frames: 0 };
     for (const f of files) {
       const s = await symbolizeRecording(f.path);
-      if (s.problem) console.error(`record: ${f.path}: ${s.problem}`);
-      else if (s.sites) console.error(`record: ${f.path}: ${s.sites} call sites, ${s.resolved} of ${s.frames} frames resolved by addr2line`);
+      if (s.problem) {
+        console.error(`record: ${s.problem}`);
+        break;
+      }
+      total.sites += s.sites;
+      total.resolved += s.resolved;
+      total.frames += s.frames;
+    }
+    if (total.sites) {
+      console.error(`record: ${total.sites} call sites; addr2line named ${total.resolved} of their ${total.frames} frames`);
     }
   }
   if (files.length === 0) console.error(`record: no trace written (is '${command[0]}' statically linked?)`);

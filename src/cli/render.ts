@@ -6,6 +6,7 @@ import { createLab } from "../lab/lab.js";
 import type { ModelName } from "../lab/types.js";
 import { binsSVG, freeListsFromChunks } from "../viz/bins.js";
 import { heapMapSVG } from "../viz/heapmap.js";
+import { siteName } from "../trace/sites.js";
 import { countOps, recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
@@ -69,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
       const recording = await recordReplay(lab, trace, { snapshots, total });
       await writeChunk(output.stream, reportHTML({
         title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
+        sites: recording.sites, callSites: recording.report?.callSites,
       }), output.label);
       return `${recording.ops} operations, ${recording.snapshots.length} snapshots`;
     }
@@ -83,7 +85,12 @@ export async function run(argv: string[]): Promise<number> {
       const spans = spanRows(lab);
       svg = spansSVG(spans, { title, classSizes: classSizes(lab) });
       drawn = `${spans.length} spans`;
-    } else svg = heapMapSVG(chunks, { pageSize: MODELS[model].pageSize, title });
+    } else {
+      const sites = source.header.sites;
+      svg = heapMapSVG(chunks, {
+        pageSize: MODELS[model].pageSize, title, ...(sites ? { siteName: (id: number) => siteName(sites.get(id), id) } : {}),
+      });
+    }
     await writeChunk(output.stream, svg, output.label);
     return `${drawn} after ${replayed.ops} operations`;
   });

@@ -33,7 +33,8 @@ ${THREADS_HELP}
   --timeline out.csv          write the timeline: a row every K ops (--every) and at every new peak (-: standard
                               output, the report then on stderr)
   --every K                   timeline period in operations (default 1000; 0: peaks only)
-  --cost name=ns              override the cost model (call, syscall, lock); repeatable`;
+  --cost name=ns              override the cost model (call, syscall, lock); repeatable
+  --call-sites N              call sites listed at each peak when the trace records them (default 10; 0: none)`;
 
 export function parseReplayArgs(argv: string[]) {
   const { values, positionals } = parseCommandArgs({
@@ -52,6 +53,7 @@ export function parseReplayArgs(argv: string[]) {
       timeline: { type: "string" },
       every: { type: "string", default: "1000" },
       cost: { type: "string", multiple: true },
+      "call-sites": { type: "string" },
       ...HELP_OPTION,
     },
   });
@@ -107,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     report = await reportReplay(lab, trace, {
       ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
       timeline: csv ? (rows) => csv.write(rows) : false,
+      callSites: integerArg("call-sites", values["call-sites"], { min: 0, max: 100_000 }),
     });
     await csv?.end();
   } catch (e) {

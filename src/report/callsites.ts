@@ -76,27 +76,37 @@ export function callSiteTable(
     }
     rows.push(row(null, `(rest: ${rest.length} sites)`, objects, bytes, usable));
   }
-  if (snapshot.objects[0] > 0) {
-    rows.push(row(null, "(no call site)", snapshot.objects[0], snapshot.live[0], snapshot.usable[0]));
+  // Objects allocated before the trace's first call site were never accounted: their bytes join the ops without one.
+  let accounted = 0;
+  for (let k = 0; k < snapshot.ids.length; k++) accounted += snapshot.live[k];
+  const unaccounted = Math.max(0, live - accounted);
+  if (snapshot.objects[0] > 0 || unaccounted > 0) {
+    rows.push(row(null, "(no call site)", snapshot.objects[0], snapshot.live[0] + unaccounted, snapshot.usable[0]));
   }
   return rows;
 }
 
-/** Rows whose sites share a name (one function, called from different places) get their first differing caller. */
+/**
+ * Rows whose sites share a name (one function, called from different places) get the caller that tells them apart:
+ * the first frame at which each differs from every other, after an ellipsis when frames in between are alike.
+ */
 function distinguish(rows: CallSiteRow[]): void {
   const byName = new Map<string, CallSiteRow[]>();
   for (const r of rows) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  const text = (r: CallSiteRow, k: number): string => (r.frames?.[k] ? siteName({ id: 0, frames: [r.frames[k]] }, 0) : "");
+  const firstDifference = (r: CallSiteRow, o: CallSiteRow): number => {
+    const depth = Math.max(r.frames?.length ?? 0, o.frames?.length ?? 0);
+    for (let k = 1; k < depth; k++) if (text(r, k) !== text(o, k)) return k;
+    return -1;
+  };
   for (const same of byName.values()) {
     if (same.length < 2) continue;
-    for (const r of same) {
-      const depth = (r.frames ?? []).findIndex((f, k) => same.some((o) => o !== r && !sameFrame(o.frames?.[k], f)));
-      if (depth > 0) r.name += ` ← ${siteName({ id: 0, frames: [r.frames![depth]] }, 0)}`;
-    }
+    const depths = same.map((r) => Math.max(...same.filter((o) => o !== r).map((o) => firstDifference(r, o))));
+    same.forEach((r, i) => {
+      const k = depths[i];
+      if (k > 0 && text(r, k)) r.name += ` ← ${k > 1 ? "… ← " : ""}${text(r, k)}`;
+    });
   }
-}
-
-function sameFrame(a: SiteFrame | undefined, b: SiteFrame): boolean {
-  return !!a && a.address === b.address && a.module === b.module && a.offset === b.offset;
 }
 
 /** The call-site tables as text: one table per peak. */

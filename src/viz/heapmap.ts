@@ -38,6 +38,8 @@ export interface HeapMapOptions {
   title?: string;
   /** Marks chunks (diffs): a mark is drawn as a coloured outline and a `data-mark` attribute. */
   mark?: (chunk: ChunkRow) => string | undefined;
+  /** Names a chunk's call site (`chunk.site`) in its tooltip: the trace's sites (`siteName` of src/trace/sites.ts). */
+  siteName?: (site: number) => string;
 }
 
 /** Anything with an address range: chunks, and spans mapped to their byte range. */
@@ -186,8 +188,8 @@ function rowsOverlapping(rows: readonly MapRow[], from: number, to: number): Map
   return found;
 }
 
-/** The tooltip of a chunk: where it is, its sizes, its state and the trace line that allocated it. */
-export function chunkTitle(chunk: ChunkRow): string {
+/** The tooltip of a chunk: where it is, its sizes, its state and the trace line and call site that allocated it. */
+export function chunkTitle(chunk: ChunkRow, siteName?: (site: number) => string): string {
   const lines = [
     chunk.chunk === chunk.address ? `${chunk.state} ${hex(chunk.address)}`
       : `${chunk.state} chunk ${hex(chunk.chunk)} (user ${hex(chunk.address)})`,
@@ -196,6 +198,7 @@ export function chunkTitle(chunk: ChunkRow): string {
   if (chunk.bin >= 0) lines.push(`bin ${chunk.bin}`);
   lines.push(`region ${chunk.region}`);
   if (chunk.line !== null && chunk.line > 0) lines.push(`allocated at trace line ${chunk.line}`);
+  if (chunk.site) lines.push(`allocated by ${siteName ? siteName(chunk.site) : `call site ${chunk.site}`}`);
   return lines.join("\n");
 }
 
@@ -250,7 +253,10 @@ function drawRows(layout: HeapLayout, sorted: readonly ChunkRow[], pageSize: num
 }
 
 /** Draws one chunk: its rectangle (continued on the next rows if it wraps), header and rounding. */
-function drawChunk(layout: HeapLayout, chunk: ChunkRow, rowHeight: number, detail: boolean, mark?: string): string {
+function drawChunk(
+  layout: HeapLayout, chunk: ChunkRow, rowHeight: number, detail: boolean, mark?: string,
+  siteName?: (site: number) => string,
+): string {
   const pieces = piecesOf(layout, chunk.chunk, chunk.chunk + chunk.size);
   if (pieces.length === 0) return "";
   const fill = stateColor(chunk.state);
@@ -262,7 +268,7 @@ function drawChunk(layout: HeapLayout, chunk: ChunkRow, rowHeight: number, detai
         "data-chunk": chunk.chunk === chunk.address ? undefined : hex(chunk.chunk), "data-state": chunk.state,
         "data-mark": mark, ...box, fill, stroke: mark ? MARK_COLORS[mark] ?? "#000" : undefined,
         "stroke-width": mark ? 1.5 : undefined },
-      textEl("title", {}, chunkTitle(chunk)));
+      textEl("title", {}, chunkTitle(chunk, siteName)));
     } else {
       out += el("rect", { class: "chunk-cont", "data-address": hex(chunk.address), ...box, fill, stroke: "none" });
     }
@@ -320,7 +326,7 @@ export function heapMapSVG(chunks: readonly ChunkRow[], options: HeapMapOptions 
   body += translate(8, top, key.svg);
   top += key.height + 6;
   let shapes = "";
-  for (const chunk of sorted) shapes += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk));
+  for (const chunk of sorted) shapes += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk), options.siteName);
   const map = drawRows(layout, sorted, pageSize, rowHeight) +
     el("g", { class: "chunks", stroke: "#212529", "stroke-width": detail ? 0.5 : 0.2 }, shapes);
   body += translate(0, top, el("g", { class: "map" }, map));

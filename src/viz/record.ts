@@ -8,7 +8,7 @@ import { MetricsUnavailable } from "../report/metrics.js";
 import { type Report, reportReplay } from "../report/report.js";
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
-import { type TraceBatch, type TraceSource, newBatch } from "../trace/types.js";
+import { type CallSite, type TraceBatch, type TraceSource, newBatch, siteColumn } from "../trace/types.js";
 import type { ChunkRow, HeapSnapshot, TimelineRow } from "./types.js";
 import { type Displayable, displayable } from "./display.js";
 import { heapMapSVG } from "./heapmap.js";
@@ -34,6 +34,8 @@ export interface Recording {
   timelineSource: "metrics" | "walk";
   /** The replay report, when the model has replay metrics. */
   report?: Report;
+  /** The trace's call sites, when it records them (heap-map tooltips name them). */
+  sites?: Map<number, CallSite>;
 }
 
 /**
@@ -63,6 +65,7 @@ export function sliceBatch(batch: TraceBatch, from: number, to: number): TraceBa
   for (const key of ["seq", "tid", "code", "ptr", "a", "b", "res", "line"] as const) {
     out[key].set(batch[key].subarray(from, to) as never);
   }
+  if (batch.site) siteColumn(out).set(batch.site.subarray(from, to));
   return out;
 }
 
@@ -105,7 +108,10 @@ export function displayRecording(recording: Recording): Recording & Displayable 
       timelineSVG(recording.timeline, { title: `${title}: footprint over time` }),
       heapMapSVG(last?.chunks ?? [], { pageSize: last?.pageSize, title: `${title}: the heap at the end` }),
     ]),
-    html: () => reportHTML({ title, timeline: recording.timeline, snapshots: recording.snapshots }),
+    html: () => reportHTML({
+      title, timeline: recording.timeline, snapshots: recording.snapshots, sites: recording.sites,
+      callSites: recording.report?.callSites,
+    }),
   });
 }
 
@@ -171,7 +177,10 @@ async function recordWithMetrics(lab: Lab, source: TraceSource, total: number, o
   });
   taker.finish();
   const timeline = report.timeline ?? [];
-  return { model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "metrics", report };
+  return {
+    model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "metrics", report,
+    sites: source.header.sites,
+  };
 }
 
 /** The timeline from heap walks at every sample point, decomposed by chunk state. */
@@ -188,5 +197,8 @@ async function recordWithWalks(lab: Lab, source: TraceSource, total: number, opt
   });
   taker.finish();
   if (timeline[timeline.length - 1].op !== taker.op) timeline.push(timelineRowOf(taker.op, lab.chunks()));
-  return { model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "walk" };
+  return {
+    model: lab.model, ops: taker.op, timeline, snapshots: taker.snapshots, timelineSource: "walk",
+    sites: source.header.sites,
+  };
 }

@@ -2,6 +2,9 @@
 // map and a scrubber that steps through snapshots taken along the trace.
 
 import type { HeapSnapshot, TimelineRow } from "./types.js";
+import type { CallSiteRow, CallSiteTables } from "../report/callsites.js";
+import { siteName } from "../trace/sites.js";
+import type { CallSite } from "../trace/types.js";
 import { bytes, escapeXml, num } from "./svg.js";
 import { type HeapMapOptions, heapMapSVG } from "./heapmap.js";
 import { type TimelineOptions, timelineSVG, timelineScale } from "./timeline.js";
@@ -16,6 +19,10 @@ export interface ReportInput {
   timelineOptions?: TimelineOptions;
   /** Key figures shown as a table above the plots. */
   summary?: Readonly<Record<string, string | number>>;
+  /** The trace's call sites: heap-map tooltips name the site that allocated each block. */
+  sites?: Map<number, CallSite>;
+  /** The report's call-site tables, shown below the heap map. */
+  callSites?: CallSiteTables;
 }
 
 /** One scrubber stop, as embedded in the page: the prerendered map and where the timeline cursor goes. */
@@ -57,6 +64,7 @@ export function scrubberFrames(input: ReportInput): ScrubberFrame[] {
     svg: heapMapSVG(snapshot.chunks, {
       pageSize: snapshot.pageSize,
       title: `${snapshot.model ?? "heap"} after ${snapshot.op} operations`,
+      ...(input.sites ? { siteName: (id: number) => siteName(input.sites!.get(id), id) } : {}),
       ...input.heapMap,
     }),
   }));
@@ -126,6 +134,7 @@ const SCRUBBER_SCRIPT = `(() => {
 const STYLE = `body{font:14px system-ui,sans-serif;margin:16px;color:#212529}
 h1{font-size:20px;margin:0 0 12px}table{border-collapse:collapse;margin-bottom:12px}
 td{padding:2px 12px 2px 0}td:first-child{color:#495057}
+.callsites th{text-align:left;padding:2px 12px 2px 0}.callsites td+td{text-align:right}
 .scrubber{display:flex;gap:8px;align-items:center;margin:8px 0}.scrubber input{flex:1}
 #heaplab-frame-label{font-family:ui-monospace,monospace}svg{max-width:100%;height:auto}`;
 
@@ -133,6 +142,23 @@ td{padding:2px 12px 2px 0}td:first-child{color:#495057}
 function summaryTable(summary: Readonly<Record<string, string | number>>): string {
   const rows = Object.entries(summary).map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(String(v))}</td></tr>`);
   return rows.length ? `<table class="summary">${rows.join("")}</table>` : "";
+}
+
+/** The call-site tables: at each peak, the sites' live bytes, their blocks' share of the footprint, fragmentation. */
+function callSiteSection(tables: CallSiteTables): string {
+  const percent = (f: number | null): string => (f === null ? "n/a" : `${(f * 100).toFixed(1)} %`);
+  const one = (title: string, rows: CallSiteRow[]): string => {
+    const body = rows.map((r) => {
+      const where = (r.frames ?? []).map((f, k) => `${k ? "← " : ""}${siteName({ id: 0, frames: [f] }, 0)}`).join("\n");
+      return `<tr title="${escapeXml(where)}"><td>${escapeXml(r.name)}</td><td>${r.objects}</td><td>${bytes(r.live)}</td>` +
+        `<td>${percent(r.liveShare)}</td><td>${bytes(r.usable)}</td><td>${percent(r.footprintShare)}</td>` +
+        `<td>${percent(r.fragmentation)}</td></tr>`;
+    }).join("");
+    return `<table class="callsites"><tr><th>${escapeXml(title)}</th><th>objects</th><th>live</th><th>of live</th>` +
+      `<th>blocks</th><th>of footprint</th><th>internal</th></tr>${body}</table>`;
+  };
+  return `<section id="heaplab-callsites">${one("call site at peak live", tables.atPeakLive)}` +
+    `${one("call site at peak footprint", tables.atPeakFootprint)}</section>`;
 }
 
 /** The report page as one self-contained HTML document. */
@@ -158,6 +184,7 @@ ${timeline}
 ${scrubber}
 <div id="heaplab-frame-label">${escapeXml(frames[last]?.label ?? "no snapshots")}</div>
 <section id="heaplab-map">${frames[last]?.svg ?? ""}</section>
+${input.callSites ? callSiteSection(input.callSites) : ""}
 <script type="application/json" id="heaplab-frames">${scriptJSON(packFrames(frames))}</script>
 <script>${SCRUBBER_SCRIPT}</script>
 </body></html>

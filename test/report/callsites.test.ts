@@ -14,6 +14,8 @@ import { type CallSiteRow } from "../../src/report/callsites.js";
 import { replayReport } from "../../src/report/report.js";
 import { formatReport } from "../../src/report/text.js";
 import { openTrace } from "../../src/trace/detect.js";
+import { recordReplay } from "../../src/viz/record.js";
+import { reportHTML } from "../../src/viz/report.js";
 import { oracleUnavailable } from "../oracle/native.js";
 
 const unavailable = oracleUnavailable() ?? (spawnSync("addr2line", ["--version"]).error ? "no addr2line" : null);
@@ -129,6 +131,19 @@ describe.skipIf(unavailable)("call sites in the report", () => {
     expect(sampled).toBeGreaterThanOrEqual(2);
     expect(report.callSites!.atPeakLive.some((r) => r.name.startsWith("(rest: "))).toBe(true);
   }, 60_000);
+
+  it("names the allocating call site in heap-map tooltips, and lists the tables in the HTML report", async () => {
+    const recording = await recordReplay(await createLab(), await openTrace(trace), { snapshots: 2 });
+    const html = reportHTML({
+      snapshots: recording.snapshots, sites: recording.sites, callSites: recording.report?.callSites,
+    });
+    const named = [...html.matchAll(/allocated by (\w+) prog\.c:\d+/g)].map((m) => m[1]);
+    expect(named).toContain("word");
+    expect(named).toContain("table");
+    for (const fn of named) expect(["word", "table", "grow"]).toContain(fn);
+    expect(html).toContain('id="heaplab-callsites"');
+    expect(html).toContain("call site at peak footprint");
+  });
 
   it("keeps no call-site tables for a trace without sites, or when asked for none", async () => {
     const plain = join(dir, "plain.trace");
