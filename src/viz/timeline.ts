@@ -34,7 +34,7 @@ export interface TimelineScale {
   y(value: number): number;
 }
 
-/** A peak: the row index where a series is largest (the first such row) and its value. */
+/** A peak: the row index where a series is largest (ties as in `peakOf`) and its value. */
 export interface Peak {
   index: number;
   op: number;
@@ -56,14 +56,33 @@ export function axisTop(rows: readonly TimelineRow[]): number {
   return highest(rows) * 1.1;
 }
 
-/** The first row where `value` is largest. */
-export function peakOf(rows: readonly TimelineRow[], value: (row: TimelineRow) => number): Peak {
+/**
+ * Whether `row` takes the peak from `best` by the rule of the replay metrics (assembly/common/metrics.ts), so that a
+ * picture marks the operation the report names: a larger value, or an equal non-zero one with at least as large a
+ * `tie` (live bytes for the footprint): a plateau's peak is at its end, not at its first operation.
+ */
+function takesPeak<T>(row: T, best: T, value: (row: T) => number, tie: (row: T) => number): boolean {
+  const v = value(row);
+  const b = value(best);
+  return v > b || (v === b && v > 0 && tie(row) >= tie(best));
+}
+
+/** The row where `value` is largest; among equal ones the last with the largest `tie` (default: the last). */
+export function peakOf(
+  rows: readonly TimelineRow[], value: (row: TimelineRow) => number, tie: (row: TimelineRow) => number = () => 0,
+): Peak {
   let best = -1;
   rows.forEach((row, i) => {
-    if (best < 0 || value(row) > value(rows[best])) best = i;
+    if (best < 0 || takesPeak(row, rows[best], value, tie)) best = i;
   });
   return best < 0 ? { index: -1, op: 0, value: 0 } : { index: best, op: rows[best].op, value: value(rows[best]) };
 }
+
+/** The footprint's peak as the report places it: the most live bytes among its equals, the last of those. */
+export const footprintPeak = (rows: readonly TimelineRow[]): Peak => peakOf(rows, (r) => r.footprint, (r) => r.live);
+
+/** Live bytes' peak as the report places it: the end of the plateau. */
+export const livePeak = (rows: readonly TimelineRow[]): Peak => peakOf(rows, (r) => r.live);
 
 /** Part names, bottom first: the given order, then the others in PART_ORDER, then by first appearance. */
 export function partNames(rows: readonly TimelineRow[], order: readonly string[] = []): string[] {
@@ -103,37 +122,59 @@ export function thin(rows: readonly TimelineRow[], limit: number): TimelineRow[]
     let footprint = from;
     let live = from;
     for (let i = from; i < to; i++) {
-      if (rows[i].footprint > rows[footprint].footprint) footprint = i;
-      if (rows[i].live > rows[live].live) live = i;
+      if (takesPeak(rows[i], rows[footprint], (r) => r.footprint, (r) => r.live)) footprint = i;
+      if (takesPeak(rows[i], rows[live], (r) => r.live, () => 0)) live = i;
     }
     kept.add(footprint).add(live);
   }
   return [...kept].sort((a, b) => a - b).map((i) => rows[i]);
 }
 
-/** A "nice" axis step (1, 2 or 5 times a power of two's worth of bytes) giving about `ticks` ticks. */
-function niceStep(max: number, ticks: number): number {
-  const raw = max / ticks;
-  const power = 2 ** Math.floor(Math.log2(Math.max(raw, 1)));
-  for (const m of [1, 2, 4, 8]) if (power * m >= raw) return power * m;
-  return power * 16;
+/** The 1, 2 or 5 times a power of ten nearest above `raw` (at least 1). */
+export function roundStep(raw: number): number {
+  const power = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
+  for (const m of [1, 2, 5]) if (power * m >= raw) return power * m;
+  return power * 10;
+}
+
+/**
+ * A byte axis step giving about `ticks` ticks, round in the unit its labels are written in: 1, 2 or 5 times a
+ * power of ten of B, KiB, MiB or GiB (20 KiB, 500 KiB, 2 MiB), so that every label reads as a round number.
+ */
+export function byteStep(max: number, ticks: number): number {
+  const raw = Math.max(max / ticks, 1);
+  let unit = 1;
+  while (raw / unit >= 1024 && unit < 2 ** 40) unit *= 1024;
+  const step = roundStep(raw / unit);
+  // 1000 KiB and more reads better as the next unit's 1.
+  return step >= 1000 && unit < 2 ** 40 ? unit * 1024 : step * unit;
+}
+
+/** The operation counts where the x axis has ticks: multiples of a 1-2-5 step, about `ticks` of them. */
+export function opTicks(first: number, last: number, ticks: number): number[] {
+  const step = roundStep((last - first) / ticks);
+  const out: number[] = [];
+  for (let op = Math.ceil(first / step) * step; op <= last; op += step) out.push(op);
+  return out;
 }
 
 /** Axes, grid lines and their labels. */
 function drawAxes(rows: readonly TimelineRow[], scale: TimelineScale, yMax: number): string {
   const bottom = scale.top + scale.plotHeight;
   let out = "";
-  const step = niceStep(yMax, 5);
+  const step = byteStep(yMax, 5);
   for (let v = 0; v <= yMax; v += step) {
     out += el("line", { x1: scale.left, x2: scale.left + scale.plotWidth, y1: scale.y(v), y2: scale.y(v),
       stroke: "#dee2e6", "stroke-width": 0.5 });
-    out += textEl("text", { x: scale.left - 4, y: scale.y(v) + 4, "text-anchor": "end", fill: "#495057" }, bytes(v));
+    out += textEl("text", { class: "tick", "data-axis": "y", "data-value": v, x: scale.left - 4, y: scale.y(v) + 4,
+      "text-anchor": "end", fill: "#495057" }, bytes(v));
   }
   const first = rows[0]?.op ?? 0;
   const last = rows[rows.length - 1]?.op ?? 0;
-  for (let i = 0; i <= 4; i++) {
-    const op = Math.round(first + ((last - first) * i) / 4);
-    out += textEl("text", { x: scale.x(op), y: bottom + 14, "text-anchor": i === 4 ? "end" : "middle",
+  for (const op of opTicks(first, last, 5)) {
+    const x = scale.x(op);
+    const anchor = x > scale.left + scale.plotWidth - 20 ? "end" : "middle";
+    out += textEl("text", { class: "tick", "data-axis": "x", "data-value": op, x, y: bottom + 14, "text-anchor": anchor,
       fill: "#495057" }, String(op));
   }
   out += el("path", { class: "axes", d: `M${scale.left} ${scale.top}V${num(bottom)}H${num(scale.left + scale.plotWidth)}`,
@@ -158,16 +199,58 @@ function drawAreas(rows: readonly TimelineRow[], names: readonly string[], scale
   return out;
 }
 
-/** A peak marker: a dot with its label. */
-function drawPeak(kind: string, peak: Peak, scale: TimelineScale, color: string, dy: number): string {
+/** Pixels a label's character takes at the drawing's font size (an estimate that errs wide). */
+const CHAR_WIDTH = 7;
+/** Pixels between two label baselines that do not touch. */
+const LABEL_HEIGHT = 14;
+
+/** Where a peak's label goes: its box, anchored on the side of the dot with room. */
+export interface PeakLabel {
+  kind: string;
+  text: string;
+  x: number;
+  y: number;
+  anchor: "start" | "end";
+  /** The label's horizontal extent, in pixels. */
+  from: number;
+  to: number;
+}
+
+/** The label of a peak, above (`dy` < 0) or below its dot. */
+function peakLabel(kind: string, peak: Peak, scale: TimelineScale, dy: number): PeakLabel {
   const x = scale.x(peak.op);
-  const y = scale.y(peak.value);
-  const label = `peak ${kind} ${bytes(peak.value)} @ op ${peak.op}`;
+  const text = `peak ${kind} ${bytes(peak.value)} @ op ${peak.op}`;
   const anchor = x > scale.left + scale.plotWidth * 0.7 ? "end" : "start";
-  return el("g", { class: "peak", "data-peak": kind, "data-op": peak.op, "data-value": peak.value },
-    el("circle", { cx: x, cy: y, r: 4, fill: color, stroke: "#fff", "stroke-width": 1 }, textEl("title", {}, label)),
-    textEl("text", { x: anchor === "end" ? x - 6 : x + 6, y: y + dy, "text-anchor": anchor, fill: color,
-      "font-weight": "bold" }, label));
+  const width = text.length * CHAR_WIDTH;
+  const at = anchor === "end" ? x - 6 : x + 6;
+  return { kind, text, x: at, y: scale.y(peak.value) + dy, anchor, from: anchor === "end" ? at - width : at,
+    to: anchor === "end" ? at : at + width };
+}
+
+/**
+ * The labels of the footprint's and live bytes' peaks, inside the plot and apart: the live label goes below its
+ * dot unless that is under the plot (little live memory: it would sit on the axis labels), then above it; when it
+ * would then cover the footprint's label (both peaks near one place), it moves a line away from it.
+ */
+export function peakLabels(footprint: Peak, live: Peak, scale: TimelineScale): PeakLabel[] {
+  const bottom = scale.top + scale.plotHeight - 3;
+  const top = peakLabel("footprint", footprint, scale, -6);
+  const below = peakLabel("live", live, scale, 14);
+  if (below.y > bottom) below.y = scale.y(live.value) - 6;
+  const overlapX = top.from < below.to && below.from < top.to;
+  if (overlapX && Math.abs(below.y - top.y) < LABEL_HEIGHT) {
+    below.y = top.y + LABEL_HEIGHT <= bottom ? top.y + LABEL_HEIGHT : top.y - LABEL_HEIGHT;
+  }
+  return [top, below];
+}
+
+/** A peak marker: a dot with its label. */
+function drawPeak(peak: Peak, label: PeakLabel, scale: TimelineScale, color: string): string {
+  return el("g", { class: "peak", "data-peak": label.kind, "data-op": peak.op, "data-value": peak.value },
+    el("circle", { cx: scale.x(peak.op), cy: scale.y(peak.value), r: 4, fill: color, stroke: "#fff", "stroke-width": 1 },
+      textEl("title", {}, label.text)),
+    textEl("text", { x: label.x, y: label.y, "text-anchor": label.anchor, fill: color, "font-weight": "bold" },
+      label.text));
 }
 
 /** The timeline as a standalone SVG document. */
@@ -190,8 +273,10 @@ export function timelineSVG(rows: readonly TimelineRow[], options: TimelineOptio
     body += el("path", { class: "footprint", d: `M${footprintLine}`, fill: "none", stroke: "#343a40",
       "stroke-width": 1 });
     body += el("path", { class: "live", d: `M${liveLine}`, fill: "none", stroke: "#c92a2a", "stroke-width": 1.5 });
-    body += drawPeak("footprint", peakOf(rows, (r) => r.footprint), scale, "#343a40", -6);
-    body += drawPeak("live", peakOf(rows, (r) => r.live), scale, "#c92a2a", 14);
+    const peaks = [footprintPeak(rows), livePeak(rows)];
+    const labels = peakLabels(peaks[0], peaks[1], scale);
+    body += drawPeak(peaks[0], labels[0], scale, "#343a40");
+    body += drawPeak(peaks[1], labels[1], scale, "#c92a2a");
   }
   body += el("line", { class: "cursor", x1: scale.left, x2: scale.left, y1: scale.top,
     y2: scale.top + scale.plotHeight, stroke: "#1971c2", "stroke-width": 1.5, visibility: "hidden" });
