@@ -358,13 +358,15 @@ static void bind(struct arg name, u64 v) {
 
 
 /* Until the tcache key is known: the head of any tcache bin (freed there by free, or by sysmalloc's free of the
-   old top) holds the key in its second word. */
+   old top) holds the key in its second word; heads a script set itself, outside the heap, are passed over. */
 static void learn_key(void) {
   if (key_known || sigsetjmp(on_fault, 1)) return;
   for (u64 index = 0; index < 64; index++) {
     u64 head = load64(heap_base + 0x10 + 0x80 + 8 * index);
-    if (head) {
-      tcache_key = load64(head + 8);
+    if (head <= heap_base + 0x10 || head - heap_base >= (1ULL << 32)) continue;
+    u64 key = load64(head + 8);
+    if (key) {
+      tcache_key = key;
       key_known = 1;
       return;
     }

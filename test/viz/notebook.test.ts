@@ -1,61 +1,25 @@
 // examples/heap-tour.ipynb executed headlessly on Deno's Jupyter kernel (the `deno` dev dependency) against the
 // built package, by notebook/execute.py (jupyter_client); its outputs must hold the drawings, well-formed.
 
-import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseXml, select } from "./xml.js";
+import { executeNotebook, joined, notebookMissing } from "./notebook/run.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const OUTPUT = join(ROOT, "test-output");
-const PYTHON = "/usr/bin/python3";
-const EXECUTE = join(ROOT, "test/viz/notebook/execute.py");
-const DENO = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/deno/deno")]
-  .find((p) => existsSync(p));
 const CI = !!process.env.CI;
-const hasJupyterClient = existsSync(PYTHON) &&
-  spawnSync(PYTHON, ["-c", "import jupyter_client, nbformat"], { stdio: "ignore" }).status === 0;
-const missing = [!hasJupyterClient && "Debian's jupyter_client (apt-get install -y python3-jupyter-client python3-nbformat)",
-  !DENO && "the deno binary (npm install)", !existsSync(join(ROOT, "build/ptmalloc.wasm")) && "build/ (npm run build)"]
-  .filter(Boolean);
+const missing = notebookMissing();
 
 if (missing.length) {
   if (CI) throw new Error(`notebook test: missing ${missing.join(", ")}`);
   console.warn(`notebook test skipped: missing ${missing.join(", ")}`);
 }
 
-interface Output {
-  output_type: string;
-  text?: string | string[];
-  data?: Record<string, string | string[]>;
-  ename?: string;
-  evalue?: string;
-}
-
-const joined = (text: string | string[] | undefined) => (Array.isArray(text) ? text.join("") : text ?? "");
-
 describe.skipIf(missing.length > 0)("examples/heap-tour.ipynb", () => {
-  const kernels = mkdtempSync(join(tmpdir(), "heaplab-kernels-"));
-  afterAll(() => rmSync(kernels, { recursive: true, force: true }));
-
   it("runs on Deno's kernel and shows the heap map, free lists and timelines as SVG", { timeout: 360_000 }, async () => {
-    mkdirSync(join(kernels, "kernels/deno"), { recursive: true });
-    writeFileSync(join(kernels, "kernels/deno/kernel.json"), JSON.stringify({
-      argv: [DENO, "jupyter", "--kernel", "--conn", "{connection_file}"], display_name: "Deno", language: "typescript",
-    }));
-    mkdirSync(OUTPUT, { recursive: true });
-    await promisify(execFile)(PYTHON, [EXECUTE, "deno", join(ROOT, "examples/heap-tour.ipynb"),
-      join(OUTPUT, "heap-tour.ipynb"), "300"], {
-      env: { ...process.env, JUPYTER_PATH: kernels, DENO_NO_UPDATE_CHECK: "1" },
-      maxBuffer: 1 << 26,
-    });
-    const notebook = JSON.parse(readFileSync(join(OUTPUT, "heap-tour.ipynb"), "utf8"));
-    const outputs: Output[] = notebook.cells.filter((c: { cell_type: string }) => c.cell_type === "code")
-      .flatMap((c: { outputs: Output[] }) => c.outputs);
+    const outputs = await executeNotebook("examples/heap-tour.ipynb", join(OUTPUT, "heap-tour.ipynb"));
     expect(outputs.filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`)).toEqual([]);
 
     const svgs = outputs.filter((o) => o.data?.["image/svg+xml"]).map((o) => joined(o.data!["image/svg+xml"]));
