@@ -357,19 +357,25 @@ static void bind(struct arg name, u64 v) {
 }
 
 
-/* Until the tcache key is known: the head of any tcache bin (freed there by free, or by sysmalloc's free of the
-   old top) holds the key in its second word; heads a script set itself, outside the heap, are passed over. */
-static void learn_key(void) {
+static u64 tcache_head(u64 index) { return load64(heap_base + 0x10 + 0x80 + 8 * index); }
+
+static void learn_from(u64 chunk) {
+  u64 key = load64(chunk + 8);
+  if (key) { tcache_key = key; key_known = 1; }
+}
+
+/* Until the tcache key is known, it is read from the second word of a chunk just entering the tcache: the one a
+   free put at the head of its bin, or (after any step, for sysmalloc's free of the old top) the head of a bin
+   inside the heap. Heads a script set itself are passed over: they are outside the heap, or their word is 0. */
+static void learn_key(u64 freed, int after_free) {
   if (key_known || sigsetjmp(on_fault, 1)) return;
-  for (u64 index = 0; index < 64; index++) {
-    u64 head = load64(heap_base + 0x10 + 0x80 + 8 * index);
-    if (head <= heap_base + 0x10 || head - heap_base >= (1ULL << 32)) continue;
-    u64 key = load64(head + 8);
-    if (key) {
-      tcache_key = key;
-      key_known = 1;
-      return;
-    }
+  if (after_free) {
+    u64 size = load64(freed - 8) & ~7ULL, index = (size - 0x11) / 0x10;
+    if (size >= 0x20 && index < 64 && tcache_head(index) == freed) learn_from(freed);
+  }
+  for (u64 index = 0; index < 64 && !key_known; index++) {
+    u64 chunk = tcache_head(index);
+    if (chunk > heap_base + 0x10 && chunk - heap_base < (1ULL << 32)) learn_from(chunk);
   }
 }
 
@@ -450,6 +456,7 @@ static void statement(const char *s, const char *end) {
     u64 p = eval(a[1].s, a[1].e);
     if (unset_name) goto unset;
     do_free((void *)p);
+    learn_key(p, 1);
   } else if (word_is(a[0], "write64") || word_is(a[0], "write8")) {
     u64 address = eval(a[1].s, a[1].e), v = eval(a[2].s, a[2].e);
     if (unset_name) goto unset;
@@ -490,7 +497,7 @@ static void statement(const char *s, const char *end) {
     }
   } else fail("unknown statement");
   last_outcome = 0;
-  learn_key();
+  learn_key(0, 0);
   return;
 unset:
   begin_line();
