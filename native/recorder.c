@@ -21,6 +21,11 @@
  *   - The header gives the machine's RAM and swap ("# mem-total", "# swap-total", bytes): the kernel's overcommit
  *     heuristic refuses any single mapping larger than both together, and a replay models that limit.
  *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
+ *   - threads: pthread_create is interposed so that the new thread writes "# thread-start <tid> parent=<tid> seq=N"
+ *     first. A thread-specific value's destructor marks the thread's exit pending; "# thread-exit <tid> seq=N" is
+ *     written once the kernel has reaped the thread, after glibc's last frees of it (its tcache going back to its
+ *     arena and the arena onto the free list happen after every destructor). Until then, ≤ 20 ms, another thread's
+ *     call waits, so that no call the exit could change runs before the exit's line.
  *   - exit: a destructor writes "# exit seq=N" and flushes; later calls are written through at once.
  *   - _exit (a forked child's usual end) skips destructors: it is interposed and writes "# exit seq=N" first.
  *   - Call sites: the return address (one frame: __builtin_return_address, nearly free) or the n innermost
@@ -30,7 +35,8 @@
  *     dl_iterate_phdr), and `heaplab record` resolves the addresses to function and line with addr2line.
  *   - A signal that kills the process (SIGSEGV, abort, SIGTERM …) is caught when the program left it at its default
  *     action: the handler writes the complete records and "# signal S seq=N", then re-raises it, so the program
- *     still dies of it. It takes no lock (the crashing thread may hold it) and writes no half-built record.
+ *     still dies of it. It takes no lock (the crashing thread may hold it) and writes no half-built record; the
+ *     pending exits of threads already gone are written before it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -46,6 +52,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -80,6 +87,18 @@ static char exec_env[64];          /* HEAPLAB_RECORD_EXEC=… handed to the next
 
 static TLS int busy;               /* inside the recorder on this thread: forward without recording */
 static TLS pid_t cached_tid;
+
+/* Threads whose exit was marked (their thread-specific destructor ran) but is not written yet: in marking order. */
+#define PENDING_EXITS 1024
+#define EXIT_WAIT_NS 20000000ull
+struct pending_exit {
+    pid_t tid;
+    unsigned long long since;      /* CLOCK_MONOTONIC ns when marked */
+};
+static struct pending_exit pending[PENDING_EXITS];
+static int pending_count;
+static pthread_key_t exit_key;
+static int exit_key_ready;
 
 #define HIGH_FD 1000
 #define BUFFER_BYTES (1 << 16)
@@ -141,8 +160,14 @@ static void end_record(void) {
     if (write_through || used > BUFFER_BYTES - RECORD_MAX || ++since_flush >= flush_every) flush();
 }
 
+static void watch_exit(void);
+
+/** This thread's tid; a thread other than the process's first is watched for its exit from its first call on. */
 static pid_t current_tid(void) {
-    if (!cached_tid) cached_tid = gettid();
+    if (!cached_tid) {
+        cached_tid = gettid();
+        if (cached_tid != getpid()) watch_exit();
+    }
     return cached_tid;
 }
 
@@ -393,6 +418,140 @@ static void start_file(pid_t parent, const char *fork_of, unsigned long fork_seq
     flush();
 }
 
+/* ───────────────────────────── thread lifecycle ───────────────────────────── */
+
+static void initialise(void);
+
+static unsigned long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+/** Whether the kernel has reaped thread `tid` of this process: glibc's last work for it is done. */
+static int thread_gone(pid_t tid) {
+    int saved = errno;
+    int gone = syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+    errno = saved;
+    return gone;
+}
+
+/** "# thread-exit <tid> seq=N": the end of a line like a record's, so a dying process writes it whole. */
+static void put_exit_line(pid_t tid) {
+    put_str("# thread-exit ");
+    put_dec((unsigned long)tid);
+    put_str(" seq=");
+    put_dec(seq);
+    end_record();
+}
+
+/** Removes pending exit i, keeping the others in marking order. */
+static void forget_pending(int i) {
+    pending_count--;
+    memmove(&pending[i], &pending[i + 1], (size_t)(pending_count - i) * sizeof pending[0]);
+}
+
+/**
+ * Writes the exits of the threads already gone; with `wait`, first waits (the lock released, ≤ 20 ms after each
+ * was marked) for the others, so that the call about to be recorded runs after them, as its record will stand.
+ * Under the lock; the calling thread's own exit stays pending (its last frees are still to come).
+ */
+static void settle_exits(int wait) {
+    pid_t me = current_tid();
+    for (int i = 0; i < pending_count;) {
+        if (pending[i].tid == me) { i++; continue; }
+        if (!thread_gone(pending[i].tid) && wait && now_ns() - pending[i].since < EXIT_WAIT_NS) {
+            pthread_mutex_unlock(&lock);
+            struct timespec nap = { 0, 50000 };
+            nanosleep(&nap, NULL);
+            pthread_mutex_lock(&lock);
+            i = 0; /* other threads ran meanwhile */
+            continue;
+        }
+        if (state == RECORDING && out_fd >= 0) put_exit_line(pending[i].tid);
+        forget_pending(i);
+    }
+}
+
+/** The thread-specific value's destructor: the thread is ending; its exit is written once it is gone. */
+static void thread_ends(void *value) {
+    (void)value;
+    busy = 1;
+    pthread_mutex_lock(&lock);
+    if (pending_count == PENDING_EXITS) settle_exits(0);
+    if (pending_count < PENDING_EXITS) {
+        pending[pending_count].tid = current_tid();
+        pending[pending_count].since = now_ns();
+        pending_count++;
+    }
+    pthread_mutex_unlock(&lock);
+    busy = 0;
+}
+
+/** Gives this thread the value whose destructor marks its exit (the key is below 32: setting it never allocates). */
+static void watch_exit(void) {
+    if (exit_key_ready) pthread_setspecific(exit_key, (void *)1);
+}
+
+/** The new thread's first words: "# thread-start <tid> parent=<tid> seq=N". */
+static void thread_begins(pid_t parent) {
+    busy = 1;
+    pthread_mutex_lock(&lock);
+    if (state == UNINITIALISED) initialise();
+    pid_t tid = current_tid();
+    if (state == RECORDING && out_fd >= 0) {
+        put_str("# thread-start ");
+        put_dec((unsigned long)tid);
+        put_str(" parent=");
+        put_dec((unsigned long)parent);
+        put_str(" seq=");
+        put_dec(seq);
+        end_record();
+    }
+    pthread_mutex_unlock(&lock);
+    busy = 0;
+}
+
+/* What a new thread needs before it runs the program's function; a slot is free again once the thread read it. */
+#define START_SLOTS 256
+struct start_slot {
+    void *(*function)(void *);
+    void *arg;
+    pid_t parent;
+    int taken;
+};
+static struct start_slot start_slots[START_SLOTS];
+
+static void *thread_start(void *slot_address) {
+    struct start_slot *slot = slot_address;
+    void *(*function)(void *) = slot->function;
+    void *arg = slot->arg;
+    pid_t parent = slot->parent;
+    __atomic_store_n(&slot->taken, 0, __ATOMIC_RELEASE);
+    thread_begins(parent);
+    return function(arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+/** Creates the thread through a start that writes its thread-start line (directly when every slot is taken). */
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*function)(void *), void *arg) {
+    static pthread_create_fn real;
+    if (!real) real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    for (int i = 0; i < START_SLOTS; i++) {
+        int free_slot = 0;
+        if (!__atomic_compare_exchange_n(&start_slots[i].taken, &free_slot, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            continue;
+        start_slots[i].function = function;
+        start_slots[i].arg = arg;
+        start_slots[i].parent = gettid();
+        int status = real(thread, attr, thread_start, &start_slots[i]);
+        if (status != 0) __atomic_store_n(&start_slots[i].taken, 0, __ATOMIC_RELEASE);
+        return status;
+    }
+    return real(thread, attr, function, arg);
+}
+
 /* ───────────────────────────── dying processes ───────────────────────────── */
 
 /** Writes the whole records and "# <what> seq=N" without the lock: the process ends next, and may hold it. */
@@ -400,6 +559,15 @@ static void last_words(const char *what, int number) {
     if (state != RECORDING || out_fd < 0 || getpid() != pid) return;
     int saved = errno;
     used = complete;
+    for (int i = 0; i < pending_count; i++) {
+        if (!thread_gone(pending[i].tid)) continue;
+        if (used > BUFFER_BYTES - RECORD_MAX) flush();
+        put_str("# thread-exit ");
+        put_dec((unsigned long)pending[i].tid);
+        put_str(" seq=");
+        put_dec(seq);
+        put_char('\n');
+    }
     if (used > BUFFER_BYTES - RECORD_MAX) flush();
     put_str(what);
     if (number >= 0) { put_dec((unsigned long)number); put_char(' '); }
@@ -451,6 +619,7 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
 static void after_fork_child(void) {
     pthread_mutex_init(&lock, NULL);
     cached_tid = 0;
+    pending_count = 0; /* the child has no other thread: none of them ends in it */
     if (state != RECORDING) return;
     pid_t parent = pid;
     pid = getpid();
@@ -478,6 +647,8 @@ static void initialise(void) {
     start_file(getppid(), NULL, 0);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     catch_fatal_signals();
+    /* A key of the static block (below 32): pthread_setspecific stores its values without allocating. */
+    exit_key_ready = pthread_key_create(&exit_key, thread_ends) == 0 && exit_key < 32;
 }
 
 /* Every wrapper: forward at once when re-entered; otherwise lock, call, record, unlock. */
@@ -485,6 +656,7 @@ static void initialise(void) {
     busy = 1;                                                     \
     pthread_mutex_lock(&lock);                                    \
     if (state == UNINITIALISED) initialise();                     \
+    if (pending_count) settle_exits(1);                           \
     const int recording = state == RECORDING && out_fd >= 0
 #define LEAVE()                                                   \
     pthread_mutex_unlock(&lock);                                  \
@@ -638,6 +810,7 @@ static void comment(const char *what) {
     busy = 1;
     pthread_mutex_lock(&lock);
     if (state == UNINITIALISED) initialise();
+    if (pending_count) settle_exits(1);
     if (state == RECORDING && out_fd >= 0) {
         put_str(what);
         put_dec(seq);

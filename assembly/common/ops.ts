@@ -37,6 +37,8 @@ export const OP_POSIX_MEMALIGN: i32 = 7;
 export const OP_VALLOC: i32 = 8;
 export const OP_PVALLOC: i32 = 9;
 export const OP_TRIM: i32 = 10;
+/** A thread ends: what the real allocator does when a thread exits (no result; never counted as a call). */
+export const OP_THREAD_EXIT: i32 = 11;
 
 /**
  * Error codes of a batch the model cannot run, not the allocator's own aborts (those are below 100): an op code
@@ -67,11 +69,11 @@ export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
  */
 export function abiConstants(): string {
   const names = ["OP_MALLOC", "OP_CALLOC", "OP_REALLOC", "OP_FREE", "OP_MEMALIGN", "OP_ALIGNED_ALLOC",
-    "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "FLAG_RAW_ADDRESS", "REGION_NONE", "REGION_HEAP",
-    "REGION_MMAP", "REGION_MAIN_MAPPED", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
+    "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "OP_THREAD_EXIT", "FLAG_RAW_ADDRESS", "REGION_NONE",
+    "REGION_HEAP", "REGION_MMAP", "REGION_MAIN_MAPPED", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
   const values: i32[] = [OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC,
-    OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP,
-    REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
+    OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE,
+    REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
   let out = "";
   for (let i = 0; i < names.length; i++) out += (i ? "," : "") + names[i] + "=" + values[i].toString();
   return out;

@@ -8,17 +8,17 @@
 //   └── for each op:  clear the error · journal begin (also without `journal` near the memory cap) · clear
 //                     simulated memory's failure
 //                     · thread in [0, threads)          else ERR_THREAD
-//                     · op code in [OP_MALLOC, OP_TRIM] else ERR_UNKNOWN_OP
+//                     · op code in [OP_MALLOC, OP_THREAD_EXIT] else ERR_UNKNOWN_OP
 //                     · the model's runOp (writes the op's result slots)
 //                     · a store simulated memory could not take becomes the op's error (limit, segv)
 //                     · the model's check after the op (its invariant checker, when due)
 //                     · error: journal rollback, the model's leave, return the ops done
-//                     · else journal commit, the model's afterOp (metrics)
+//                     · else journal commit, the model's afterOp (metrics; not for a thread exit, which is no call)
 //       the model's leave (back to the main thread)
 
 import { journalBegin, journalCommit, journalRollback, vmAtCeiling, vmClearFailure } from "./vmem";
 import {
-  opField, raise, failed, clearError, settleMemory, OP_MALLOC, OP_TRIM, ERR_UNKNOWN_OP, ERR_THREAD,
+  opField, raise, failed, clearError, settleMemory, OP_MALLOC, OP_THREAD_EXIT, ERR_UNKNOWN_OP, ERR_THREAD,
 } from "./ops";
 
 /** Runs op `i` of the batch, its thread and op code already checked, writing its result; false on an error. */
@@ -79,7 +79,7 @@ function runnable(ops: usize, i: i32): bool {
     return false;
   }
   const code = opField(ops, i, 0);
-  if (!(code >= <f64>OP_MALLOC && code <= <f64>OP_TRIM && code == Math.floor(code))) {
+  if (!(code >= <f64>OP_MALLOC && code <= <f64>OP_THREAD_EXIT && code == Math.floor(code))) {
     unknownOp(<i32>code);
     return false;
   }
@@ -103,7 +103,7 @@ export function replayBatch(ops: usize, count: i32, results: usize, journal: boo
       return i;
     }
     if (journaled) journalCommit();
-    afterOp(ops, i, results);
+    if (opField(ops, i, 0) != <f64>OP_THREAD_EXIT) afterOp(ops, i, results);
   }
   leave();
   return count;

@@ -6,8 +6,8 @@ import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "..
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
-  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, objectRequested, setObjectRequested, clearError, failed, raise,
+  OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg,
+  objectAddress, setObjectAddress, objectRequested, setObjectRequested, clearError, failed, raise,
 } from "../common/ops";
 import { MAX_THREADS, G_TRIMMED, gld, gst } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
@@ -160,6 +160,11 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       // before jemalloc took over; its first call releases those free pages (1), later ones find nothing (0).
       putResult(results, i, trimmed ? 0 : 1, REGION_NONE);
       setTrimmed();
+      return true;
+    case OP_THREAD_EXIT:
+      // Not modelled: jemalloc flushes an exiting thread's tcache (tsd_cleanup) and the arena keeps its thread
+      // count; the model keeps the tcache with the thread, which is exact until the flushed regions would be reused.
+      putResult(results, i, 0, REGION_NONE);
       return true;
     default:
       unknownOp(code);

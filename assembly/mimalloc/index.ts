@@ -6,8 +6,8 @@ import { replayUse, replayBatch, optionsOpen, optionsClose, unknownOp } from "..
 import { countersInit } from "../common/counters";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
-  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, setObjectRequested, clearError, failed, raise,
+  OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE, REGION_MMAP, opField, putResult, sizeArg,
+  objectAddress, setObjectAddress, setObjectRequested, clearError, failed, raise,
 } from "../common/ops";
 import { globalsInit, gadd, G_LIVE_REQUESTED, G_LIVE_BLOCKS, MAX_THREADS } from "./globals";
 import { setHintStart, setMmapBase } from "./os";
@@ -125,6 +125,11 @@ function runOp(ops: usize, i: i32, results: usize): bool {
     }
     case OP_TRIM:
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
+      return true;
+    case OP_THREAD_EXIT:
+      // Not modelled: mimalloc abandons an exiting thread's heap (_mi_thread_done) and the next thread adopts its
+      // pages; the model keeps the heap with the thread, which is exact until another thread would reclaim them.
+      putResult(results, i, 0, REGION_NONE);
       return true;
     default:
       unknownOp(code);

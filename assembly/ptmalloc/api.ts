@@ -15,13 +15,15 @@ import {
   singleThread, threadTcache, setThreadTcache, PAGE, 
 } from "./params";
 import { rangeMapped } from "./layout";
-import { tcacheGet, tcacheCountOf, TCACHE_STRUCT_SIZE } from "./tcache";
+import { tcacheGet, tcacheCountOf, tcacheTakeAny, TCACHE_STRUCT_SIZE } from "./tcache";
 import { intMalloc } from "./malloc";
 import { intFree, mallocConsolidate } from "./free";
 import { intRealloc } from "./realloc";
 import { intMemalign } from "./memalign";
 import { munmapChunk, mremapChunk, systrim } from "./system";
-import { mainArena, arenaGet, arenaGetRetry, arenaForChunk, arenaIndex, heapForPtr, isMainArena } from "./arena";
+import {
+  mainArena, arenaGet, arenaGetRetry, arenaForChunk, arenaIndex, heapForPtr, isMainArena, arenaThreadFreeres,
+} from "./arena";
 
 /** _int_malloc in `av`, then once more in arena_get_retry's arena when `av` could not serve the request. */
 function intMallocRetrying(av: u64, bytes: u64): u64 {
@@ -99,6 +101,30 @@ export function libcFree(mem: u64): void {
   const av = owningArena(p, false);
   if (av == 0) return;
   intFree(av, p, false);
+}
+
+/** __libc_free of a chunk that is not mmapped, with the thread's tcache gone (tcache_thread_shutdown's frees). */
+function freeToArena(mem: u64): bool {
+  const p = mem2chunk(mem);
+  const av = owningArena(p, false);
+  return av != 0 && intFree(av, p, false);
+}
+
+/**
+ * __malloc_arena_thread_freeres, when a thread exits: tcache_thread_shutdown hands every cached chunk, then the
+ * tcache structure itself, back to its arena through free (with no tcache, straight to the bins), then the thread
+ * leaves its arena, which goes onto the free list for the next new thread.
+ */
+export function threadExit(): void {
+  const tc = threadTcache();
+  if (tc != 0) {
+    setThreadTcache(0);
+    for (let e = tcacheTakeAny(tc); e != 0; e = tcacheTakeAny(tc)) {
+      if (!freeToArena(e)) return;
+    }
+    if (failed() || !freeToArena(tc)) return;
+  }
+  arenaThreadFreeres();
 }
 
 /** __libc_realloc */

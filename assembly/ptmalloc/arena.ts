@@ -21,12 +21,12 @@ import {
 } from "./chunk";
 import {
   MSTATE_SIZE, initState, top, setTop, systemMem, setSystemMem, setMaxSystemMem, nextArena, setNextArena,
-  attachedThreads, setAttachedThreads,
+  attachedThreads, setAttachedThreads, nextFree, setNextFree,
 } from "./mstate";
 import {
   ARENAS_BASE, heapMaxSize, heapMinSize, PAGE, P_NARENAS, P_NARENAS_LIMIT, P_NEXT_TO_USE, P_ALIGNED_HEAP_AREA,
-  P_TRIM_THRESHOLD, param, setParam, alignUp, topPad, hpPageSize, arenaMax, arenaTest, cores, threadArena,
-  setThreadArena,
+  P_TRIM_THRESHOLD, P_FREE_LIST, param, setParam, alignUp, topPad, hpPageSize, arenaMax, arenaTest, cores,
+  threadArena, setThreadArena,
 } from "./params";
 import { findGap, rangeFree, mapInsert, MAP_HEAP, mapIndexOf, mapRemove } from "./mmap";
 import { madviseThp } from "./system";
@@ -246,11 +246,53 @@ function detachArena(av: u64): void {
   if (av != 0) setAttachedThreads(av, attachedThreads(av) - 1);
 }
 
+/** get_free_list: the arena an exited thread left, attached to the calling thread; 0 when there is none. */
+function getFreeList(): u64 {
+  const result = param(P_FREE_LIST);
+  if (result == 0) return 0;
+  setParam(P_FREE_LIST, nextFree(result));
+  setAttachedThreads(result, 1);
+  detachArena(threadArena());
+  setThreadArena(result);
+  count(LOCK_ARENA, 0);
+  return result;
+}
+
+/** remove_from_free_list: unlinks `av` from the free list, where reused_arena may have found it. */
+function removeFromFreeList(av: u64): void {
+  let previous: u64 = 0; // 0: the list's head
+  let p = param(P_FREE_LIST);
+  while (p != 0 && p != av) {
+    previous = p;
+    p = nextFree(p);
+  }
+  if (p == 0) return;
+  if (previous == 0) setParam(P_FREE_LIST, nextFree(p));
+  else setNextFree(previous, nextFree(p));
+}
+
+/**
+ * arena_thread_freeres, after the tcache went back: the exiting thread leaves its arena, which goes onto the free
+ * list, for the next thread that needs an arena, once no other thread is attached to it.
+ */
+export function arenaThreadFreeres(): void {
+  const av = threadArena();
+  if (av == 0) return;
+  setThreadArena(0);
+  const attached = attachedThreads(av) - 1;
+  setAttachedThreads(av, attached);
+  if (attached == 0) {
+    setNextFree(av, param(P_FREE_LIST));
+    setParam(P_FREE_LIST, av);
+  }
+}
+
 /** reused_arena: the round-robin choice once the arena limit is reached (every lock is free in a replay). */
 function reusedArena(): u64 {
   let result = param(P_NEXT_TO_USE);
   if (result == 0) result = mainArena;
   detachArena(threadArena());
+  removeFromFreeList(result);
   setAttachedThreads(result, attachedThreads(result) + 1);
   setThreadArena(result);
   setParam(P_NEXT_TO_USE, nextArena(result));
@@ -258,8 +300,10 @@ function reusedArena(): u64 {
   return result;
 }
 
-/** arena_get2: a new arena while under the limit, else a reused one. */
+/** arena_get2: an arena from the free list, else a new arena while under the limit, else a reused one. */
 export function arenaGet2(size: u64): u64 {
+  const free = getFreeList();
+  if (free != 0) return free;
   let limit = param(P_NARENAS_LIMIT);
   if (limit == 0) {
     if (arenaMax != 0) limit = arenaMax;

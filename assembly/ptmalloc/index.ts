@@ -14,7 +14,8 @@ import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   opField, putResult, sizeArg, objectAddress, setObjectAddress, clearError, failed, lastErrorMessage as errorText,
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
-  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, SIZE_TOO_LARGE,
+  OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED,
+  REGION_ARENA, SIZE_TOO_LARGE,
 } from "../common/ops";
 import { chunkSize, prevSize, isMmapped, isMainArenaChunk, mem2chunk, PTRDIFF_MAX } from "./chunk";
 import { initState, setNextArena, setAttachedThreads } from "./mstate";
@@ -28,7 +29,7 @@ import {
 import { mainArena, setMainArena, arenaForChunk, arenaIndex, arenaAt, arenaCount, HEAP_INFO_SIZE } from "./arena";
 import {
   libcMalloc, libcFree, libcRealloc, libcCalloc, midMemalign, posixMemalign, pvalloc, usableSizeOf, mallocTrim,
-  headerReadable,
+  headerReadable, threadExit,
 } from "./api";
 import { mapIndexOf, setMapNotes } from "./mmap";
 import { ledgerOwn, ledgerDisown } from "./ledger";
@@ -217,6 +218,11 @@ function operation(ops: usize, i: i32): u64 {
     case OP_TRIM: {
       lastRegion = REGION_NONE;
       return mallocTrim(sizeArg(a)) ? 1 : 0;
+    }
+    case OP_THREAD_EXIT: {
+      threadExit();
+      lastRegion = REGION_NONE;
+      return 0;
     }
     default: unknownOp(op); return 0;
   }

@@ -59,6 +59,10 @@ export const NONCONTIGUOUS_BIT: u32 = 2;
 // @ts-ignore: decorator
 @inline export function setNextArena(av: u64, v: u64): void { st64(av + 2160, v); }
 // @ts-ignore: decorator
+@inline export function nextFree(av: u64): u64 { return ld64(av + 2168); }
+// @ts-ignore: decorator
+@inline export function setNextFree(av: u64, v: u64): void { st64(av + 2168, v); }
+// @ts-ignore: decorator
 @inline export function attachedThreads(av: u64): u64 { return ld64(av + 2176); }
 // @ts-ignore: decorator
 @inline export function setAttachedThreads(av: u64, v: u64): void { st64(av + 2176, v); }

@@ -15,7 +15,7 @@
 //   │ +80  │ consolidations   │ +88 trims (statistics)                                        │
 //   │ +96  │ next_to_use      │ reused_arena's round-robin cursor                             │
 //   │ +104 │ multi_threaded   │ set for good once a second thread ran (SINGLE_THREAD_P false) │
-//   │ +112 │ (unused)         │ free_list: arenas of exited threads (traces never exit one)   │
+//   │ +112 │ free_list        │ arenas no thread is attached to, left by exited threads        │
 //   │ +120 │ mappings         │ records in the mmap area table                                │
 //   │ +128 │ narenas_limit    │ arena_get2's limit, fixed once narenas exceeds arena_test     │
 //   ╘══════╧══════════════════╧═══════════════════════════════════════════════════════════════╛
@@ -173,6 +173,8 @@ export function setMxfast(v: u64): void {
 @inline export const P_NEXT_TO_USE: u64 = 96;
 // @ts-ignore: decorator
 @inline export const P_MULTI_THREADED: u64 = 104;
+// @ts-ignore: decorator
+@inline export const P_FREE_LIST: u64 = 112;
 // @ts-ignore: decorator
 @inline export const P_MAPPINGS: u64 = 120;
 // @ts-ignore: decorator

@@ -17,6 +17,8 @@ import { tcacheKey, tcacheCount } from "./params";
 import { ABORT } from "./check";
 
 export const TCACHE_STRUCT_SIZE: u64 = 640;
+/** TCACHE_MAX_BINS: the entries every tcache structure has, whatever glibc.malloc.tcache_max says. */
+const TCACHE_MAX_BINS: u64 = 64;
 
 // @ts-ignore: decorator
 @inline export function tcacheCountOf(tc: u64, idx: u64): u64 { return <u64>ld16(tc + (idx << 1)); }
@@ -49,6 +51,25 @@ export function tcacheGet(tc: u64, idx: u64): u64 {
   st64(e + 8, 0);
   delisted(LIST_TCACHE, chunkSize(mem2chunk(e)));
   return e;
+}
+
+/**
+ * The next entry tcache_thread_shutdown frees: the head of the lowest non-empty bin, unlinked (its count stays,
+ * as glibc leaves it); 0 when every bin is empty or after an abort.
+ */
+export function tcacheTakeAny(tc: u64): u64 {
+  for (let idx: u64 = 0; idx < TCACHE_MAX_BINS; idx++) {
+    const e = tcacheEntry(tc, idx);
+    if (e == 0) continue;
+    if (misaligned(e)) {
+      raise(ABORT, "tcache_thread_shutdown(): unaligned tcache chunk detected");
+      return 0;
+    }
+    st64(tc + 128 + (idx << 3), protectPtr(e, ld64(e)));
+    delisted(LIST_TCACHE, chunkSize(mem2chunk(e)));
+    return e;
+  }
+  return 0;
 }
 
 /** The double-free walk of _int_free, run when the freed entry carries the tcache key. False after an abort. */

@@ -7,8 +7,8 @@ import { countersInit } from "../common/counters";
 import { setOvercommitLimit, USER_SPACE_END } from "../common/kernel";
 import {
   OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC, OP_POSIX_MEMALIGN, OP_VALLOC,
-  OP_PVALLOC, OP_TRIM, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg, objectAddress,
-  setObjectAddress, clearError, failed, SIZE_TOO_LARGE,
+  OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE, REGION_HEAP, opField, putResult, sizeArg,
+  objectAddress, setObjectAddress, clearError, failed, SIZE_TOO_LARGE,
 } from "../common/ops";
 import { gld, G_HEAP_START, MAX_THREADS } from "./globals";
 import { setTransferNumObjects, allocationSize, numClasses, classToSize, classToPages, batchSize } from "./sizemap";
@@ -16,6 +16,7 @@ import { setReleaseRate, setHeapLimitMb, setAggressiveDecommit } from "./pagehea
 import { setOverallThreadCacheSize } from "./threadcache";
 import {
   startUp, tcMalloc, tcFree, tcCalloc, tcRealloc, tcMemalign, tcPosixMemalign, tcValloc, tcPvalloc, usableSizeOf,
+  tcThreadExit,
 } from "./malloc";
 import { STAT_NAMES, writeStats } from "./stats";
 import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, walkHeap, walkSpans } from "./walk";
@@ -107,6 +108,10 @@ function runOp(ops: usize, i: i32, results: usize): bool {
     }
     case OP_TRIM:
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
+      return true;
+    case OP_THREAD_EXIT:
+      tcThreadExit(thread);
+      putResult(results, i, 0, REGION_NONE);
       return true;
     default:
       unknownOp(code);

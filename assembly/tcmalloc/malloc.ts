@@ -16,7 +16,9 @@ import {
 } from "./pageheap";
 import { centralInit, insertRange } from "./central";
 import { classCacheInit, cachedClass, setCachedClass, invalidateCachedClass } from "./pagemap";
-import { newHeap, cacheAllocate, cacheDeallocate, overallThreadCacheSize, THREAD_CACHE_BYTES } from "./threadcache";
+import {
+  newHeap, deleteCache, cacheAllocate, cacheDeallocate, overallThreadCacheSize, THREAD_CACHE_BYTES,
+} from "./threadcache";
 import { noteAllocated, noteFreed, isAllocated } from "./notes";
 
 // @ts-ignore: decorator
@@ -43,6 +45,15 @@ function cacheFor(thread: i32): u64 {
 // @ts-ignore: decorator
 @inline function cacheIfPresent(thread: i32): u64 {
   return ld64(threadSlot(thread));
+}
+
+/** A thread's exit: its cache, when it made one, is destroyed (the thread-specific data's destructor). */
+export function tcThreadExit(thread: i32): void {
+  const slot = threadSlot(thread);
+  const tc = ld64(slot);
+  if (tc == 0) return;
+  st64(slot, 0);
+  deleteCache(tc);
 }
 
 /** SpanToMallocResult: a large object's address; its first page leaves the size-class cache. */

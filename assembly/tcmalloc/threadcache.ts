@@ -18,7 +18,7 @@ import {
   gld, gst, gadd, ALLOC_THREADCACHE, G_UNCLAIMED, G_THREAD_HEAPS, G_NEXT_STEAL, G_HEAP_COUNT, G_THREAD_BYTES,
 } from "./globals";
 import { numClasses, classToSize, batchSize } from "./sizemap";
-import { allocatorNew } from "./system";
+import { allocatorNew, allocatorDelete } from "./system";
 import { removeRange, removedStart, removedEnd, insertRange } from "./central";
 
 export const THREAD_CACHE_BYTES: u64 = 4224;
@@ -117,6 +117,30 @@ export function newHeap(thread: i32): u64 {
   gst(G_THREAD_HEAPS, tc);
   gadd(G_HEAP_COUNT, 1);
   return tc;
+}
+
+/**
+ * ThreadCache::DeleteCache, when a thread exits: Cleanup returns every list to the central cache, the cache leaves
+ * the list of heaps (the steal cursor moves past it), its budget goes back to the unclaimed pool and its memory to
+ * the thread-cache allocator's free list, which the next new thread's cache reuses.
+ */
+export function deleteCache(tc: u64): void {
+  const n = numClasses();
+  for (let cl = 0; cl < n; cl++) {
+    const length = listLength(freeList(tc, cl));
+    if (length > 0) releaseToCentralCache(tc, cl, <i32>length);
+  }
+  count(LOCK_PAGEHEAP, 0);
+  const next = nextCache(tc);
+  const prev = prevCache(tc);
+  if (next != 0) st64(next + 4120, prev);
+  if (prev != 0) st64(prev + 4112, next);
+  if (gld(G_THREAD_HEAPS) == tc) gst(G_THREAD_HEAPS, next);
+  gst(G_HEAP_COUNT, gld(G_HEAP_COUNT) - 1);
+  if (gld(G_NEXT_STEAL) == tc) gst(G_NEXT_STEAL, next);
+  if (gld(G_NEXT_STEAL) == 0) gst(G_NEXT_STEAL, gld(G_THREAD_HEAPS));
+  gst(G_UNCLAIMED, gld(G_UNCLAIMED) + <u64>cacheMaxSize(tc));
+  allocatorDelete(ALLOC_THREADCACHE, tc);
 }
 
 // @ts-ignore: decorator

@@ -12,6 +12,8 @@ export const RESULT_SLOTS = 2;
 /** Operations per wasm call: a trace batch's worth (BATCH_CAPACITY); larger batches go in windows. */
 export const BATCH_OPS = 4096;
 export const FLAG_RAW_ADDRESS = 1;
+/** A thread's exit, run between windows of trace ops (no trace op has this code). */
+export const OP_THREAD_EXIT = 11;
 export const REGION_NONE = 0;
 export const REGION_HEAP = 1;
 export const REGION_MMAP = 2;
@@ -24,8 +26,8 @@ export const REGION_SKIPPED = -1;
 export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
   OP_MALLOC: OpCode.malloc, OP_CALLOC: OpCode.calloc, OP_REALLOC: OpCode.realloc, OP_FREE: OpCode.free,
   OP_MEMALIGN: OpCode.memalign, OP_ALIGNED_ALLOC: OpCode.alignedAlloc, OP_POSIX_MEMALIGN: OpCode.posixMemalign,
-  OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, FLAG_RAW_ADDRESS, REGION_NONE,
-  REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
+  OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, OP_THREAD_EXIT, FLAG_RAW_ADDRESS,
+  REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
 };
 
 export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";

@@ -14,10 +14,17 @@
 //   - a recorded failure, realloc(p, n) → NULL: replayed (failedReallocs). A failure leaves p where it was, as in
 //     the recording; where the replaying allocator grants it, the block moves and the trace's later uses of p
 //     follow it.
+//
+// A thread's exit (`# thread-exit`, src/trace/threads.ts) ends the window of ops before it and runs as an op of
+// its own (OP_THREAD_EXIT) between two windows: the model does what the real allocator does when a thread ends,
+// and the thread's tid is forgotten, so that a kernel that hands the tid out again names a new thread.
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
 import { AddressTable } from "./address-table.js";
-import { BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, REGION_SKIPPED, RESULT_SLOTS } from "./model.js";
+import {
+  BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, OP_THREAD_EXIT, REGION_SKIPPED, RESULT_SLOTS,
+} from "./model.js";
+import { type ThreadExit, threadExitsOf } from "../trace/threads.js";
 import { TraceError } from "./types.js";
 
 export interface ReplayControl {
@@ -59,6 +66,8 @@ export class Replayer {
   /** The call site that allocated each object (0: none), once the trace has shown one. */
   private objectSites: Float64Array | null = null;
   private readonly threadIndex = new Map<number, number>();
+  /** Threads given an index so far, the main thread included (exited threads too). */
+  private threadCount = 1;
   private mainTid: number | undefined;
   ops = 0;
   private readonly opCounts = new Float64Array(LETTERS.length);
@@ -81,8 +90,11 @@ export class Replayer {
 
   /** Threads seen so far, the main thread included. */
   get threads(): number {
-    return 1 + this.threadIndex.size;
+    return this.threadCount;
   }
+
+  /** Thread exits the replay has run. */
+  threadExits = 0;
 
   /** The trace line that allocated object `id` (null when unknown). */
   lineOf = (id: number): number | null => {
@@ -118,18 +130,46 @@ export class Replayer {
     this.mainTid = source.header.pid;
     for await (const batch of source.batches({ recycle: true })) {
       if (this.mainTid === undefined && batch.length) this.mainTid = source.header.pid ?? batch.tid[0];
-      // A batch larger than the model's buffer goes in windows of BATCH_OPS.
+      // A batch larger than the model's buffer goes in windows of BATCH_OPS; a thread exit ends a window.
+      const exits = control.threads === "merge" ? NO_EXITS : threadExitsOf(batch);
+      let next = 0;
       let from = 0;
-      do {
-        const to = Math.min(batch.length, from + BATCH_OPS);
+      for (;;) {
+        while (next < exits.length && exits[next].before <= from) {
+          if (this.reachedEnd(control)) return false;
+          this.exitThread(exits[next++], source.name, control);
+        }
+        if (from >= batch.length) break;
+        let to = Math.min(batch.length, from + BATCH_OPS);
+        if (next < exits.length) to = Math.min(to, exits[next].before);
         const before = this.ops;
         const complete = this.replayWindow(batch, from, to, source.name, control);
         if (observe) await observe(batch, from, from + this.ops - before, this.model.resultsView());
         if (!complete) return false;
         from = to;
-      } while (from < batch.length);
+      }
     }
     return true;
+  }
+
+  /** Whether `until` has been reached: what follows, a thread exit included, is not replayed. */
+  private reachedEnd(control: ReplayControl): boolean {
+    return control.until !== undefined && this.ops >= control.until;
+  }
+
+  /** Runs a thread's exit in the model (a thread that made no call has nothing to hand back) and forgets its tid. */
+  private exitThread(exit: ThreadExit, file: string, control: ReplayControl): void {
+    if (control.untilSeq !== undefined && exit.seq > control.untilSeq) return;
+    const index = exit.tid === this.mainTid ? 0 : this.threadIndex.get(exit.tid);
+    if (index === undefined) return;
+    this.threadIndex.delete(exit.tid);
+    const ops = this.model.opsView();
+    ops.fill(0, 0, OP_SLOTS);
+    ops[0] = OP_THREAD_EXIT;
+    ops[1] = index;
+    ops[2] = -1;
+    if (this.model.run(1, false) < 1) throw this.model.error({ file, seq: exit.seq });
+    this.threadExits++;
   }
 
   /** Replays ops [from, to) of a trace batch; returns false when `until` was reached. */
@@ -174,7 +214,7 @@ export class Replayer {
     if (control.threads === "merge" || tid === this.mainTid) return 0;
     let index = this.threadIndex.get(tid);
     if (index === undefined) {
-      index = this.threadIndex.size + 1;
+      index = this.threadCount++;
       this.threadIndex.set(tid, index);
     }
     return index;
@@ -298,6 +338,8 @@ export class Replayer {
     ops[at + 5] = 0;
   }
 }
+
+const NO_EXITS: ThreadExit[] = [];
 
 const LETTERS = ["?", "m", "c", "r", "f", "a", "A", "P", "v", "V", "t"];
 
