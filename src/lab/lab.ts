@@ -220,6 +220,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab<Pointer>>
         ops: replayer.ops,
         byOp: { ...replayer.byOp },
         threads: replayer.threads,
+        threadExits: replayer.threadExits,
         unknownFrees: replayer.unknownFrees,
         unknownReallocs: replayer.unknownReallocs,
         failedReallocs: replayer.failedReallocs,

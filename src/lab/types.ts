@@ -68,6 +68,8 @@ export interface ReplaySummary {
   /** Operations by letter (m, c, r, f, a, A, P, v, V, t). */
   byOp: Record<string, number>;
   threads: number;
+  /** Thread exits replayed (`# thread-exit` lines; none with `threads: "merge"`). */
+  threadExits: number;
   /** Frees, and reallocs to 0, of addresses the trace never allocated (recorded before the trace began): skipped. */
   unknownFrees: number;
   /** Reallocs to n > 0 of addresses the trace never allocated: skipped (see src/lab/replay.ts). */

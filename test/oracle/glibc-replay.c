@@ -19,7 +19,12 @@
  *
  * Threads: with several trace threads, one pthread per trace tid replays that tid's operations, and a baton
  * (one futex word per thread) passes between them in file order, so exactly one runs at a time and glibc's arena
- * choices are reproducible. pthread_create allocates the new thread's DTV with calloc in the creating thread
+ * choices are reproducible. A "# thread-exit <tid> seq=N" line ends that tid's thread there: it hands the baton on
+ * and returns from its start routine (pthread_exit would first load libgcc_s with dlopen, which allocates, to
+ * unwind), so the C library runs its thread-exit work (glibc: the tcache back to its arena, the arena
+ * onto the free list; TCMalloc: its thread cache deleted), and the next holder joins it before it replays anything,
+ * so that work is done where the line stands. A later op of the same tid (the kernel reused it) is a new thread.
+ * Exits are not replayed with --threads merge. pthread_create allocates the new thread's DTV with calloc in the creating thread
  * (elf/dl-tls.c allocate_dtv, through ld.so's __rtld_calloc, which binds to the executable's calloc when it
  * defines one). This executable therefore defines malloc, calloc, realloc and free: while threads are being
  * created they serve from a static arena of their own; otherwise they forward to the real allocator.
@@ -270,7 +275,8 @@ static void put_offset(uintptr_t a, uintptr_t base) {
  *   struct op: ┌──────┬──────┬──────┬──────┬────────┬──────┐
  *              │ seq  │ a    │ b    │ res  │ thread │ code │     m: a=size  c: a=nmemb b=size  r: a=old b=size
  *              └──────┴──────┴──────┴──────┴────────┴──────┘     f: a=ptr   a/A/P: a=align b=size  v/V: a=size
- *                                                                t: a=pad   thread = index into tids[]
+ *                                                                t: a=pad   X: the thread exits
+ *                                                                thread = index into tids[]
  */
 struct op {
     uint64_t seq, a, b, res;
@@ -278,10 +284,11 @@ struct op {
     char code;
 };
 
-#define MAX_THREADS 256
+#define MAX_THREADS 1024
 static struct op *ops;
 static size_t op_count;
 static uint64_t tids[MAX_THREADS];
+static unsigned char ended[MAX_THREADS]; /* the thread's exit line was read: its tid names no thread any more */
 static uint32_t thread_count;
 static uint32_t main_thread; /* index of the tid that equals the header's pid, else of the first tid */
 
@@ -313,9 +320,16 @@ static const char *skip_spaces(const char *p, const char *end) {
     return p;
 }
 
+/* The index of a live trace thread with this tid, or thread_count when there is none. */
+static uint32_t live_thread(uint64_t tid) {
+    uint32_t i = 0;
+    while (i < thread_count && (tids[i] != tid || ended[i])) i++;
+    return i;
+}
+
 static uint32_t thread_index(uint64_t tid) {
-    for (uint32_t i = 0; i < thread_count; i++)
-        if (tids[i] == tid) return i;
+    uint32_t i = live_thread(tid);
+    if (i < thread_count) return i;
     if (thread_count == MAX_THREADS) die("too many threads in the trace");
     tids[thread_count] = tid;
     return thread_count++;
@@ -331,6 +345,23 @@ static uint64_t header_pid(const char *p, const char *end) {
     return pid;
 }
 
+/* "# thread-exit <tid> seq=N": an X op for that tid's thread (none for a tid that made no call, or the main one). */
+static void thread_exit_line(const char *p, const char *end, uint64_t pid) {
+    static const char tag[] = "# thread-exit ";
+    size_t n = sizeof tag - 1;
+    if ((size_t)(end - p) <= n || memcmp(p, tag, n) != 0) return;
+    uint64_t tid, seq = 0;
+    const char *q = skip_spaces(scan_dec(p + n, end, &tid), end);
+    if (end - q > 4 && memcmp(q, "seq=", 4) == 0) scan_dec(q + 4, end, &seq);
+    uint32_t t = live_thread(tid);
+    if (t == thread_count || tid == pid) return;
+    ended[t] = 1;
+    struct op *o = &ops[op_count++];
+    o->seq = seq;
+    o->thread = t;
+    o->code = 'X';
+}
+
 static void parse_trace(const char *text, size_t len) {
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
@@ -343,6 +374,7 @@ static void parse_trace(const char *text, size_t len) {
         const char *q = skip_spaces(p, eol);
         if (q < eol && *q == '#') {
             if (!pid) pid = header_pid(q, eol);
+            else thread_exit_line(q, eol, pid);
         } else if (q < eol) {
             struct op *o = &ops[op_count++];
             uint64_t tid;
@@ -645,6 +677,8 @@ static void replay_op(const struct op *o) {
         table_put(o->res, p);
         put_result(o, o->a, p);
         break;
+    case 'X': /* merged: every op runs on the main thread, which does not end */
+        return;
     case 't': {
         int released = malloc_trim(o->a);
         if (!quiet) {
@@ -698,28 +732,50 @@ static void give_baton(uint32_t to) {
  * holds the baton, so the output is complete when it returns. */
 /* --maps: each replaying thread's thread pointer (its TLS, hence where an allocator's thread state lives). */
 static uintptr_t thread_pointer[MAX_THREADS];
+static pthread_t handles[MAX_THREADS];
+static atomic_int exiting = -1; /* the thread that handed the baton on to exit: joined by the next holder */
 
-static void run_thread(uint32_t me) {
+/* Waits until the thread that exited last is gone, its C library's thread-exit work done. */
+static void join_exited(void) {
+    int t = atomic_exchange(&exiting, -1);
+    if (t >= 0) pthread_join(handles[t], NULL);
+}
+
+/* Hands the baton to the next op's thread, or, at the end, to every parked thread and the main one. */
+static void pass_baton(uint32_t me) {
+    if (cursor < op_count) {
+        give_baton(ops[cursor].thread);
+        return;
+    }
+    atomic_store(&finished, 1);
+    for (uint32_t t = 0; t < thread_count; t++)
+        if (t != main_thread && t != me && !ended[t]) give_baton(t);
+    if (me != main_thread) give_baton(main_thread);
+}
+
+/* Returns 1 when the thread is to end (its exit line came up), 0 when the trace is done. */
+static int run_thread(uint32_t me) {
     thread_pointer[me] = (uintptr_t)pthread_self();
     for (;;) {
         if (me != main_thread && atomic_load(&turn[me]) == 0) atomic_fetch_add(&threads_ready, 1);
         take_baton(me);
-        if (atomic_load(&finished)) return;
-        while (cursor < op_count && ops[cursor].thread == me) replay_op(&ops[cursor++]);
-        if (cursor == op_count) {
-            atomic_store(&finished, 1);
-            for (uint32_t t = 0; t < thread_count; t++)
-                if (t != main_thread && t != me) give_baton(t);
-            if (me != main_thread) give_baton(main_thread);
-            return;
+        join_exited();
+        if (atomic_load(&finished)) return 0;
+        while (cursor < op_count && ops[cursor].thread == me && ops[cursor].code != 'X') replay_op(&ops[cursor++]);
+        if (cursor < op_count && ops[cursor].thread == me) { /* this thread's exit */
+            cursor++;
+            atomic_store(&exiting, (int)me);
+            pass_baton(me);
+            return 1;
         }
-        give_baton(ops[cursor].thread);
+        pass_baton(me);
+        if (cursor == op_count) return 0;
     }
 }
 
 static void *thread_main(void *arg) {
-    run_thread((uint32_t)(uintptr_t)arg);
-    for (;;) pause(); /* threads never exit before the process does */
+    if (run_thread((uint32_t)(uintptr_t)arg)) return NULL;
+    for (;;) pause(); /* threads without an exit line never exit before the process does */
     return NULL;
 }
 
@@ -730,8 +786,7 @@ static void start_threads(void) {
     atomic_store(&creating_threads, 1);
     for (uint32_t t = 0; t < thread_count; t++) {
         if (t == main_thread) continue;
-        pthread_t handle;
-        if (pthread_create(&handle, &attr, thread_main, (void *)(uintptr_t)t) != 0) die("pthread_create failed");
+        if (pthread_create(&handles[t], &attr, thread_main, (void *)(uintptr_t)t) != 0) die("pthread_create failed");
     }
     atomic_store(&creating_threads, 0);
     pthread_attr_destroy(&attr);
@@ -1049,7 +1104,7 @@ int main(int argc, char **argv) {
     if (block_brk) block_break(strtoull(block_brk, NULL, 0));
     load_trace(path);
     size_t allocations = 0;
-    for (size_t i = 0; i < op_count; i++) allocations += ops[i].code != 'f' && ops[i].code != 't';
+    for (size_t i = 0; i < op_count; i++) allocations += ops[i].code != 'f' && ops[i].code != 't' && ops[i].code != 'X';
     table_init(allocations);
     if (threads < 0) threads = thread_count > 1;
 

@@ -76,6 +76,8 @@ export interface Program {
   name: string;
   /** The recorded trace of the program's own process. */
   trace: string;
+  /** The same without its `# thread-exit` lines, for models that keep an exited thread's caches with it. */
+  withoutExits: string;
   threads: number;
 }
 
@@ -123,7 +125,9 @@ export async function recordPrograms(): Promise<Program[]> {
     if (status !== 0) throw new Error(`${command.join(" ")} exited with ${status}`);
     const own = recordedFiles(output, started).find((f) => f.path === output);
     if (!own) throw new Error(`no trace written for ${name}`);
-    programs.push({ name, trace: output, threads: traceThreads(output) });
+    const withoutExits = join(dir, `${name}.without-exits.trace`);
+    writeFileSync(withoutExits, readFileSync(output, "latin1").replace(/^# thread-exit .*\n/gm, ""), "latin1");
+    programs.push({ name, trace: output, withoutExits, threads: traceThreads(output) });
   }
   return programs;
 }

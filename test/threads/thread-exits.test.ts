@@ -1,0 +1,146 @@
+// A thread pool whose threads exit and are replaced, recorded live: its replay must land on the program's own
+// recorded addresses, heap and arena lines alike. glibc hands an exiting thread's tcache back to its arena and
+// puts the arena on the free list, where the next new thread finds it; without the exits the replay goes wrong
+// from the first replacement thread on. The native replayer (real threads that really end) agrees, and TCMalloc's
+// model agrees with the real TCMalloc, whose exiting threads give their caches back.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordProcess } from "../../src/cli/record.js";
+import { threadEventOf } from "../../src/trace/threads.js";
+import { firstDifference, modelAddressLines, modelUnavailable } from "../differential/compare.js";
+import { oracleUnavailable, runNative, tcmallocUnavailable } from "../oracle/native.js";
+import { loadRecorded, recordedMismatches } from "./recorded.js";
+
+const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc")
+  ?? (process.platform === "linux" && process.arch === "x64" ? null : "recording needs Linux x86-64");
+if (skip) console.warn(`skipping thread-exit tests: ${skip}`);
+
+/** Five waves of four workers; each worker frees most of its blocks, hands 32 to the main thread, and returns. */
+const POOL_C = String.raw`
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#define WORKERS 4
+#define WAVES 5
+static void *handed[WORKERS][32];
+static void *work(void *arg) {
+  unsigned who = (unsigned)(size_t)arg;
+  unsigned seed = who * 2654435761u + 1;
+  void *slots[48] = {0};
+  for (int i = 0; i < 1500; i++) {
+    seed = seed * 1103515245u + 12345u;
+    int k = (seed >> 8) % 48;
+    if (slots[k]) { free(slots[k]); slots[k] = 0; }
+    else {
+      size_t n = 1 + (seed >> 16) % ((seed & 64) ? 3000 : 200);
+      slots[k] = (seed & 1) ? malloc(n) : calloc(1, n);
+      memset(slots[k], 1, n);
+    }
+  }
+  for (int k = 0; k < 48; k++) {
+    if (k < 32) handed[who % WORKERS][k] = slots[k];
+    else free(slots[k]);
+  }
+  return 0;
+}
+int main(void) {
+  void *keep = malloc(100);
+  for (int wave = 0; wave < WAVES; wave++) {
+    pthread_t t[WORKERS];
+    for (int i = 0; i < WORKERS; i++) pthread_create(&t[i], 0, work, (void *)(size_t)(wave * WORKERS + i));
+    for (int i = 0; i < WORKERS; i++) pthread_join(t[i], 0);
+    for (int i = 0; i < WORKERS; i++)
+      for (int k = 0; k < 32; k++) { free(handed[i][k]); handed[i][k] = 0; }
+    void *p = malloc(64 + wave);
+    free(keep);
+    keep = p;
+  }
+  free(keep);
+  return 0;
+}
+`;
+
+let dir = "";
+let trace = "";
+let withoutExits = "";
+
+beforeAll(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), "heaplab-thread-exits-"));
+  writeFileSync(join(dir, "pool.c"), POOL_C);
+  const cc = spawnSync("cc", ["-O0", "-o", join(dir, "pool"), join(dir, "pool.c"), "-lpthread"], { encoding: "utf8" });
+  if (cc.status !== 0) throw new Error(cc.stderr);
+  trace = join(dir, "pool.trace");
+  expect(await recordProcess([join(dir, "pool")], trace)).toBe(0);
+  withoutExits = join(dir, "pool.without-exits.trace");
+  writeFileSync(withoutExits, readFileSync(trace, "latin1").replace(/^# thread-exit .*\n/gm, ""), "latin1");
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () => {
+  it("is recorded with each worker's start (parent: the main thread) before its first call and its exit after its last", () => {
+    const text = readFileSync(trace, "latin1");
+    const pid = Number(/pid=(\d+)/.exec(text)![1]);
+    const first = new Map<number, number>();
+    const last = new Map<number, number>();
+    const started = new Map<number, number>();
+    const ended = new Map<number, number>();
+    for (const line of text.split("\n")) {
+      const event = threadEventOf(line);
+      if (event?.kind === "start") {
+        expect(event.parent).toBe(pid);
+        started.set(event.tid, event.seq);
+      } else if (event?.kind === "exit") {
+        ended.set(event.tid, event.seq);
+      } else if (line && line[0] !== "#") {
+        const [seq, tid] = line.split(" ").map(Number);
+        if (!first.has(tid)) first.set(tid, seq);
+        last.set(tid, seq);
+      }
+    }
+    expect(started.size).toBe(20);
+    expect(ended.size).toBe(20);
+    for (const [tid, seq] of started) {
+      expect(seq).toBeLessThan(first.get(tid)!);
+      expect(ended.get(tid)!).toBeGreaterThanOrEqual(last.get(tid)!);
+    }
+  });
+
+  it("replays on the ptmalloc model with every heap and arena line at the program's own recorded offset", async () => {
+    const recorded = await loadRecorded(trace);
+    const lines = await modelAddressLines(trace, { model: "ptmalloc", threads: "arena" });
+    const { compared, bad } = recordedMismatches(lines, recorded);
+    expect(compared).toBeGreaterThan(5000);
+    expect(lines.some((l) => / arena\d+\+/.test(l))).toBe(true);
+    expect(bad.slice(0, 5)).toEqual([]);
+    // Without the exits, the replacement threads get new arenas and the replay leaves the recording.
+    const stripped = recordedMismatches(await modelAddressLines(withoutExits, { model: "ptmalloc" }), recorded);
+    expect(stripped.bad.length).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it("replays on the real glibc in lockstep, its threads ending at their exit lines, at the recorded offsets", async () => {
+    const recorded = await loadRecorded(trace);
+    const native = await runNative(trace, { threads: "real" });
+    const { compared, bad } = recordedMismatches(native.lines, recorded);
+    expect(compared).toBeGreaterThan(5000);
+    expect(bad.slice(0, 5)).toEqual([]);
+  }, 120_000);
+
+  it.skipIf(tcmallocUnavailable() ?? modelUnavailable("tcmalloc"))(
+    "replays on the TCMalloc model as on the real TCMalloc, whose exiting threads delete their caches", async () => {
+      const native = await runNative(trace, { allocator: "tcmalloc", threads: "real" });
+      const model = await modelAddressLines(trace, { model: "tcmalloc", threads: "arena", heapBase: native.heapBase });
+      expect(native.lines.length).toBeGreaterThan(5000);
+      expect(firstDifference(native.lines, model)).toBeNull();
+      // The exits matter: the real TCMalloc places blocks elsewhere when its threads keep their caches.
+      const kept = await runNative(withoutExits, { allocator: "tcmalloc", threads: "real" });
+      expect(firstDifference(native.lines, kept.lines)).not.toBeNull();
+    }, 120_000);
+});
