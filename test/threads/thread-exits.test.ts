@@ -2,7 +2,8 @@
 // recorded addresses, heap and arena lines alike. glibc hands an exiting thread's tcache back to its arena and
 // puts the arena on the free list, where the next new thread finds it; without the exits the replay goes wrong
 // from the first replacement thread on. The native replayer (real threads that really end) agrees, and TCMalloc's
-// model agrees with the real TCMalloc, whose exiting threads give their caches back.
+// model agrees with the real TCMalloc, whose exiting threads give their caches back. Node.js with three waves of
+// worker threads (about 1.3 million calls; with CI=true or HEAPLAB_LONG=1) lands on its own addresses too.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordProcess } from "../../src/cli/record.js";
 import { threadEventOf } from "../../src/trace/threads.js";
-import { firstDifference, modelAddressLines, modelUnavailable } from "../differential/compare.js";
+import { LONG, firstDifference, modelAddressLines, modelUnavailable } from "../differential/compare.js";
 import { oracleUnavailable, runNative, tcmallocUnavailable } from "../oracle/native.js";
 import { loadRecorded, recordedMismatches } from "./recorded.js";
 
@@ -62,6 +63,19 @@ int main(void) {
   free(keep);
   return 0;
 }
+`;
+
+/** Three waves of four workers that each build strings and post a message, then end. */
+const WAVES_JS = `
+const { Worker } = require("node:worker_threads");
+const body = "const { parentPort } = require('node:worker_threads'); const a = [];"
+  + " for (let i = 0; i < 2000; i++) a.push(JSON.stringify({ i, s: 'x'.repeat(i % 50) })); parentPort.postMessage(a.length);";
+const wave = () => Promise.all(Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
+  const worker = new Worker(body, { eval: true });
+  worker.on("error", reject);
+  worker.on("exit", resolve);
+})));
+(async () => { for (let n = 0; n < 3; n++) await wave(); })();
 `;
 
 let dir = "";
@@ -143,4 +157,16 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       const kept = await runNative(withoutExits, { allocator: "tcmalloc", threads: "real" });
       expect(firstDifference(native.lines, kept.lines)).not.toBeNull();
     }, 120_000);
+
+  it.skipIf(!process.env.CI && !LONG)("Node.js with three waves of worker threads replays at its own recorded offsets", async () => {
+    const script = join(dir, "waves.js");
+    writeFileSync(script, WAVES_JS);
+    const node = join(dir, "node.trace");
+    expect(await recordProcess([process.execPath, script], node)).toBe(0);
+    expect((readFileSync(node, "latin1").match(/^# thread-exit /gm) ?? []).length).toBeGreaterThanOrEqual(12);
+    const recorded = await loadRecorded(node);
+    const { compared, bad } = recordedMismatches(await modelAddressLines(node, { model: "ptmalloc" }), recorded);
+    expect(compared).toBeGreaterThan(100_000);
+    expect(bad.slice(0, 5)).toEqual([]);
+  }, 300_000);
 });
