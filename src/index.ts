@@ -4,6 +4,8 @@ export { createLab, modelOptions } from "./lab/lab.js";
 export type { Lab, CallOptions, ReplayOptions, Size } from "./lab/lab.js";
 export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
+export { forkAncestors, parseAfter } from "./lab/fork.js";
+export type { Ancestor, ForkPoint } from "./lab/fork.js";
 export { parseTunables } from "./lab/model.js";
 export { DEFAULT_MODEL, MODEL_NAMES, MODELS, modelDescriptor } from "./models/index.js";
 export type { ModelDescriptor, PartInfo, StateInfo, TunableSyntax } from "./models/index.js";

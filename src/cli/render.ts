@@ -19,6 +19,7 @@ import { STANDARD_OUTPUT, withOutput, writeChunk } from "../io/output.js";
 import { isModelName, MODEL_NAMES, MODELS } from "../models/index.js";
 import { STDIN_NAME, openForReplay } from "./open.js";
 import { createProgress, withProgress } from "../trace/progress.js";
+import { parseAfter } from "../lab/fork.js";
 
 /** The models whose descriptors say they walk spans. */
 const SPAN_MODELS = MODEL_NAMES.filter((m) => MODELS[m].spans);
@@ -30,6 +31,8 @@ ${MODEL_HELP}
   --view heap|bins|spans      what to draw (default heap; spans: models with spans)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
   --snapshots K               scrubber stops in the HTML report (default 12)
+  --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's
+                              "# fork-of" line, written by heaplab record; its ancestors are replayed too)
   ${FORMAT_HELP}
   -o, --output FILE           where to write (default heap.svg, or report.html with --html; - for standard output)`;
 
@@ -43,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
       view: { type: "string", default: "heap" },
       html: { type: "boolean" },
       snapshots: { type: "string" },
+      after: { type: "string" },
       ...FORMAT_OPTION,
       ...OUTPUT_OPTION,
       ...HELP_OPTION,
@@ -54,19 +58,23 @@ export async function run(argv: string[]): Promise<number> {
   const at = integerArg("at", values.at);
   const snapshots = integerArg("snapshots", values.snapshots, { min: 1, max: 10_000 });
   const format = formatArg(values.format);
+  const after = values.after === undefined ? undefined : parseAfter(values.after);
   if (!["heap", "bins", "spans"].includes(values.view)) throw new UsageError(`--view ${values.view}: expected heap, bins or spans`);
   const path = values.output ?? (values.html ? "report.html" : "heap.svg");
   // Opened before the replay: an output that is the trace, or in a missing folder, fails at once.
   const summary = await withOutput(path, { inputs: positionals, label: `-o ${path}` }, async (output) => {
-    const opening = openForReplay(positionals[0], {}, { format }, !isModelName(model) || MODELS[model].brkHeap);
+    const opening = openForReplay(positionals[0], {}, { format, after }, !isModelName(model) || MODELS[model].brkHeap);
     const lab = await createLab({ model, tunables: values.tunables, options: await opening.options });
     const source = await opening.trace;
+    const ancestors = await opening.ancestors;
     // The report's snapshot steps need the trace's length: counted first, it also gives the progress its bar.
     const total = values.html ? await countOps(source) : undefined;
     // Drawn on a terminal's stderr while the trace replays: a report of a long trace takes seconds.
     const trace = withProgress(source, createProgress(values.html ? "render --html" : "render", { total }));
     const name = positionals[0] === "-" ? STDIN_NAME : positionals[0].split("/").pop();
     if (values.html) {
+      // A forked child's report starts from the heap it inherited.
+      for (const a of ancestors) await lab.replay(a.trace, { untilSeq: a.seq, forkOf: false });
       const recording = await recordReplay(lab, trace, { snapshots, total });
       await writeChunk(output.stream, reportHTML({
         title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
@@ -74,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       }), output.label);
       return `${recording.ops} operations, ${recording.snapshots.length} snapshots`;
     }
-    const replayed = await lab.replay(trace, { until: at });
+    const replayed = await lab.replay(trace, { until: at, ancestors });
     const title = `${name} on ${model}, after ${replayed.ops} operations`;
     const chunks = lab.chunks();
     let svg: string;

@@ -15,7 +15,7 @@ import {
 } from "./args.js";
 import { openForReplay } from "./open.js";
 import { isModelName, MODELS } from "../models/index.js";
-import { forkAncestors, parseAfter } from "./fork.js";
+import { parseAfter } from "../lab/fork.js";
 
 export const HELP = `usage: heaplab replay <trace> [options]     (<trace> - : standard input)
 
@@ -73,19 +73,15 @@ export async function run(argv: string[]): Promise<number> {
   const after = values.after === undefined ? undefined : parseAfter(values.after);
   // A model that never moves the program break has no use for the recorded one.
   const brkHeap = !isModelName(values.model) || MODELS[values.model].brkHeap;
-  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true, format }, brkHeap);
-  let options = await opening.options;
+  const opening = openForReplay(positionals[0], given, { lenient: values.lenient, recycle: true, format, after }, brkHeap);
+  const options = await opening.options;
   const child = await opening.trace;
-  const ancestors = await forkAncestors(positionals[0], child.header, after, { lenient: values.lenient });
-  // A child's heap offsets count from its root ancestor's break, where its inherited heap began.
-  const rootBase = ancestors[0]?.trace.header.heapBase;
-  if (brkHeap && rootBase !== undefined && given.heap_base === undefined) options = { ...options, heap_base: rootBase };
+  const ancestors = await opening.ancestors;
   // Address lines need no replay metrics: only the report reads them.
   const lab = await createLab({
     model: values.model as ModelName, tunables: values.tunables, options, metrics: !values.addresses,
   });
-  const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery };
-  for (const ancestor of ancestors) await lab.replay(ancestor.trace, { ...control, untilSeq: ancestor.seq });
+  const control = { threads, strict: values.strict, lenient: values.lenient, checkEvery, ancestors };
   const trace = withProgress(child, createProgress("replay"));
   if (values.addresses) {
     const out = new ByteWriter();

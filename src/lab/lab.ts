@@ -6,6 +6,8 @@ import { OpCode, type TraceSource } from "../trace/types.js";
 import { checkModel, setCheckEvery, type Violation } from "./check.js";
 import { FLAG_RAW_ADDRESS, Model, parseTunables } from "./model.js";
 import { type BatchObserver, type ReplayControl, Replayer } from "./replay.js";
+import { type Ancestor, type ForkPoint, forkAncestors, parseAfter } from "./fork.js";
+import { type Prefetched, prefetch } from "../trace/prefetch.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
 import { labExports, labMemory, type LabMemory, type Pointer } from "./memory.js";
 import * as host from "#host";
@@ -23,8 +25,19 @@ export interface CallOptions {
 }
 
 export interface ReplayOptions extends ReplayControl {
-  /** Called after each batch with its results (see BatchObserver). */
+  /** Called after each batch with its results (see BatchObserver); a forked child's ancestors are not observed. */
   observe?: BatchObserver;
+  /**
+   * A lab's first replay of a forked child (a `# fork-of` line in its header) replays its ancestors first, each up
+   * to its fork, so the child starts from the heap it inherited; `until` then counts the child's operations. Heap
+   * offsets count from the lab's heap_base: the root ancestor's `# heap-base` is where the inherited heap began.
+   * false: the trace alone.
+   */
+  forkOf?: boolean;
+  /** The child's parent and its last record before the fork (`parent.trace@seq`), instead of its `# fork-of`. */
+  after?: string | ForkPoint;
+  /** The ancestors already opened by `forkAncestors` (to read the root's `# heap-base` before making the lab). */
+  ancestors?: Ancestor[];
   /** Check the heap's invariants after every `checkEvery` operations; a violation stops the replay (HeapError). */
   checkEvery?: number;
 }
@@ -210,10 +223,27 @@ export async function createLab(options: LabOptions = {}): Promise<Lab<Pointer>>
     async replay(trace, replayOptions = {}) {
       if (replayOptions.until !== undefined) indexArgument(replayOptions.until, "until");
       if (replayOptions.checkEvery !== undefined) indexArgument(replayOptions.checkEvery, "checkEvery");
-      const source = isTraceSource(trace) ? trace : await openTrace(trace, { lenient: replayOptions.lenient });
+      const after = typeof replayOptions.after === "string" ? parseAfter(replayOptions.after) : replayOptions.after;
+      let source = isTraceSource(trace) ? trace : await openTrace(trace, { lenient: replayOptions.lenient });
       const started = performance.now();
       if (replayOptions.checkEvery !== undefined) setCheckEvery(model, replayOptions.checkEvery);
-      await replayer.replay(source, replayOptions, replayOptions.observe);
+      let control: ReplayControl = replayOptions;
+      const given = replayOptions.ancestors;
+      if (given || after !== undefined || (replayOptions.forkOf !== false && replayer.ops === 0)) {
+        // The header, where `# fork-of` is, is known once the first batch is read.
+        const child = "firstRead" in source ? source as Prefetched : prefetch(source, { recycle: true });
+        await child.firstRead;
+        source = child;
+        const { threads, strict, lenient } = replayOptions;
+        const before = replayer.ops;
+        for (const ancestor of given ?? await forkAncestors(child.name, child.header, after, { lenient })) {
+          await replayer.replay(ancestor.trace, { threads, strict, lenient, untilSeq: ancestor.seq });
+        }
+        if (replayOptions.until !== undefined && replayer.ops !== before) {
+          control = { ...replayOptions, until: replayer.ops + replayOptions.until };
+        }
+      }
+      await replayer.replay(source, control, replayOptions.observe);
       return {
         trace: source.name,
         model: name,
