@@ -7,9 +7,8 @@
 // about the address before it, as debuggers and heaptrack do, while the line keeps the return address's offset.
 
 import { spawnSync } from "node:child_process";
-import { createReadStream, existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename } from "node:path";
-import { createInterface } from "node:readline";
 import { withOutput, writeChunk } from "../io/output.js";
 import { readSiteComment, siteLines } from "../trace/sites.js";
 import type { CallSite, SiteFrame, TraceHeader, TraceModule } from "../trace/types.js";
@@ -25,10 +24,61 @@ export interface SymbolizeResult {
 
 const RAW_SITE = /^# site \d+ 0x[0-9a-f]+( 0x[0-9a-f]+)*$/;
 
-/** Streams the lines of a file to `visit`. */
-async function eachLine(path: string, visit: (line: string) => void): Promise<void> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) visit(line);
+/** Bytes read at a time: the op lines between site lines are never decoded, only searched and copied. */
+const CHUNK = 1 << 23;
+
+/** A comment line of the file and where its bytes are (`end` before its newline). */
+interface Found {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** The `# site` and `# module` lines of a file, found by searching its bytes for line starts. */
+function siteAndModuleLines(path: string): Found[] {
+  const found: Found[] = [];
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(CHUNK);
+    let base = 0;
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const got = readSync(fd, buffer, 0, CHUNK, base + carry.length);
+      const bytes = carry.length ? Buffer.concat([carry, buffer.subarray(0, got)]) : buffer.subarray(0, got);
+      const last = got === 0;
+      let from = 0;
+      let complete = 0;
+      for (;;) {
+        let at = 0;
+        if (base !== 0 || from !== 0 || bytes[0] !== 35) {
+          const newline = bytes.indexOf("\n# ", from);
+          if (newline < 0) break;
+          at = newline + 1;
+        }
+        const nl = bytes.indexOf(10, at);
+        if (nl < 0 && !last) break;
+        const end = nl < 0 ? bytes.length : nl;
+        const head = bytes.toString("latin1", at, Math.min(end, at + 9));
+        if (head.startsWith("# site ") || head.startsWith("# module ")) {
+          found.push({ text: bytes.toString("utf8", at, end), start: base + at, end: base + end });
+        }
+        from = end;
+        complete = end;
+      }
+      if (last) break;
+      // Keep the unfinished line (and a line start cut by the chunk's end) for the next chunk.
+      const keep = Math.max(complete, bytes.lastIndexOf(10) >= 0 ? bytes.lastIndexOf(10) : 0);
+      carry = Buffer.from(bytes.subarray(keep));
+      base += keep;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return found;
+}
+
+function fileSize(fd: number): number {
+  return fstatSync(fd).size;
 }
 
 /** The module an address lies in: the one loaded at the highest base at or below it. */
@@ -53,15 +103,14 @@ function addr2line(path: string, offsets: number[], tool: string): { fn: string;
  */
 export async function symbolizeRecording(path: string, tool = "addr2line"): Promise<SymbolizeResult> {
   const header: TraceHeader = { format: "alloc-trace" };
-  let raw = 0;
-  await eachLine(path, (line) => {
-    if (line.startsWith("# site ") ? RAW_SITE.test(line) && ++raw > 0 : line.startsWith("# module ")) {
-      readSiteComment(line, header);
-    }
+  const raw = siteAndModuleLines(path).filter((line) => {
+    const site = RAW_SITE.test(line.text);
+    if (site || line.text.startsWith("# module ")) readSiteComment(line.text, header);
+    return site;
   });
   const sites = header.sites ?? new Map<number, CallSite>();
   const result: SymbolizeResult = { sites: sites.size, resolved: 0, frames: 0 };
-  if (!raw) return result;
+  if (!raw.length) return result;
   if (spawnSync(tool, ["--version"]).error) {
     result.problem = `'${tool}' did not run (install binutils): call sites are left as return addresses`;
     return result;
@@ -96,19 +145,29 @@ export async function symbolizeRecording(path: string, tool = "addr2line"): Prom
     });
   }
   await withOutput(path, { label: path, inputs: [] }, async (output) => {
-    const chunk: string[] = [];
-    const drain = async (): Promise<void> => {
-      if (chunk.length) await writeChunk(output.stream, chunk.join("\n") + "\n", output.label);
-      chunk.length = 0;
-    };
-    const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-    for await (const line of lines) {
-      const site = RAW_SITE.test(line) ? sites.get(Number(line.split(" ")[2])) : undefined;
-      if (site) chunk.push(...siteLines(site));
-      else chunk.push(line);
-      if (chunk.length >= 4096) await drain();
+    const fd = openSync(path, "r");
+    try {
+      const buffer = Buffer.alloc(CHUNK);
+      /** Copies the file's bytes [from, to) to the output. */
+      const copy = async (from: number, to: number): Promise<void> => {
+        for (let at = from; at < to;) {
+          const got = readSync(fd, buffer, 0, Math.min(CHUNK, to - at), at);
+          if (got <= 0) throw new Error(`${path}: changed while its call sites were resolved`);
+          await writeChunk(output.stream, buffer.subarray(0, got), output.label);
+          at += got;
+        }
+      };
+      let at = 0;
+      for (const line of raw) {
+        await copy(at, line.start);
+        const site = sites.get(Number(line.text.split(" ")[2]));
+        await writeChunk(output.stream, site ? siteLines(site).join("\n") : line.text, output.label);
+        at = line.end;
+      }
+      await copy(at, fileSize(fd));
+    } finally {
+      closeSync(fd);
     }
-    await drain();
   });
   return result;
 }
