@@ -336,6 +336,34 @@ function backFrame(va: u64): usize {
   return p - UNMAPPED < FRAME_SIZE ? sink + <usize>(va & 0xffff) : p;
 }
 
+/**
+ * Stores `byte` over [va, va + len), frame by frame (calloc's clearing, glibc.malloc.perturb). A zero fill skips
+ * frames never written, which read as zero already, and journals only the words it changes.
+ */
+export function vmFill(va: u64, len: u64, byte: u8): void {
+  const end = va + len;
+  let at = va;
+  while (at < end && at >= va) {
+    const frameEnd = (at | 0xffff) + 1;
+    const stop = frameEnd < end && frameEnd > at ? frameEnd : end;
+    let p = lin(at);
+    if (p - UNMAPPED < FRAME_SIZE) {
+      if (byte == 0) {
+        at = stop;
+        continue;
+      }
+      p = backFrame(at);
+    }
+    const n = <usize>(stop - at);
+    if (journalOn) {
+      const fill = <u64>byte * 0x0101_0101_0101_0101;
+      for (let w = p & ~(<usize>7); w < p + n; w += 8) if (load<u64>(w) != fill) journalRecord(w);
+    }
+    memory.fill(p, byte, n);
+    at = stop;
+  }
+}
+
 // @ts-ignore: decorator
 @inline export function ld64(va: u64): u64 { return load<u64>(lin(va)); }
 // @ts-ignore: decorator

@@ -1,6 +1,6 @@
 // The public entry points (__libc_malloc, __libc_free, …): tcache fast paths, arena choice, mmapped chunks.
 
-import { st64, vmIsMapped } from "../common/vmem";
+import { st64, vmIsMapped, vmFill } from "../common/vmem";
 import { raise, failed, ERR_SEGV } from "../common/ops";
 import { count, LOCK_ARENA, SYS_MADVISE } from "../common/counters";
 import { metricsRelease } from "../common/metrics";
@@ -9,10 +9,10 @@ import {
   chunkSize, sizeField, isMmapped, inuseBitAt, misaligned, mem2chunk, request2size, tcacheIndex, isMainArenaChunk,
   bk, CHUNK_HDR_SZ, SIZE_SZ, MINSIZE, PTRDIFF_MAX, MALLOC_CHUNK_SIZE,
 } from "./chunk";
-import { binAt, nextArena, NBINS } from "./mstate";
+import { binAt, nextArena, top, maxSystemMem, NBINS } from "./mstate";
 import {
   tcacheBins, noDynThreshold, param, setParam, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD_MAX,
-  singleThread, threadTcache, setThreadTcache, PAGE, 
+  singleThread, threadTcache, setThreadTcache, PAGE, P_SBRK_BASE, perturbByte,
 } from "./params";
 import { rangeMapped } from "./layout";
 import { tcacheGet, tcacheCountOf, tcacheTakeAny, TCACHE_STRUCT_SIZE } from "./tcache";
@@ -22,7 +22,8 @@ import { intRealloc } from "./realloc";
 import { intMemalign } from "./memalign";
 import { munmapChunk, mremapChunk, systrim } from "./system";
 import {
-  mainArena, arenaGet, arenaGetRetry, arenaForChunk, arenaIndex, heapForPtr, isMainArena, arenaThreadFreeres,
+  mainArena, arenaGet, arenaGetRetry, arenaForChunk, arenaIndex, heapForPtr, heapMprotectSize, isMainArena,
+  arenaThreadFreeres,
 } from "./arena";
 
 /** _int_malloc in `av`, then once more in arena_get_retry's arena when `av` could not serve the request. */
@@ -168,11 +169,37 @@ export function libcRealloc(oldmem: u64, bytes: u64): u64 {
   return failed() ? 0 : moved;
 }
 
-/** __libc_calloc; the product has been checked against PTRDIFF_MAX by the caller. */
+/**
+ * __libc_calloc; the product has been checked against PTRDIFF_MAX by the caller. glibc clears only what may hold
+ * old bytes: not a mmapped chunk (fresh from the kernel) unless perturb filled it, and of a chunk carved from the
+ * top only the part below the highest address the arena ever had (fresh break or heap pages are zero already).
+ */
 export function libcCalloc(bytes: u64): u64 {
   maybeInitTcache();
   if (failed()) return 0;
-  return intMallocInCallArena(bytes);
+  let av = singleThread() ? mainArena : arenaGet(bytes);
+  const oldTop = top(av);
+  let oldTopSize = chunkSize(oldTop);
+  // Pointer arithmetic as glibc's: before the first break sbrk_base is 0, the difference wraps, nothing is fresh.
+  const used = isMainArena(av)
+    ? param(P_SBRK_BASE) + maxSystemMem(av) - oldTop
+    : heapForPtr(oldTop) + heapMprotectSize(heapForPtr(oldTop)) - oldTop;
+  if (oldTopSize < used) oldTopSize = used;
+  let mem = intMalloc(av, bytes);
+  if (mem == 0 && !failed() && !singleThread()) {
+    av = arenaGetRetry(av, bytes);
+    mem = intMalloc(av, bytes);
+  }
+  if (mem == 0 || failed()) return 0;
+  const p = mem2chunk(mem);
+  if (isMmapped(p)) {
+    if (perturbByte != 0) vmFill(mem, bytes, 0);
+    return mem;
+  }
+  let csz = chunkSize(p);
+  if (perturbByte == 0 && p == oldTop && csz > oldTopSize) csz = oldTopSize;
+  vmFill(mem, csz - SIZE_SZ, 0);
+  return mem;
 }
 
 /** _mid_memalign */

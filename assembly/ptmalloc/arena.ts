@@ -51,7 +51,7 @@ export function setMainArena(av: u64): void { mainArena = av; }
 // @ts-ignore: decorator
 @inline export function heapSize(h: u64): u64 { return ld64(h + 16); }
 // @ts-ignore: decorator
-@inline function heapMprotectSize(h: u64): u64 { return ld64(h + 24); }
+@inline export function heapMprotectSize(h: u64): u64 { return ld64(h + 24); }
 
 /** heap_for_ptr */
 // @ts-ignore: decorator

@@ -4,7 +4,7 @@
 //   free(p) ─► tcache (room?) ─► fastbin (≤ global_max_fast) ─► merge prev ─► merge next / top ─► unsorted head
 //                                                                             └─ ≥ 64 KiB: consolidate, trim
 
-import { ld64, st64 } from "../common/vmem";
+import { ld64, st64, vmFill } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { count, LOCK_ARENA } from "../common/counters";
 import { ABORT } from "./check";
@@ -18,7 +18,7 @@ import {
 } from "./mstate";
 import {
   tcacheKey, tcacheBins, globalMaxFast, topPad, threadTcache, param, setParam, P_TRIM_THRESHOLD,
-  P_CONSOLIDATIONS, singleThread,
+  P_CONSOLIDATIONS, singleThread, perturbByte,
 } from "./params";
 import { tcachePut, tcacheHasRoom, tcacheDoubleFreeCheck } from "./tcache";
 import { unlinkChunk, linkUnsortedHead } from "./bins";
@@ -57,6 +57,12 @@ export function intFree(av: u64, p: u64, haveLock: bool): bool {
   return freeMerging(av, p, size);
 }
 
+/** free_perturb: with glibc.malloc.perturb, the freed chunk's payload is filled with the perturb byte. */
+// @ts-ignore: decorator
+@inline function freePerturb(p: u64, size: u64): void {
+  if (perturbByte != 0) vmFill(chunk2mem(p), size - CHUNK_HDR_SZ, <u8>perturbByte);
+}
+
 /** The fastbin half of _int_free. */
 function freeToFastbin(av: u64, p: u64, size: u64, haveLock: bool): bool {
   const next = p + size;
@@ -64,6 +70,7 @@ function freeToFastbin(av: u64, p: u64, size: u64, haveLock: bool): bool {
     raise(ABORT, "free(): invalid next size (fast)");
     return false;
   }
+  freePerturb(p, size);
   setHaveFastchunks(av, true);
   const idx = fastbinIndex(size);
   const fb = fastbinSlot(av, idx);
@@ -103,6 +110,7 @@ function freeMerging(av: u64, p: u64, size: u64): bool {
     raise(ABORT, "free(): invalid next size (normal)");
     return false;
   }
+  freePerturb(p, size);
   if (!prevInuse(p)) {
     const prevsize = prevSize(p);
     size += prevsize;

@@ -5,7 +5,7 @@
 //                                                                 └──── malloc_consolidate, rescan ◄───────┘
 //                                                                                          (else sysmalloc)
 
-import { ld64, st64 } from "../common/vmem";
+import { ld64, st64, vmFill } from "../common/vmem";
 import { raise, failed } from "../common/ops";
 import { ABORT } from "./check";
 import {
@@ -17,7 +17,7 @@ import {
   fastbinSlot, top, binAt, unsortedChunks, lastRemainder, setLastRemainder, haveFastchunks, systemMem,
   binmapWord, setBinmapWord, BINMAPSIZE,
 } from "./mstate";
-import { globalMaxFast, tcacheBins, tcacheUnsortedLimit, threadTcache } from "./params";
+import { globalMaxFast, tcacheBins, tcacheUnsortedLimit, threadTcache, perturbByte } from "./params";
 import { tcachePut, tcacheGet, tcacheHasRoom } from "./tcache";
 import { unlinkChunk, placeInBin } from "./bins";
 import { mallocConsolidate } from "./free";
@@ -30,8 +30,29 @@ const MAX_ITERS: i32 = 10000;
 // @ts-ignore: decorator
 @inline function arenaBit(av: u64): u64 { return isMainArena(av) ? 0 : NON_MAIN_ARENA; }
 
-/** _int_malloc(av, bytes): returns mem, or 0 (ENOMEM or abort; `failed()` tells them apart). */
+/** True when the last _int_malloc handed out a chunk it had just stashed in the tcache (return_cached). */
+let fromTcache = false;
+
+/**
+ * _int_malloc(av, bytes): returns mem, or 0 (ENOMEM or abort; `failed()` tells them apart). With
+ * glibc.malloc.perturb the first `bytes` bytes are filled with the perturb byte ^ 0xff, except on the
+ * return_cached path, which glibc takes through tcache_get alone.
+ */
 export function intMalloc(av: u64, bytes: u64): u64 {
+  fromTcache = false;
+  const mem = intMallocChunk(av, bytes);
+  if (perturbByte != 0 && mem != 0 && !fromTcache && !failed()) vmFill(mem, bytes, <u8>(perturbByte ^ 0xff));
+  return mem;
+}
+
+/** Hands out the last chunk stashed in the tcache's bin `tcIdx` (_int_malloc's return_cached). */
+function cachedChunk(tc: u64, tcIdx: u64): u64 {
+  fromTcache = true;
+  return cachedChunk(tc, tcIdx);
+}
+
+/** The body of _int_malloc (see intMalloc). */
+function intMallocChunk(av: u64, bytes: u64): u64 {
   if (bytes > PTRDIFF_MAX) return 0;
   const nb = request2size(bytes);
   const tc = threadTcache();
@@ -121,12 +142,12 @@ export function intMalloc(av: u64, bytes: u64): u64 {
 
       ++tcacheUnsortedCount;
       if (returnCached && tcacheUnsortedLimit > 0 && tcacheUnsortedCount > tcacheUnsortedLimit) {
-        return tcacheGet(tc, tcIdx);
+        return cachedChunk(tc, tcIdx);
       }
       if (++iters >= MAX_ITERS) break;
     }
 
-    if (returnCached) return tcacheGet(tc, tcIdx);
+    if (returnCached) return cachedChunk(tc, tcIdx);
 
     if (!inSmallbinRange(nb)) {
       const victim = fromOwnLargebin(av, idx, nb);

@@ -113,4 +113,36 @@ describe("lab memory", () => {
     expect(() => lab.symbol("mp_")).toThrow(/known: main_arena/);
     await expect(createLab({ model: "ptmalloc", layout: "nope" })).rejects.toThrow(/known: default, debian12/);
   });
+
+  it("calloc clears what glibc clears: reused chunks whole, mmapped chunks not at all", async () => {
+    const lab = await createLab({ model: "ptmalloc", layout: "debian12" });
+    const a = lab.malloc(0x4f0);
+    lab.malloc(0x18);
+    lab.write(a, new Array(0x4f0).fill(0x42));
+    lab.free(a);
+    const b = lab.calloc(1, 0x4f0);
+    expect(b).toBe(a);
+    expect(lab.read(b, 0x4f8).every((v) => v === 0)).toBe(true); // chunksize - 8 bytes
+    const m = lab.malloc(0x40000);
+    lab.write(m, [9]);
+    lab.free(m);
+    // A fresh mapping (the threshold rose to 0x41000): zero from the kernel, not cleared, and zero all the same.
+    const c = lab.calloc(1, 0x50000);
+    expect(lab.read(c, 16).every((v) => v === 0)).toBe(true);
+  });
+
+  it("fills with glibc.malloc.perturb as glibc does: allocations ^ 0xff, frees not through the tcache", async () => {
+    const lab = await createLab({ model: "ptmalloc", layout: "debian12", tunables: "glibc.malloc.perturb=65" });
+    const a = lab.malloc(0x100);
+    expect([...lab.read(a, 0x100)].every((v) => v === 0xbe)).toBe(true);
+    expect(lab.read64(a + 0x100)).toBe(0n); // the last 8 bytes of the chunk: beyond the request, not filled
+    const big = lab.malloc(0x500);
+    lab.malloc(0x18);
+    lab.free(big); // unsorted: fd, bk, fd_nextsize, bk_nextsize, then the perturb byte
+    expect([...lab.read(big + 32, 16)]).toEqual(new Array(16).fill(0x41));
+    lab.free(a); // tcache: only next and key change
+    expect([...lab.read(a + 16, 8)]).toEqual(new Array(8).fill(0xbe));
+    const c = lab.calloc(1, 0x100); // cleared after the perturb fill
+    expect([...lab.read(c, 0x100)].every((v) => v === 0)).toBe(true);
+  });
 });
