@@ -2,6 +2,8 @@
 
 export { createLab, modelOptions } from "./lab/lab.js";
 export type { Lab, CallOptions, ReplayOptions, Size } from "./lab/lab.js";
+export type { LabMemory, Pointer } from "./lab/memory.js";
+export type { LabList, LabListKind, LabListNode, LabLists } from "./lab/lists.js";
 export { addressLines, AddressFormatter } from "./lab/addresses.js";
 export type { AddressOptions } from "./lab/addresses.js";
 export { forkAncestors, parseAfter } from "./lab/fork.js";

@@ -40,7 +40,9 @@ import { checkAfterOp } from "./check";
 import {
   setLayout, layoutInit, layoutSynced, layoutSyncIn, layoutSyncOut, LAYOUT_NAMES,
 } from "./layout";
-export { memRead, memWrite, symbols, regions, setTcacheKey } from "./memory";
+export {
+  memRead, memWrite, symbols, regions, setTcacheKey, addressKinds, addressKind, tcacheOf,
+} from "./memory";
 
 export { lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";

@@ -34,7 +34,7 @@ import {
   topPad, nMmapsMax, noDynThreshold, tcacheBins, tcacheCount, tcacheUnsortedLimit, globalMaxFast, arenaMax, arenaTest,
   thpPageSize, tcacheKey, restoreTunables,
 } from "./params";
-import { mapIndexAt, mapStart, mapLength } from "./mmap";
+import { mapIndexAt, mapStart, mapLength, mapKind, MAP_CHUNK } from "./mmap";
 
 export const LAYOUT_DEFAULT: i32 = 0;
 export const LAYOUT_DEBIAN12: i32 = 1;
@@ -123,6 +123,17 @@ export function mappedEnd(va: u64): u64 {
     if (va >= unchecked(regionStart[r]) && va < unchecked(regionEnd[r])) return unchecked(regionEnd[r]);
   }
   return 0;
+}
+
+/** What the address `va` is part of, by its index in REGION_KINDS (0: unmapped). */
+export const REGION_KINDS: string = "unmapped,heap,mmapped,libc,stack";
+
+export function regionKind(va: u64): i32 {
+  if (va >= heapBaseAddress && va < param(P_BRK)) return 1;
+  const i = mapIndexAt(va);
+  if (i >= 0) return mapKind(<u64>i) == MAP_CHUNK ? 2 : 1;
+  if (va >= STACK_START && va < STACK_END) return 4;
+  return mappedEnd(va) != 0 ? 3 : 0;
 }
 
 /** True when [va, va + len) lies in mapped regions only. */

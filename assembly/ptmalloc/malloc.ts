@@ -48,7 +48,7 @@ export function intMalloc(av: u64, bytes: u64): u64 {
 /** Hands out the last chunk stashed in the tcache's bin `tcIdx` (_int_malloc's return_cached). */
 function cachedChunk(tc: u64, tcIdx: u64): u64 {
   fromTcache = true;
-  return cachedChunk(tc, tcIdx);
+  return tcacheGet(tc, tcIdx);
 }
 
 /** The body of _int_malloc (see intMalloc). */

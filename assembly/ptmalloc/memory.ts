@@ -4,10 +4,14 @@
 //   memRead / memWrite(va, buffer, len)    1 = done · 0 = a byte of the range is unmapped (nothing copied or
 //                                          written; lastErrorMessage names the fault, as the process would die)
 
-import { ld8, st8 } from "../common/vmem";
+import { ld8, st8, ld64 } from "../common/vmem";
 import { raise, clearError, ERR_SEGV } from "../common/ops";
-import { rangeMapped, layoutSymbols, layoutRegions, layoutSynced, layoutSyncOut } from "./layout";
-import { setTcacheKey as setKey } from "./params";
+import {
+  rangeMapped, regionKind, layoutSymbols, layoutRegions, layoutSynced, layoutSyncOut, REGION_KINDS,
+} from "./layout";
+import { setTcacheKey as setKey, THREADS_BASE, ARENAS_BASE } from "./params";
+
+const MAX_THREAD_SLOTS: u64 = (ARENAS_BASE - THREADS_BASE) >> 4;
 
 /** Raises the fault of an access to [va, va + len) unless the whole range is mapped; false when it is not. */
 function accessible(va: u64, len: u64, what: string): bool {
@@ -46,4 +50,19 @@ export function regions(): string {
 export function setTcacheKey(key: u64): void {
   setKey(key);
   if (layoutSynced()) layoutSyncOut();
+}
+
+/** The names of what an address can be part of, in `addressKind` order (comma separated). */
+export function addressKinds(): string {
+  return REGION_KINDS;
+}
+
+/** What simulated `va` is part of: an index into `addressKinds` (0 = unmapped). */
+export function addressKind(va: u64): i32 {
+  return regionKind(va);
+}
+
+/** The tcache_perthread_struct of thread `thread` (the value of its `tcache` variable), 0 before its first call. */
+export function tcacheOf(thread: i32): u64 {
+  return thread < 0 || <u64>thread >= MAX_THREAD_SLOTS ? 0 : ld64(THREADS_BASE + (<u64>thread << 4));
 }

@@ -10,6 +10,7 @@ import { type Ancestor, type ForkPoint, forkAncestors, parseAfter } from "./fork
 import { type Prefetched, prefetch } from "../trace/prefetch.js";
 import type { ChunkRow, LabOptions, ModelName, ReplaySummary, Stats } from "./types.js";
 import { labExports, labMemory, type LabMemory, type Pointer } from "./memory.js";
+import { labLists, type LabLists } from "./lists.js";
 import * as host from "#host";
 import { DEFAULT_MODEL, MODELS } from "../models/index.js";
 
@@ -63,6 +64,11 @@ export interface Lab<P extends Pointer = number> extends LabMemory<P> {
   usableSize(address: Pointer): number;
   heapBase(): number;
   chunks(): ChunkRow[];
+  /**
+   * The free lists as glibc links them (ptmalloc): the main thread's tcache, every arena's fastbins, unsorted,
+   * small and large bins, poisoned links followed and flagged (foreign nodes, loops, links into unmapped memory).
+   */
+  lists(): LabLists<P>;
   stats(): Stats;
   /** Every broken invariant of the heap right now (empty when the heap is sound). */
   check(): Violation[];
@@ -218,6 +224,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab<Pointer>>
     },
     heapBase: () => model.wasm.heapBase(),
     chunks: () => model.chunks(replayer.lineOf, replayer.siteOf),
+    lists: () => labLists(model, pointer),
     stats: () => model.stats(),
     check: () => checkModel(model),
     async replay(trace, replayOptions = {}) {

@@ -5,6 +5,7 @@ export { escapeXml, hex, bytes, svgSize } from "./svg.js";
 export * from "./palette.js";
 export * from "./heapmap.js";
 export * from "./bins.js";
+export * from "./lists.js";
 export * from "./spans.js";
 export * from "./timeline.js";
 export * from "./diff.js";

@@ -82,6 +82,9 @@ export interface LabMemoryExports {
   layoutNames(): number;
   setTcacheKey(key: bigint): void;
   lastResult(): bigint;
+  addressKinds(): number;
+  addressKind(address: bigint): number;
+  tcacheOf(thread: number): bigint;
 }
 
 /** The exports of a model instance: the core, and whatever capabilities it has (ask with `hasCapability`). */
@@ -102,7 +105,8 @@ const CAPABILITIES = {
   metrics: ["metricsConfigure", "metricsOff", "metricNames", "metricsInto", "metricsDecompose", "counterNames",
     "countersInto", "timelineRows", "timelineInto", "timelineClear", "histogramsInto", "decomposeParts", "decompose"],
   debugMemory: ["debugLoad64", "debugStore64"],
-  labMemory: ["memRead", "memWrite", "symbols", "regions", "layoutNames", "setTcacheKey", "lastResult"],
+  labMemory: ["memRead", "memWrite", "symbols", "regions", "layoutNames", "setTcacheKey", "lastResult",
+    "addressKinds", "addressKind", "tcacheOf"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Capability = keyof typeof CAPABILITIES;
