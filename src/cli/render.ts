@@ -9,6 +9,7 @@ import { heapMapSVG } from "../viz/heapmap.js";
 import { siteName } from "../trace/sites.js";
 import { countOps, recordReplay } from "../viz/record.js";
 import { reportHTML } from "../viz/report.js";
+import { reportTables } from "../report/text.js";
 import { classSizes, hasSpans, spanRows } from "../viz/spanwalk.js";
 import { spansSVG } from "../viz/spans.js";
 import {
@@ -30,7 +31,7 @@ ${MODEL_HELP}
   --at N                      draw the heap after the first N operations (default: the end of the trace)
   --view heap|bins|spans      what to draw (default heap; spans: models with spans)
   --html                      write the self-contained HTML report (timeline, heap map, scrubber) instead
-  --snapshots K               scrubber stops in the HTML report (default 12)
+  --snapshots K               scrubber stops in the HTML report (default 48)
   --after parent.trace@seq    a forked child: replay its parent up to that record first (default: the child's
                               "# fork-of" line, written by heaplab record; its ancestors are replayed too)
   ${FORMAT_HELP}
@@ -79,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       await writeChunk(output.stream, reportHTML({
         title: `${name} on ${model}`, timeline: recording.timeline, snapshots: recording.snapshots,
         sites: recording.sites, callSites: recording.report?.callSites,
+        tables: recording.report && reportTables(recording.report),
       }), output.label);
       return `${recording.ops} operations, ${recording.snapshots.length} snapshots`;
     }

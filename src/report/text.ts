@@ -46,17 +46,24 @@ function header(r: Report): string[] {
   return lines;
 }
 
-function memory(r: Report): string {
-  return table([
+/** One table of the report: an id, its rows (the header first) and each column's alignment. */
+export interface ReportTable {
+  id: string;
+  rows: string[][];
+  align?: ("left" | "right")[];
+}
+
+function memory(r: Report): ReportTable {
+  return { id: "memory", rows: [
     ["", "peak", "final", "peak reached at"],
     ["live (requested)", formatBytes(r.live.peak), formatBytes(r.live.final), where(r.live.peakOp, r.live.peakLine)],
     ["footprint", formatBytes(r.footprint.peak), formatBytes(r.footprint.final),
       where(r.footprint.peakOp, r.footprint.peakLine)],
     ["resident (modelled)", formatBytes(r.resident.peak), formatBytes(r.resident.final), ""],
-  ], ["left", "right", "right", "left"]);
+  ], align: ["left", "right", "right", "left"] };
 }
 
-function fragmentation(r: Report): string {
+function fragmentation(r: Report): ReportTable {
   const rows = r.fragmentation.johnstoneWilson.map((f, i) => [`J&W #${i + 1}`, formatPercent(f), JW_MEANINGS[i]]);
   rows.push(["peak utilization", formatPercent(r.fragmentation.peakUtilization), "CS:APP: peak live / peak footprint"]);
   const e = r.fragmentation.explained.atPeakFootprint;
@@ -65,12 +72,12 @@ function fragmentation(r: Report): string {
     rows.push(["external", formatPercent(e.external), "of the peak footprint: free memory in caches, bins, top, spans"]);
     rows.push(["metadata", formatPercent(e.metadata), "of the peak footprint: the allocator's own structures"]);
   }
-  return table([["measure", "value", "meaning"], ...rows], ["left", "right", "left"]);
+  return { id: "fragmentation", rows: [["measure", "value", "meaning"], ...rows], align: ["left", "right", "left"] };
 }
 
-function decomposition(r: Report): string {
+function decomposition(r: Report): ReportTable | null {
   const d = r.decomposition;
-  if (!d.parts.length) return "(this model does not decompose its footprint yet)";
+  if (!d.parts.length) return null;
   const cell = (parts: Record<string, number> | null, name: string, total: number): string[] => {
     if (!parts) return ["n/a", ""];
     const v = parts[name] ?? 0;
@@ -81,16 +88,23 @@ function decomposition(r: Report): string {
   const rows = d.parts.map((name) => [name,
     ...cell(d.atPeakLive, name, totals[0]), ...cell(d.atPeakFootprint, name, totals[1]), ...cell(d.final, name, totals[2])]);
   rows.push(["total", ...totals.flatMap((t) => [Number.isNaN(t) ? "n/a" : formatBytes(t), ""])]);
-  return table([["part", "at peak live", "", "at peak footprint", "", "final", ""], ...rows]);
+  return { id: "decomposition", rows: [["part", "at peak live", "", "at peak footprint", "", "final", ""], ...rows] };
 }
 
-function systemCalls(r: Report): string {
+function systemCalls(r: Report): ReportTable {
   const s = r.syscalls;
   const rows = (["brk", "mmap", "munmap", "mremap", "madvise"] as const)
     .map((k) => [k, formatCount(s[k]), formatBytes(s.bytes[k])]);
   for (const [name, count] of Object.entries(r.locks)) rows.push([name, formatCount(count), ""]);
-  return table([["event", "count", "bytes"], ...rows]);
+  return { id: "syscalls", rows: [["event", "count", "bytes"], ...rows] };
 }
+
+/** The report's main tables, as the text shows them: memory, fragmentation, the decomposition, system calls. */
+export function reportTables(r: Report): ReportTable[] {
+  return [memory(r), fragmentation(r), decomposition(r), systemCalls(r)].filter((t): t is ReportTable => t !== null);
+}
+
+const text = (t: ReportTable | null): string => (t ? table(t.rows, t.align) : "(this model does not decompose its footprint yet)");
 
 function classes(r: Report): string {
   const c = r.operations.costs;
@@ -121,11 +135,11 @@ function statsTable(title: string, stats: Record<string, number>): string {
 export function formatReport(r: Report): string {
   const sections = [
     header(r).join("\n"),
-    memory(r),
-    fragmentation(r),
-    decomposition(r),
+    text(memory(r)),
+    text(fragmentation(r)),
+    text(decomposition(r)),
     ...(r.callSites ? [formatCallSites(r.callSites)] : []),
-    systemCalls(r),
+    text(systemCalls(r)),
     classes(r),
     histogram("request size", r.histograms.sizes, (n) => formatBytes(n)),
     histogram("lifetime (ops)", r.histograms.lifetimes, (n) => formatCount(n))

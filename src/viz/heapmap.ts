@@ -126,6 +126,15 @@ export function autoRowBytes(segments: readonly Segment[], pageSize: number, max
   return rowBytes;
 }
 
+/**
+ * One row size for several heaps (the frames of a scrubber): the largest any of them needs under `options`, so
+ * that a byte is as wide in every drawing and frames can be compared by eye.
+ */
+export function sharedRowBytes(heaps: readonly (readonly ChunkRow[])[], options: HeapMapOptions = {}): number {
+  if (options.rowBytes !== undefined || options.mode === "linear") return options.rowBytes ?? 0;
+  return Math.max(options.pageSize ?? 4096, ...heaps.map((chunks) => layoutHeap(visibleChunks(chunks, options.range), options).rowBytes));
+}
+
 /** Places rows and gap markers for the chunks under the options. */
 export function layoutHeap(sorted: readonly Extent[], options: HeapMapOptions = {}): HeapLayout {
   const width = options.width ?? 960;
@@ -329,7 +338,7 @@ export function heapMapSVG(chunks: readonly ChunkRow[], options: HeapMapOptions 
   for (const chunk of sorted) shapes += drawChunk(layout, chunk, rowHeight, detail, options.mark?.(chunk), options.siteName);
   const map = drawRows(layout, sorted, pageSize, rowHeight) +
     el("g", { class: "chunks", stroke: "#212529", "stroke-width": detail ? 0.5 : 0.2 }, shapes);
-  body += translate(0, top, el("g", { class: "map" }, map));
+  body += translate(0, top, el("g", { class: "map", "data-row-bytes": layout.rowBytes }, map));
   if (sorted.length === 0) {
     body += textEl("text", { x: width / 2, y: top + 14, "text-anchor": "middle", fill: "#868e96" }, "no chunks");
   }

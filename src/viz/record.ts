@@ -6,6 +6,7 @@ import type { Lab } from "../lab/lab.js";
 import { ALL_STATES, MODELS } from "../models/index.js";
 import { MetricsUnavailable } from "../report/metrics.js";
 import { type Report, reportReplay } from "../report/report.js";
+import { reportTables } from "../report/text.js";
 import { readAllocTrace } from "../trace/alloc-trace.js";
 import type { ByteSource } from "../trace/input.js";
 import { type CallSite, type TraceBatch, type TraceSource, newBatch, siteColumn } from "../trace/types.js";
@@ -17,7 +18,7 @@ import { stackSVG } from "./svg.js";
 import { timelineSVG } from "./timeline.js";
 
 export interface RecordOptions {
-  /** Heap snapshots to keep, evenly spaced, the last at the end of the trace (default 12). */
+  /** Heap snapshots to keep, evenly spaced, the last at the end of the trace (default DEFAULT_SNAPSHOTS, 48). */
   snapshots?: number;
   /** Footprint samples for the timeline (default 400). */
   samples?: number;
@@ -110,15 +111,18 @@ export function displayRecording(recording: Recording): Recording & Displayable 
     ]),
     html: () => reportHTML({
       title, timeline: recording.timeline, snapshots: recording.snapshots, sites: recording.sites,
-      callSites: recording.report?.callSites,
+      callSites: recording.report?.callSites, tables: recording.report && reportTables(recording.report),
     }),
   });
 }
 
+/** Scrubber stops by default: enough to follow a heap through its phases, one every ~2 % of the trace. */
+export const DEFAULT_SNAPSHOTS = 48;
+
 /** Evenly spaced sample and snapshot steps for a trace of `total` ops (snapshots land on samples). */
 function steps(total: number, options: RecordOptions): { sampleEvery: number; snapshotEvery: number } {
   const sampleEvery = Math.max(1, Math.ceil(total / (options.samples ?? 400)));
-  const wanted = Math.max(1, options.snapshots ?? 12);
+  const wanted = Math.max(1, options.snapshots ?? DEFAULT_SNAPSHOTS);
   return { sampleEvery, snapshotEvery: sampleEvery * Math.max(1, Math.ceil(total / wanted / sampleEvery)) };
 }
 

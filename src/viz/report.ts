@@ -3,10 +3,11 @@
 
 import type { HeapSnapshot, TimelineRow } from "./types.js";
 import type { CallSiteRow, CallSiteTables } from "../report/callsites.js";
+import type { ReportTable } from "../report/text.js";
 import { siteName } from "../trace/sites.js";
 import type { CallSite } from "../trace/types.js";
 import { bytes, escapeXml, num } from "./svg.js";
-import { type HeapMapOptions, heapMapSVG } from "./heapmap.js";
+import { type HeapMapOptions, heapMapSVG, sharedRowBytes } from "./heapmap.js";
 import { type TimelineOptions, timelineSVG, timelineScale } from "./timeline.js";
 
 export interface ReportInput {
@@ -21,6 +22,8 @@ export interface ReportInput {
   summary?: Readonly<Record<string, string | number>>;
   /** The trace's call sites: heap-map tooltips name the site that allocated each block. */
   sites?: Map<number, CallSite>;
+  /** The report's tables (`reportTables` of src/report/text.ts), shown above the plots as the text report has them. */
+  tables?: readonly ReportTable[];
   /** The report's call-site tables, shown below the heap map. */
   callSites?: CallSiteTables;
 }
@@ -57,6 +60,10 @@ export function scriptJSON(value: unknown): string {
 export function scrubberFrames(input: ReportInput): ScrubberFrame[] {
   const rows = input.timeline ?? [];
   const scale = rows.length > 0 ? timelineScale(rows, input.timelineOptions) : null;
+  // Every frame at one scale: the largest row size any snapshot needs.
+  const shared = input.snapshots.length > 1 && input.heapMap?.mode !== "linear"
+    ? { rowBytes: sharedRowBytes(input.snapshots.map((s) => s.chunks), { pageSize: input.snapshots[0].pageSize, ...input.heapMap }) }
+    : {};
   return input.snapshots.map((snapshot) => ({
     op: snapshot.op,
     label: snapshotLabel(snapshot),
@@ -65,6 +72,7 @@ export function scrubberFrames(input: ReportInput): ScrubberFrame[] {
       pageSize: snapshot.pageSize,
       title: `${snapshot.model ?? "heap"} after ${snapshot.op} operations`,
       ...(input.sites ? { siteName: (id: number) => siteName(input.sites!.get(id), id) } : {}),
+      ...shared,
       ...input.heapMap,
     }),
   }));
@@ -135,6 +143,8 @@ const STYLE = `body{font:14px system-ui,sans-serif;margin:16px;color:#212529}
 h1{font-size:20px;margin:0 0 12px}table{border-collapse:collapse;margin-bottom:12px}
 td{padding:2px 12px 2px 0}td:first-child{color:#495057}
 .callsites th{text-align:left;padding:2px 12px 2px 0}.callsites td+td{text-align:right}
+.report{display:inline-table;vertical-align:top;margin-right:24px}.report th{text-align:left;padding:2px 12px 2px 0}
+.report .num{text-align:right}
 .scrubber{display:flex;gap:8px;align-items:center;margin:8px 0}.scrubber input{flex:1}
 #heaplab-frame-label{font-family:ui-monospace,monospace}svg{max-width:100%;height:auto}`;
 
@@ -142,6 +152,19 @@ td{padding:2px 12px 2px 0}td:first-child{color:#495057}
 function summaryTable(summary: Readonly<Record<string, string | number>>): string {
   const rows = Object.entries(summary).map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(String(v))}</td></tr>`);
   return rows.length ? `<table class="summary">${rows.join("")}</table>` : "";
+}
+
+/** The report's tables as HTML: the same cells as the text report, a header row of `th`. */
+function reportSection(tables: readonly ReportTable[]): string {
+  const cell = (tag: string, text: string, align?: string): string =>
+    `<${tag}${align === "right" ? ' class="num"' : ""}>${escapeXml(text)}</${tag}>`;
+  const one = (t: ReportTable): string => {
+    const [head, ...rows] = t.rows;
+    const align = (c: number): string => t.align?.[c] ?? (c === 0 ? "left" : "right");
+    return `<table class="report" data-table="${escapeXml(t.id)}"><thead><tr>${head.map((h, c) => cell("th", h, align(c))).join("")}` +
+      `</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((v, c) => cell("td", v, align(c))).join("")}</tr>`).join("")}</tbody></table>`;
+  };
+  return `<section id="heaplab-report">${tables.map(one).join("\n")}</section>`;
 }
 
 /** The call-site tables: at each peak, the sites' live bytes, their blocks' share of the footprint, fragmentation. */
@@ -180,6 +203,7 @@ export function reportHTML(input: ReportInput): string {
 <body>
 <h1>${escapeXml(title)}</h1>
 ${summaryTable(input.summary ?? {})}
+${input.tables?.length ? reportSection(input.tables) : ""}
 ${timeline}
 ${scrubber}
 <div id="heaplab-frame-label">${escapeXml(frames[last]?.label ?? "no snapshots")}</div>

@@ -5,7 +5,7 @@
 
 import type { SpanRow } from "./types.js";
 import { bytes, el, hex, num, svgRoot, textEl, translate } from "./svg.js";
-import { sizeClassColor } from "./palette.js";
+import { sizeBand, sizeBandColor, sizeBandLabel, sizeClassColor } from "./palette.js";
 import { legend } from "./legend.js";
 import { type HeapMapOptions, LABEL_WIDTH, layoutHeap, piecesOf, rowBackgrounds, visibleChunks } from "./heapmap.js";
 
@@ -14,11 +14,14 @@ export interface SpansOptions extends Omit<HeapMapOptions, "detail" | "mark"> {
   classSizes?: readonly number[];
 }
 
-/** Fill of a span: its size class when in use, pale when free, white when returned to the system. */
-export function spanColor(span: SpanRow): string {
+/**
+ * Fill of a span: its size class when in use (by the size band of its objects when `classSizes` gives them),
+ * pale when free, white when returned to the system.
+ */
+export function spanColor(span: SpanRow, classSizes?: readonly number[]): string {
   if (span.state === "released") return "#ffffff";
   if (span.state === "free" || span.state === "pageheap") return "#e9ecef";
-  return sizeClassColor(span.sizeClass);
+  return sizeClassColor(span.sizeClass, classSizes?.[span.sizeClass]);
 }
 
 /** The tooltip of a span. */
@@ -51,7 +54,7 @@ export function spansSVG(spans: readonly SpanRow[], options: SpansOptions = {}):
       const first = i === 0;
       map += el("rect", { class: first ? "span" : "span-cont", "data-start": first ? hex(span.start) : undefined,
         "data-pages": first ? span.pages : undefined, "data-size-class": first ? span.sizeClass : undefined,
-        "data-state": first ? span.state : undefined, ...box, fill: spanColor(span), stroke: "#495057",
+        "data-state": first ? span.state : undefined, ...box, fill: spanColor(span, options.classSizes), stroke: "#495057",
         "stroke-width": 0.5, "stroke-dasharray": span.state === "released" ? "2 2" : undefined },
       first ? textEl("title", {}, spanTitle(span, pageSize, options.classSizes)) : "");
     });
@@ -66,10 +69,12 @@ export function spansSVG(spans: readonly SpanRow[], options: SpansOptions = {}):
       "text-anchor": "middle", fill: "#868e96" }, `⋯ ${bytes(gap.bytes)} not drawn ⋯`);
   }
   const classes = [...new Set(extents.map((e) => e.span.sizeClass).filter((c) => c > 0))].sort((a, b) => a - b);
-  const entries = classes.slice(0, 24).map((c) => ({
-    label: options.classSizes?.[c] ? `${c}: ${options.classSizes[c]} B` : `class ${c}`,
-    color: sizeClassColor(c),
-  }));
+  // With the classes' sizes the legend names the size bands drawn; without them, the classes.
+  const sizes = options.classSizes;
+  const bands = sizes ? [...new Set(classes.map((c) => sizeBand(sizes[c] ?? 0)))].sort((a, b) => a - b) : [];
+  const entries = sizes
+    ? bands.map((b) => ({ label: sizeBandLabel(b), color: sizeBandColor(b) }))
+    : classes.slice(0, 24).map((c) => ({ label: `class ${c}`, color: sizeClassColor(c) }));
   entries.push({ label: "free", color: "#e9ecef" }, { label: "released", color: "#ffffff" });
   const key = legend(entries, width - 16);
   let body = textEl("text", { class: "caption", x: 8, y: 20, "font-size": 13, "font-weight": "bold" },

@@ -259,7 +259,8 @@ export function timelineSVG(rows: readonly TimelineRow[], options: TimelineOptio
   const scale = timelineScale(rows, options);
   const yMax = options.yMax ?? axisTop(rows);
   const drawn = thin(rows, Math.max(2, Math.floor(scale.plotWidth)));
-  const names = partNames(rows, options.parts);
+  // A part that is zero all along takes no room in the plot, and none in the legend either.
+  const names = partNames(rows, options.parts).filter((name) => rows.some((r) => (r.parts?.[name] ?? 0) !== 0));
   const hasParts = names.length > 0;
   const stacked = hasParts ? drawn : drawn.map((r) => ({ ...r, parts: { footprint: r.footprint } }));
   const shownNames = hasParts ? names : ["footprint"];

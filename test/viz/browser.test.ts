@@ -9,6 +9,8 @@ import { type Browser, type Page, chromium } from "playwright-core";
 import { type StaticServer, serveStatic } from "./browser/server.js";
 import { reportHTML } from "../../src/viz/index.js";
 import { syntheticHeap, syntheticTimeline } from "./synthetic.js";
+import { formatBytes, formatPercent } from "../../src/report/format.js";
+import { heaplab } from "../cli/run.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SHARED = resolve(ROOT, "../shared");
@@ -95,6 +97,37 @@ describe.skipIf(!haveChromium)("heap views in Chromium", () => {
     expect(await chunksShown()).toBe(25);
     expect(errors).toEqual([]);
     expect(server.requests.slice(firstRequest), "the report fetches nothing").toEqual(["/test-output/report.html"]);
+    await page.close();
+  });
+
+  it.skipIf(!haveModel && !CI)("render --html: the page's numbers are replay --json's, and every frame has one scale", { timeout: 240_000 }, async () => {
+    const example = join(ROOT, "examples", "ls-la.trace");
+    expect(heaplab(["render", example, "--html", "-o", join(OUTPUT, "ls-la.html")]).status).toBe(0);
+    const json = JSON.parse(heaplab(["replay", example, "--json"]).stdout);
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/test-output/ls-la.html`);
+    const table = (id: string) => page.locator(`table.report[data-table="${id}"] tr`).evaluateAll((rows) =>
+      rows.map((r) => [...r.querySelectorAll("th,td")].map((c) => c.textContent ?? "")));
+    const memory = await table("memory");
+    expect(memory.find((r) => r[0] === "footprint")!.slice(1, 3)).toEqual([formatBytes(json.footprint.peak), formatBytes(json.footprint.final)]);
+    expect(memory.find((r) => r[0] === "live (requested)")!.slice(1, 3)).toEqual([formatBytes(json.live.peak), formatBytes(json.live.final)]);
+    const fragmentation = await table("fragmentation");
+    expect(fragmentation.slice(1, 5).map((r) => r[1])).toEqual(json.fragmentation.johnstoneWilson.map((f: number) => formatPercent(f)));
+    expect((await table("syscalls")).find((r) => r[0] === "brk")![1]).toBe(String(json.syscalls.brk));
+    const stops = Number(await page.locator("#heaplab-scrubber").getAttribute("max")) + 1;
+    expect(stops).toBeGreaterThanOrEqual(40);
+    const scales = new Set<string | null>();
+    for (let i = 0; i < stops; i++) {
+      await page.locator("#heaplab-scrubber").evaluate((input: HTMLInputElement, at: number) => {
+        input.value = String(at);
+        input.dispatchEvent(new Event("input"));
+      }, i);
+      scales.add(await page.locator("#heaplab-map g.map").getAttribute("data-row-bytes"));
+    }
+    expect(scales.size).toBe(1);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
