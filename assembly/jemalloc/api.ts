@@ -8,7 +8,8 @@
 // After every call the thread counts the bytes allocated and freed, which paces the tcache's GC (tcache.ts).
 
 import { raise } from "../common/ops";
-import { G_LIVE_REQUESTED, G_LIVE_USABLE, gadd } from "./globals";
+import { G_LIVE_REQUESTED, G_LIVE_USABLE, gadd, ald, A_NTHREADS } from "./globals";
+import { paDecayAll } from "./pac";
 import {
   NBINS, PAGE, SMALL_MAXCLASS, LARGE_MINCLASS, LARGE_MAXCLASS, CACHELINE, szInit, size2index, index2size, sa2u,
   s2u, pageCeiling,
@@ -18,10 +19,12 @@ import { rtreeRead } from "./rtree";
 import { arenaMallocSmall, arenaDallocSmall, regionFree } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
 import {
-  arenaBoot, arenaNew, arenaChoose, arenaChooseMaybeHuge, threadInit, threadSeed, decayTicks, tld, tst, T_TCACHE_BLOCK, T_STATE,
+  arenaBoot, arenaNew, arenaChoose, arenaChooseMaybeHuge, arenaUnbind, threadInit, threadSeed, decayTicks, tld, tst,
+  T_TCACHE_BLOCK, T_STATE,
 } from "./arena";
 import {
-  tcacheBoot, tcacheCreate, tcacheAllocSmall, tcacheAllocLarge, tcacheDalloc, cachesClass, allocEvent, dallocEvent,
+  tcacheBoot, tcacheCreate, tcacheDestroy, tcacheAllocSmall, tcacheAllocLarge, tcacheDalloc, cachesClass, allocEvent,
+  dallocEvent,
 } from "./tcache";
 
 
@@ -134,6 +137,20 @@ function deallocate(t: i32, p: u64, e: u64): void {
   } else {
     largeDalloc(t, e);
   }
+}
+
+/**
+ * tsd_cleanup when a thread exits: a nominal thread's arena_cleanup unbinds it from its arena, then tcache_cleanup
+ * destroys its tcache, and, once no thread is bound to the arena any more, decays it fully (every dirty extent
+ * purged and retained, whatever the decay times); its tsd is left in purgatory. A minimal thread (it only freed)
+ * has neither arena nor tcache.
+ */
+export function jeThreadExit(t: i32): void {
+  if (tld(t, T_STATE) != 2) return;
+  const arena = arenaUnbind(t);
+  tcacheDestroy(t);
+  if (arena >= 0 && ald(arena, A_NTHREADS) == 0) paDecayAll(arena);
+  tst(t, T_STATE, 3);
 }
 
 /** Counts a new object of `requested` bytes in the model's live totals. */

@@ -29,7 +29,7 @@ export const T_DALLOC_WAIT: u64 = 32;
 export const T_NEXT_GC: u64 = 40;
 export const T_TCACHE: u64 = 48;
 export const T_TCACHE_BLOCK: u64 = 56;
-export const T_STATE: u64 = 64;           // 0 untouched, 1 minimal (has only freed), 2 nominal
+export const T_STATE: u64 = 64;           // 0 untouched, 1 minimal (has only freed), 2 nominal, 3 exited
 export const T_TSD: u64 = 72;             // the tsd's address when known (the PRNG seed)
 
 // @ts-ignore: decorator
@@ -171,6 +171,18 @@ export function arenaChoose(t: i32): i32 {
   aadd(chosen, A_NTHREADS, 1);
   tst(t, T_ARENA, <u64>(chosen + 1));
   return chosen;
+}
+
+/**
+ * arena_unbind at a thread's exit: its arena counts one thread fewer, so a later thread may choose it. Returns
+ * the arena, -1 when the thread was bound to none.
+ */
+export function arenaUnbind(t: i32): i32 {
+  const bound = tld(t, T_ARENA);
+  if (bound == 0) return -1;
+  aadd(<i32>bound - 1, A_NTHREADS, -1);
+  tst(t, T_ARENA, 0);
+  return <i32>bound - 1;
 }
 
 /** arena_choose_maybe_huge: the huge arena for oversize requests, the thread's arena otherwise. */

@@ -20,7 +20,7 @@ import {
   tcacheBins,
 } from "./tcache";
 import {
-  startUp, jeMalloc, jeCalloc, jeRealloc, jeFree, jeAligned, jePosixMemalign, jeValloc, jeUsableSize,
+  startUp, jeMalloc, jeCalloc, jeRealloc, jeFree, jeAligned, jePosixMemalign, jeValloc, jeUsableSize, jeThreadExit,
   tcacheBlockOf, setStartupMalloc,
 } from "./api";
 import { STAT_NAMES, writeStats } from "./stats";
@@ -162,8 +162,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       setTrimmed();
       return true;
     case OP_THREAD_EXIT:
-      // Not modelled: jemalloc flushes an exiting thread's tcache (tsd_cleanup) and the arena keeps its thread
-      // count; the model keeps the tcache with the thread, which is exact until the flushed regions would be reused.
+      jeThreadExit(thread);
       putResult(results, i, 0, REGION_NONE);
       return true;
     default:

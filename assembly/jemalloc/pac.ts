@@ -277,11 +277,17 @@ export function paAlloc(a: i32, size: u64, alignment: u64, slab: bool, szind: u3
 }
 
 /**
- * arena_handle_deferred_work with dirty_decay_ms 0: every dirty extent is purged (MADV_DONTNEED) and retained,
- * coalescing there; a full decay skips the muzzy state whatever muzzy_decay_ms says.
+ * arena_handle_deferred_work with dirty_decay_ms 0: every dirty extent is purged and retained (`paDecayAll`).
  */
 function purgeDirty(a: i32): void {
-  if (dirtyDecayMs != 0) return;
+  if (dirtyDecayMs == 0) paDecayAll(a);
+}
+
+/**
+ * pac_decay_all, a full decay of arena `a`'s dirty extents: each is purged (MADV_DONTNEED) and retained, coalescing
+ * there; a full decay skips the muzzy state whatever muzzy_decay_ms says.
+ */
+export function paDecayAll(a: i32): void {
   const ec = ecacheOf(a, ECACHE_DIRTY);
   while (ecacheCount(ec) > 0) {
     const e = esetAny(ec);

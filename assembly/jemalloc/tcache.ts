@@ -17,12 +17,12 @@
 
 import { ld64, st64, ld32, st32, ld8, st8 } from "../common/vmem";
 import { NBINS, PAGE, SMALL_MAXCLASS, size2index, index2size, s2u, sa2u, binNregs } from "./sz";
-import { eArena } from "./extent";
+import { eArena, eSlab, eSzind } from "./extent";
 import { aadd, A_INTERNAL } from "./globals";
 import { rtreeRead } from "./rtree";
-import { fillSmall, dallocBinStep, arenaMallocSmall } from "./bin";
+import { fillSmall, dallocBinStep, arenaMallocSmall, arenaDallocSmall } from "./bin";
 import { paDalloc } from "./pac";
-import { largeMalloc, largePalloc, largeDallocPrep, largeDallocFinish } from "./large";
+import { largeMalloc, largePalloc, largeDalloc, largeDallocPrep, largeDallocFinish } from "./large";
 import { threadRec, tld, tst, T_TCACHE, T_TCACHE_BLOCK, T_NEXT_GC, T_ALLOC_WAIT, T_DALLOC_WAIT, decayTicks } from "./arena";
 
 // @ts-ignore: decorator
@@ -226,6 +226,23 @@ function flush(t: i32, b: i32, rem: u32): void {
     const slab = unchecked(deferredSlabs[i]);
     paDalloc(eArena(slab), slab);
   }
+}
+
+/**
+ * tcache_destroy at a thread's exit: every bin flushed whole to its objects' arenas, then the block that held the
+ * bins' stacks freed without a tcache (an internal allocation of arena 0).
+ */
+export function tcacheDestroy(t: i32): void {
+  if (tld(t, T_TCACHE) == 0) return;
+  for (let b = 0; b < nhbins; b++) if (ncached(t, b) > 0) flush(t, b, 0);
+  tst(t, T_TCACHE, 0);
+  const block = tld(t, T_TCACHE_BLOCK);
+  tst(t, T_TCACHE_BLOCK, 0);
+  const e = rtreeRead(block);
+  if (e == 0) return;
+  aadd(eArena(e), A_INTERNAL, -allocSize);
+  if (eSlab(e)) arenaDallocSmall(t, eArena(e), <i32>eSzind(e), e, block);
+  else largeDalloc(t, e);
 }
 
 /** tcache_dalloc_small / tcache_dalloc_large: caches `p`, flushing half the bin first when it is full. */

@@ -25,9 +25,8 @@ describe.skipIf(skip)("jemalloc model vs jemalloc 5.3.0 on real programs recorde
       it(`${name} ${threads}`, { timeout: 120_000 }, async (ctx) => {
         const program = programs.get(name);
         if (!program || (threads === "real" && program.threads === 1)) return ctx.skip();
-        // The model keeps an exited thread's tcache with it (jemalloc flushes it).
-        const real = await runReal(program.withoutExits, "", threads);
-        const model = await runModel(program.withoutExits, real, {}, threads === "real" ? "arena" : "merge");
+        const real = await runReal(program.trace, "", threads);
+        const model = await runModel(program.trace, real, {}, threads === "real" ? "arena" : "merge");
         expect(real.lines.length).toBeGreaterThan(1000);
         expect(firstDifference(real.lines, model.lines)).toBeNull();
         expect(statMismatches(real.stats, model.stats)).toEqual([]);

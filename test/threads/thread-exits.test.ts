@@ -1,8 +1,8 @@
 // A thread pool whose threads exit and are replaced, recorded live: its replay must land on the program's own
 // recorded addresses, heap and arena lines alike. glibc hands an exiting thread's tcache back to its arena and
 // puts the arena on the free list, where the next new thread finds it; without the exits the replay goes wrong
-// from the first replacement thread on. The native replayer (real threads that really end) agrees, and TCMalloc's
-// model agrees with the real TCMalloc, whose exiting threads give their caches back. Node.js with three waves of
+// from the first replacement thread on. The native replayer (real threads that really end) agrees, and the TCMalloc
+// and jemalloc models agree with the real libraries, whose exiting threads give their caches back. Node.js with three waves of
 // worker threads (about 1.3 million calls; with CI=true or HEAPLAB_LONG=1) lands on its own addresses too.
 
 import { spawnSync } from "node:child_process";
@@ -15,6 +15,7 @@ import { threadEventOf } from "../../src/trace/threads.js";
 import { LONG, firstDifference, modelAddressLines, modelUnavailable } from "../differential/compare.js";
 import { oracleUnavailable, runNative, tcmallocUnavailable } from "../oracle/native.js";
 import { loadRecorded, recordedMismatches } from "./recorded.js";
+import { jemallocUnavailable, runModel as runJemallocModel, runReal as runJemalloc, statMismatches } from "../jemalloc/real.js";
 
 const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc")
   ?? (process.platform === "linux" && process.arch === "x64" ? null : "recording needs Linux x86-64");
@@ -156,6 +157,18 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       // The exits matter: the real TCMalloc places blocks elsewhere when its threads keep their caches.
       const kept = await runNative(withoutExits, { allocator: "tcmalloc", threads: "real" });
       expect(firstDifference(native.lines, kept.lines)).not.toBeNull();
+    }, 120_000);
+
+  it.skipIf(jemallocUnavailable())(
+    "replays on the jemalloc model as on the real jemalloc, whose exiting threads flush their tcaches and leave their arenas",
+    async () => {
+      const real = await runJemalloc(trace, "", "real");
+      const model = await runJemallocModel(trace, real, {}, "arena");
+      expect(real.lines.length).toBeGreaterThan(5000);
+      expect(firstDifference(real.lines, model.lines)).toBeNull();
+      expect(statMismatches(real.stats, model.stats)).toEqual([]);
+      const kept = await runJemalloc(withoutExits, "", "real");
+      expect(firstDifference(real.lines, kept.lines)).not.toBeNull();
     }, 120_000);
 
   it.skipIf(!process.env.CI && !LONG)("Node.js with three waves of worker threads replays at its own recorded offsets", async () => {
