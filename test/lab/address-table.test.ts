@@ -30,6 +30,23 @@ describe("AddressTable", () => {
     ), { numRuns: 60 });
   });
 
+  it("never answers from the slot a lookup found once another key took it", () => {
+    // in a table of 16 slots, some of the 64 keys z land in the slot the lookup of the missing x found
+    const x = 0x5555_0000_0000;
+    for (let z = 1; z <= 64; z++) {
+      const table = new AddressTable(16);
+      for (let k = 1; k <= 8; k++) table.bind(0x7f00_0000_0000 + k * 0x30, k);
+      expect(table.live(x)).toBe(-1);
+      expect(table.bind(z * 16, 100)).toBe(-1);
+      expect(table.bind(x, 200)).toBe(-1);
+      expect(table.live(z * 16)).toBe(100);
+      expect(table.live(x)).toBe(200);
+      table.end(z * 16, 7);
+      expect(table.endedAt(z * 16)).toBe(7);
+      expect(table.live(x)).toBe(200);
+    }
+  });
+
   it("forgets ended addresses, never live ones, once they are most of a large table", () => {
     const table = new AddressTable(16, 64);
     for (let k = 1; k <= 10; k++) table.bind(k * 16, k);
