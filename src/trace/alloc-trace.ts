@@ -217,6 +217,17 @@ class LineReader {
       start = nl + 1;
     }
     for (;;) {
+      // Most lines are plain operations, scanned in one pass that also finds their end; the first line may start
+      // with a byte-order mark, and anything else goes line by line through `line`.
+      if (this.lineNo > 0) {
+        const next = scanOp(chunk, start, chunk.length, this.batch, this.lineNo + 1, -1);
+        if (next >= 0) {
+          this.lineNo++;
+          if (this.batch.length === BATCH_CAPACITY) this.handOn();
+          start = next;
+          continue;
+        }
+      }
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
       this.line(chunk, start, stripCR(chunk, start, nl));
@@ -249,7 +260,7 @@ class LineReader {
       return;
     }
     const batch = this.batch;
-    if (!scanOp(buf, start, end, batch, this.lineNo)) {
+    if (scanOp(buf, start, end, batch, this.lineNo, end) < 0) {
       try {
         parseLine(buf, start, end, this.fields, batch, this.lineNo, this.name);
       } catch (e) {
@@ -258,10 +269,13 @@ class LineReader {
         return;
       }
     }
-    if (batch.length === BATCH_CAPACITY) {
-      this.ready.push(batch);
-      this.batch = this.pool.take();
-    }
+    if (batch.length === BATCH_CAPACITY) this.handOn();
+  }
+
+  /** The current batch is full: it is ready, and a new one takes its place. */
+  private handOn(): void {
+    this.ready.push(this.batch);
+    this.batch = this.pool.take();
   }
 
   private comment(buf: Uint8Array, start: number, end: number): void {
@@ -308,57 +322,59 @@ function heapBaseOf(text: string, file: string, line: number): number {
 // allocation per line.
 let cursor = 0;
 
-/**
- * A decimal field at `cursor`, ended by a space (then `cursor` moves past it) or by `end` (`cursor` = end + 1);
- * -1 when the field is empty or holds anything but digits.
- */
-function fastDecimal(buf: Uint8Array, end: number): number {
-  let p = cursor;
+/** Decimal digits at `p` (up to `limit`); `cursor` = the index of the byte after them. -1: none, or beyond 2^53. */
+function digitsAt(buf: Uint8Array, p: number, limit: number): number {
+  const from = p;
   let v = 0;
-  while (p < end) {
+  for (; p < limit; p++) {
     const d = buf[p] - 48;
-    if (d >= 0 && d <= 9) v = v * 10 + d;
-    else if (d === -16 /* space */) break;
-    else return -1;
-    p++;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
   }
-  if (p === cursor || v > Number.MAX_SAFE_INTEGER) return -1;
-  cursor = p + 1;
-  return v;
+  cursor = p;
+  return p === from || v > Number.MAX_SAFE_INTEGER ? -1 : v;
 }
 
-/** A `0x`-prefixed hex field at `cursor` (see fastDecimal); -1 when it is not one. */
-function fastHex(buf: Uint8Array, end: number): number {
-  let p = cursor;
-  if (p + 2 >= end || buf[p] !== 48 || (buf[p + 1] | 32) !== 120) return -1;
+/** A `0x`-prefixed hex number at `p` (see digitsAt); -1 when there is none. */
+function hexAt(buf: Uint8Array, p: number, limit: number): number {
+  if (p + 2 >= limit || buf[p] !== 48 || (buf[p + 1] | 32) !== 120) return -1;
   p += 2;
+  const from = p;
   let v = 0;
-  while (p < end) {
-    const c = buf[p] | 32;
-    if (c >= 48 && c <= 57) v = v * 16 + (c - 48);
-    else if (c >= 97 && c <= 102) v = v * 16 + (c - 87);
-    else if (c === 32 && buf[p] === 32) break;
-    else return -1;
-    p++;
+  for (; p < limit; p++) {
+    const c = buf[p];
+    if (c >= 48 && c <= 57) {
+      v = v * 16 + (c - 48);
+    } else {
+      const lower = c | 32;
+      if (lower < 97 || lower > 102) break;
+      v = v * 16 + (lower - 87);
+    }
   }
-  if (p === cursor + 2 || v > Number.MAX_SAFE_INTEGER) return -1;
-  cursor = p + 1;
-  return v;
+  cursor = p;
+  return p === from || v > Number.MAX_SAFE_INTEGER ? -1 : v;
+}
+
+/** Whether the field that ended at `cursor` is followed by a space and more (`cursor` then moves past the space). */
+function spaceNext(buf: Uint8Array, limit: number): boolean {
+  if (cursor + 1 >= limit || buf[cursor] !== 32) return false;
+  cursor++;
+  return true;
 }
 
 /**
- * Scans a well-formed operation line into the next slot of `batch`; false (the batch's length unchanged) when the
- * line is anything else, for `parseLine` to read or reject. A field followed by a space must not be the last one,
- * and the last one must reach `end`.
+ * Scans a well-formed operation line at `start` into the next slot of `batch`; -1 (the batch unchanged) when the
+ * line is anything else, for `parseLine` to read or reject. With `lineEnd` ≥ 0 the line is [start, lineEnd);
+ * with -1 the scan finds the line's newline itself (`limit`, the end of the input at hand, need not hold all of
+ * the line: then -1 too). Returns the index past the line (past its newline, when it found one).
  */
-function scanOp(buf: Uint8Array, start: number, end: number, batch: TraceBatch, lineNo: number): boolean {
-  cursor = start;
-  const seq = fastDecimal(buf, end);
-  if (seq < 0 || cursor > end) return false;
-  const tid = fastDecimal(buf, end);
-  if (tid < 0 || cursor + 1 >= end || buf[cursor + 1] !== 32) return false;
-  const letter = buf[cursor];
-  cursor += 2;
+function scanOp(buf: Uint8Array, start: number, limit: number, batch: TraceBatch, lineNo: number, lineEnd: number): number {
+  const seq = digitsAt(buf, start, limit);
+  if (seq < 0 || !spaceNext(buf, limit)) return -1;
+  const tid = digitsAt(buf, cursor, limit);
+  if (tid < 0 || cursor + 2 >= limit || buf[cursor] !== 32 || buf[cursor + 2] !== 32) return -1;
+  const letter = buf[cursor + 1];
+  const p = cursor + 3;
   let ptr = 0;
   let a = 0;
   let b = 0;
@@ -367,53 +383,67 @@ function scanOp(buf: Uint8Array, start: number, end: number, batch: TraceBatch, 
   switch (letter) {
     case 109 /* m */: case 118 /* v */: case 86 /* V */:
       code = letter === 109 ? OpCode.malloc : letter === 118 ? OpCode.valloc : OpCode.pvalloc;
-      a = fastDecimal(buf, end);
-      if (a < 0 || cursor > end) return false;
-      res = fastHex(buf, end);
+      a = digitsAt(buf, p, limit);
+      if (a < 0 || !spaceNext(buf, limit)) return -1;
+      res = hexAt(buf, cursor, limit);
       break;
     case 102 /* f */:
       code = OpCode.free;
-      ptr = fastHex(buf, end);
-      if (ptr < 0) return false;
-      res = 0;
+      ptr = hexAt(buf, p, limit);
+      res = ptr < 0 ? -1 : 0;
       break;
     case 114 /* r */:
       code = OpCode.realloc;
-      ptr = fastHex(buf, end);
-      if (ptr < 0 || cursor > end) return false;
-      a = fastDecimal(buf, end);
-      if (a < 0 || cursor > end) return false;
-      res = fastHex(buf, end);
+      ptr = hexAt(buf, p, limit);
+      if (ptr < 0 || !spaceNext(buf, limit)) return -1;
+      a = digitsAt(buf, cursor, limit);
+      if (a < 0 || !spaceNext(buf, limit)) return -1;
+      res = hexAt(buf, cursor, limit);
       break;
     case 99 /* c */: case 97 /* a */: case 65 /* A */: case 80 /* P */:
       code = letter === 99 ? OpCode.calloc : letter === 97 ? OpCode.memalign
         : letter === 65 ? OpCode.alignedAlloc : OpCode.posixMemalign;
-      a = fastDecimal(buf, end);
-      if (a < 0 || cursor > end) return false;
-      b = fastDecimal(buf, end);
-      if (b < 0 || cursor > end) return false;
-      res = fastHex(buf, end);
+      a = digitsAt(buf, p, limit);
+      if (a < 0 || !spaceNext(buf, limit)) return -1;
+      b = digitsAt(buf, cursor, limit);
+      if (b < 0 || !spaceNext(buf, limit)) return -1;
+      res = hexAt(buf, cursor, limit);
       break;
     case 116 /* t */:
       code = OpCode.trim;
-      a = fastDecimal(buf, end);
-      if (a < 0 || cursor > end) return false;
-      res = fastDecimal(buf, end);
+      a = digitsAt(buf, p, limit);
+      if (a < 0 || !spaceNext(buf, limit)) return -1;
+      res = digitsAt(buf, cursor, limit);
       break;
     default:
-      return false;
+      return -1;
   }
-  if (res < 0) return false;
-  if (cursor === end + 1) {
-    pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
-    return true;
+  if (res < 0) return -1;
+  // The line ends after the result ("\n" or "\r\n"), or optional fields follow it after a space.
+  let end = lineEnd;
+  let next = lineEnd;
+  if (lineEnd < 0) {
+    const c = cursor < limit ? buf[cursor] : -1;
+    if (c === 10 || (c === 13 && cursor + 1 < limit && buf[cursor + 1] === 10)) {
+      end = cursor;
+      next = cursor + (c === 10 ? 1 : 2);
+    } else {
+      const nl = c === 32 ? buf.indexOf(10, cursor) : -1;
+      if (nl < 0) return -1;
+      end = stripCR(buf, cursor, nl);
+      next = nl + 1;
+    }
   }
-  // Optional fields after the result: the call site (`site=<id>`), or key=value fields of later versions.
-  const site = optionalFields(buf, cursor, end);
-  if (site < 0) return false;
+  let site = 0;
+  if (cursor < end) {
+    // Optional fields after the result: the call site (`site=<id>`), or key=value fields of later versions.
+    if (buf[cursor] !== 32) return -1;
+    site = optionalFields(buf, cursor + 1, end);
+    if (site < 0) return -1;
+  }
   pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
   if (site > 0) siteColumn(batch)[batch.length - 1] = site;
-  return true;
+  return next;
 }
 
 /**
@@ -429,9 +459,8 @@ function optionalFields(buf: Uint8Array, from: number, end: number): number {
     const eq = buf.indexOf(61 /* = */, p);
     if (q === p || eq <= p || eq >= q) return -1;
     if (eq - p === 4 && buf[p] === 115 && buf[p + 1] === 105 && buf[p + 2] === 116 && buf[p + 3] === 101) {
-      cursor = eq + 1;
-      const id = fastDecimal(buf, q);
-      if (id < 0 || cursor !== q + 1) return -1;
+      const id = digitsAt(buf, eq + 1, q);
+      if (id < 0 || cursor !== q) return -1;
       site = id;
     }
     p = q + 1;

@@ -66,6 +66,30 @@ function mutate(lines: string[], mutations: { line: number; at: number; kind: nu
   return out.join("\n");
 }
 
+/** `text` in chunks cut at the offsets `at`. */
+async function* cutAt(text: Uint8Array, at: number[]): AsyncIterable<Uint8Array> {
+  let from = 0;
+  for (const to of [...new Set(at)].sort((x, y) => x - y).concat(text.length)) {
+    yield text.slice(from, to);
+    from = to;
+  }
+}
+
+/** An alloc-trace's ops as rows (all columns and the line), or the message of the error that stopped it. */
+async function readRows(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<number[][] | string> {
+  try {
+    const rows: number[][] = [];
+    for await (const b of readAllocTrace(source).batches()) {
+      for (let i = 0; i < b.length; i++) {
+        rows.push([b.seq[i], b.tid[i], b.code[i], b.ptr[i], b.a[i], b.b[i], b.res[i], b.line[i], b.site?.[i] ?? 0]);
+      }
+    }
+    return rows;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** HEAPLAB_LONG=1 runs ten times as many cases. */
 const RUNS = process.env.HEAPLAB_LONG === "1" ? 10 : 1;
 
@@ -101,6 +125,21 @@ describe("fuzzing the parsers", () => {
       }), { numRuns: 40 * RUNS });
     });
   }
+
+  it("alloc-trace: the same ops and the same error wherever the input is cut into chunks", async () => {
+    // A cut before every newline leaves no whole line in a chunk: every line then goes the line-by-line way, the
+    // reference for the one-pass scanner that whole lines inside a chunk take.
+    const varied = [...SEEDS["alloc-trace"], "9 7 m 5 0x10 site=3", "10 7 f 0x10\r", "", "# note", "11 7 m 7 0x20 "];
+    await fc.assert(fc.asyncProperty(
+      fc.array(mutation, { maxLength: 2 }), fc.array(fc.nat(), { maxLength: 6 }), async (mutations, cuts) => {
+        const text = encoder.encode(mutate(varied, mutations));
+        const newlines = [...text.keys()].filter((i) => text[i] === 10);
+        const reference = await readRows(cutAt(text, newlines));
+        expect(await readRows(text)).toEqual(reference);
+        expect(await readRows(cutAt(text, cuts.map((c) => c % (text.length + 1))))).toEqual(reference);
+      },
+    ), { numRuns: 60 * RUNS });
+  });
 
   it.skipIf(sharedTraceFiles().length === 0)("binary: flipped and truncated bytes of a real trace give a ParseError", async () => {
     const path = sharedTraceFiles().find((p) => p.includes("sort-S1M"))!;
