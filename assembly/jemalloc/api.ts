@@ -16,6 +16,7 @@ import {
 } from "./sz";
 import { eSzind, eSlab, eArena, eUsize, eAddr, eBase, eState, STATE_ACTIVE, NO_SZIND } from "./extent";
 import { rtreeRead } from "./rtree";
+import { baseNew, baseAllocBackgroundThreads } from "./base";
 import { arenaMallocSmall, arenaDallocSmall, regionFree } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
 import {
@@ -49,9 +50,11 @@ export function setStartupMalloc(bytes: u64): void {
 export function startUp(): void {
   szInit();
   arenaBoot();
+  baseNew(0);
   tcacheBoot();
   arenaNew(0);
   enterThread(0);
+  baseAllocBackgroundThreads();
   ready = true;
   if (startupMalloc != 0) jeMalloc(0, startupMalloc);
 }

@@ -18,7 +18,7 @@ import { ld64, st64 } from "../common/vmem";
 import {
   THREADS_BASE, THREAD_STRIDE, G_NARENAS, G_HUGE_ARENA, G_THREADS, gld, gst, ald, ast, aadd, A_EXISTS, A_NTHREADS,
 } from "./globals";
-import { baseNew } from "./base";
+import { baseNew, baseAllocArena } from "./base";
 import { pacInit } from "./pac";
 
 export const T_ARENA: u64 = 0;
@@ -110,9 +110,10 @@ export function decayTicks(t: i32, n: u64): void {
   tst(t, T_TICK, <u64>(DECAY_NTICKS * <i64>unchecked(geomTable[idx]) / GEOM_MUL));
 }
 
-/** arena_new: a fresh arena `a` with its base. */
+/** arena_new: a fresh arena `a`, with a base of its own (arena 0's, base 0, exists before it). */
 export function arenaNew(a: i32): void {
-  baseNew(a);
+  if (a != 0) baseNew(a);
+  baseAllocArena(a);
   pacInit(a);
   ast(a, A_EXISTS, 1);
   const n = gld(G_NARENAS);

@@ -1,7 +1,8 @@
 // Base allocation (base.c): the metadata allocator. Each arena has a base that maps blocks from the kernel,
-// each larger than the last (the next page class, rounded up to 2 MiB), and bumps metadata out of them: the
-// arena itself at start-up, an edata_t for every extent record the edata cache cannot recycle, rtree leaves
-// (from base 0). The model never writes those bytes; it keeps only what decides when a new block is mapped,
+// each larger than the last (the next page class, rounded up to 2 MiB), and bumps metadata out of them, each
+// piece at its own alignment, as the library allocates it: the base_t and the arena_t; for base 0 also the
+// tcache's bin table and the background threads' table at start-up and ctl's tables at the first mallctl;
+// an edata_t for every extent record the edata cache cannot recycle; rtree leaves (from base 0). The model never writes those bytes; it keeps only what decides when a new block is mapped,
 // because a block mapped between two extent growths moves every later extent:
 //
 //   block: ┌──────────────┬───────────────────────────────┬──────────────────────────┐
@@ -17,10 +18,10 @@
 //   ╘═════════════════╧═════════════════╧═════════════════╛
 
 import { ld64, st64 } from "../common/vmem";
-import { ald, ast, aadd, arenaRec, A_BASE_PIND, A_BASE_MAPPED, A_BASE_ALLOCATED, A_REMNANTS, A_REMNANT_BASE,
+import { gld, gst, G_CTL_INITIALIZED, ald, ast, aadd, arenaRec, A_BASE_PIND, A_BASE_MAPPED, A_BASE_ALLOCATED, A_REMNANTS, A_REMNANT_BASE,
   A_REMNANT_MAX, A_BASE_SN, A_EDATA_AVAIL, A_BASE_RESIDENT } from "./globals";
 import { osMap } from "./os";
-import { HUGEPAGE, PAGE, LARGE_MAXCLASS, alignUp, pageCeiling, size2index, psz2ind, pind2sz } from "./sz";
+import { NBINS, HUGEPAGE, PAGE, LARGE_MAXCLASS, alignUp, pageCeiling, size2index, psz2ind, pind2sz } from "./sz";
 
 /** sizeof(base_block_t): size, next and the block's own edata_t. */
 // @ts-ignore: decorator
@@ -33,23 +34,46 @@ import { HUGEPAGE, PAGE, LARGE_MAXCLASS, alignUp, pageCeiling, size2index, psz2i
 // @ts-ignore: decorator
 @inline const QUANTUM: u64 = 16;
 
-/**
- * Bytes arena 0 takes from its fresh base at start-up (base_t, arena_t with its bins and ecaches, the tcache
- * and ctl tables): stats.metadata of a fresh process less its rtree leaf and tcache, measured on 5.3.0 with
- * 8 automatic arenas; each arena slot fewer saves ARENA_SLOT_METADATA_BYTES.
- */
-let arenaMetadataBytes: u64 = 542192;
+/** sizeof(base_t), cache-line aligned: the base's own record, the first thing in its first block. */
 // @ts-ignore: decorator
-@inline const ARENA_SLOT_METADATA_BYTES: u64 = 37856;
+@inline const BASE_T_BYTES: u64 = 3968;
+/** sizeof(arena_t) with its bins (arena_new). */
 // @ts-ignore: decorator
-@inline const MEASURED_SLOTS: u64 = 8;
+@inline const ARENA_T_BYTES: u64 = 87016;
+/** background_thread_boot1's table: DEFAULT_NUM_BACKGROUND_THREAD (4) background_thread_info_t. */
+// @ts-ignore: decorator
+@inline const BACKGROUND_THREAD_INFO_BYTES: u64 = 4 * 208;
+// @ts-ignore: decorator
+@inline const CACHELINE: u64 = 64;
 
-/** Arena 0's start-up metadata with `narenas` automatic arenas. */
-export function setArenaSlots(narenas: u64): void {
-  arenaMetadataBytes = 542192 + narenas * ARENA_SLOT_METADATA_BYTES - MEASURED_SLOTS * ARENA_SLOT_METADATA_BYTES;
+/**
+ * ctl's tables, from base 0 at the process's first mallctl (ctl_init), sizes of Debian's build: ctl_arenas_t,
+ * ctl_stats_t, then a ctl_arena_t with its stats for every arena index narenas_total counts (the automatic
+ * arenas and the huge arena's) and for the "all" and "destroyed" pseudo-arenas.
+ */
+// @ts-ignore: decorator
+@inline const CTL_ARENAS_BYTES: u64 = 32800;
+// @ts-ignore: decorator
+@inline const CTL_STATS_BYTES: u64 = 720;
+// @ts-ignore: decorator
+@inline const CTL_ARENA_BYTES: u64 = 37856;
+
+/** How many ctl_arena_t ctl_init allocates: narenas_auto + the huge arena's index + 2 pseudo-arenas. */
+let ctlArenaSlots: u64 = 8 + 3;
+
+/** Sizes ctl's tables for `narenas` automatic arenas. */
+export function setCtlArenas(narenas: u64): void {
+  ctlArenaSlots = narenas + 3;
 }
-/** The same for any later arena (its base_t, arena_t, bins and ecaches), measured on the huge arena. */
-let laterArenaMetadataBytes: u64 = 91152;
+
+/** ctl_init: the first mallctl allocates ctl's tables from base 0 (once). */
+export function ctlInit(): void {
+  if (gld(G_CTL_INITIALIZED) != 0) return;
+  gst(G_CTL_INITIALIZED, 1);
+  baseAlloc(0, CTL_ARENAS_BYTES, QUANTUM);
+  baseAlloc(0, CTL_STATS_BYTES, QUANTUM);
+  for (let i: u64 = 0; i < ctlArenaSlots; i++) baseAlloc(0, CTL_ARENA_BYTES, QUANTUM);
+}
 
 // @ts-ignore: decorator
 @inline function remnant(a: i32, i: u64): u64 {
@@ -62,10 +86,9 @@ let laterArenaMetadataBytes: u64 = 91152;
   return size2index(bytes + 1) - 1;
 }
 
-/** Maps a block big enough for `asize` bytes; returns its remnant's slot. */
-function newBlock(a: i32, asize: u64): u64 {
-  const headerGap = alignUp(BLOCK_HEADER, QUANTUM);
-  let minSize = pind2sz(psz2ind(headerGap + asize));
+/** Maps a block big enough for `usize` bytes at `align` after its header; returns its remnant's slot. */
+function newBlock(a: i32, usize: u64, align: u64): u64 {
+  let minSize = pind2sz(psz2ind(alignUp(BLOCK_HEADER, align) + usize));
   minSize = alignUp(minSize, HUGEPAGE);
   const last = <i32>ald(a, A_BASE_PIND);
   const limit = psz2ind(LARGE_MAXCLASS);
@@ -106,39 +129,50 @@ function newBlock(a: i32, asize: u64): u64 {
 /** base_alloc(base of arena `a`, size, alignment): returns the metadata's address. */
 export function baseAlloc(a: i32, size: u64, alignment: u64): u64 {
   const align = alignUp(alignment, QUANTUM);
-  const asize = alignUp(size, align);
-  const want = size2index(asize);
+  const usize = alignUp(size, align);
+  // Room for the worst alignment gap, so that any remnant of the class is enough.
+  const want = size2index(usize + align - QUANTUM);
   const n = ald(a, A_REMNANTS);
   let best: u64 = 0;
   let bestClass: i32 = i32.MAX_VALUE;
   for (let i: u64 = 0; i < n; i++) {
     const r = remnant(a, i);
-    const room = ld64(r + 8) - ld64(r);
-    if (room < asize) continue;
-    const c = floorClass(room);
+    const c = floorClass(ld64(r + 8) - ld64(r));
     if (c < want) continue;
     if (c < bestClass || (c == bestClass && ld64(r + 16) < ld64(best + 16))) {
       best = r;
       bestClass = c;
     }
   }
-  if (best == 0) best = newBlock(a, asize);
+  if (best == 0) best = newBlock(a, usize, align);
   const cursor = ld64(best);
   const at = alignUp(cursor, align);
-  st64(best, at + asize);
-  aadd(a, A_BASE_RESIDENT, pageCeiling(at + asize) - pageCeiling(cursor));
-  aadd(a, A_BASE_ALLOCATED, asize);
+  st64(best, at + usize);
+  aadd(a, A_BASE_RESIDENT, pageCeiling(at + usize) - pageCeiling(cursor));
+  aadd(a, A_BASE_ALLOCATED, usize);
   return at;
 }
 
-/** A fresh base for arena `a`: its first block, holding the arena's own metadata. */
+/** base_new: the first block of arena `a`'s base, holding the base_t. */
 export function baseNew(a: i32): void {
   ast(a, A_BASE_PIND, 0);
   ast(a, A_REMNANTS, 0);
-  baseAlloc(a, a == 0 ? arenaMetadataBytes : laterArenaMetadataBytes, QUANTUM);
-  // The measured start-up bytes already count the headers of the blocks mapped at start-up: block 0, and for
-  // arena 0 the block of the first rtree leaf.
-  aadd(a, A_BASE_ALLOCATED, -(a == 0 ? 2 : 1) * BLOCK_HEADER);
+  baseAlloc(a, BASE_T_BYTES, CACHELINE);
+}
+
+/** arena_new's own record, from the arena's base. */
+export function baseAllocArena(a: i32): void {
+  baseAlloc(a, ARENA_T_BYTES, CACHELINE);
+}
+
+/** tcache_boot's table of cache-bin capacities (a u16 per bin, at least one per small bin), from base 0. */
+export function baseAllocTcacheInfo(nhbins: i32): void {
+  baseAlloc(0, <u64>(nhbins < NBINS ? NBINS : nhbins) * 2, CACHELINE);
+}
+
+/** background_thread_boot1's table, from base 0, once the main thread has its tcache. */
+export function baseAllocBackgroundThreads(): void {
+  baseAlloc(0, BACKGROUND_THREAD_INFO_BYTES, CACHELINE);
 }
 
 /** An rtree leaf from base 0. */

@@ -37,6 +37,7 @@ export const G_NARENAS: u64 = 56;         // arenas created (the huge arena incl
 export const G_HUGE_ARENA: u64 = 64;      // index + 1 of the huge arena, 0 before it exists
 export const G_THREADS: u64 = 72;         // one past the highest thread index seen
 export const G_TRIMMED: u64 = 80;         // glibc's malloc_trim has run
+export const G_CTL_INITIALIZED: u64 = 88; // the first mallctl has allocated ctl's tables
 
 // An arena's record (ARENAS_BASE + ARENA_STRIDE × index):
 //

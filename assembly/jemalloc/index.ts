@@ -12,7 +12,7 @@ import {
 import { MAX_THREADS, G_TRIMMED, gld, gst } from "./globals";
 import { sizeCount, index2size, s2u, binSlabSize, binNregs, NBINS, PAGE } from "./sz";
 import { setMmapTop, getMmapTop, osReserve } from "./os";
-import { setArenaSlots } from "./base";
+import { setCtlArenas } from "./base";
 import { setRetain, setLgExtentMaxActiveFit, setMuzzyDecayMs, setDirtyDecayMs } from "./pac";
 import { setNarenas, getNarenas, setOversizeThreshold, setTsdAddress, setThreadTsd } from "./arena";
 import {
@@ -74,7 +74,7 @@ export function setOption(id: i32, value: f64): i32 {
 
 /** Builds the state of a freshly started process: arena 0, its base, and the main thread's tcache. */
 export function init(): void {
-  setArenaSlots(<u64>getNarenas());
+  setCtlArenas(<u64>getNarenas());
   vmInit();
   countersInit();
   startUp();

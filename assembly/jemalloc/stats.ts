@@ -16,7 +16,7 @@ import {
 } from "./globals";
 import { LG_PAGE } from "./sz";
 import { ecacheOf, ecacheNpages, ECACHE_DIRTY, ECACHE_MUZZY, ECACHE_RETAINED } from "./ecache";
-import { baseAllocated, baseMapped, baseResident } from "./base";
+import { baseAllocated, baseMapped, baseResident, ctlInit } from "./base";
 
 export const STAT_NAMES = "stats.allocated,stats.active,stats.metadata,stats.resident,stats.mapped,stats.retained,"
   + "stats.dirty,stats.muzzy,stats.arenas,syscalls.mmap,syscalls.mmap_bytes,syscalls.munmap,syscalls.munmap_bytes,"
@@ -67,8 +67,12 @@ export function mappedBytes(): u64 {
   return i + 1;
 }
 
-/** Writes the statistics into `buffer` (STAT_NAMES order); returns how many. */
+/**
+ * Writes the statistics into `buffer` (STAT_NAMES order); returns how many. Reading them is a mallctl: the first
+ * one allocates ctl's tables from base 0, as in the library.
+ */
 export function writeStats(buffer: usize): i32 {
+  ctlInit();
   let metadata: u64 = 0;
   let baseTouched: u64 = 0;
   const n = <i32>gld(G_NARENAS);

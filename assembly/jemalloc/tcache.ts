@@ -19,6 +19,7 @@ import { ld64, st64, ld32, st32, ld8, st8 } from "../common/vmem";
 import { NBINS, PAGE, SMALL_MAXCLASS, size2index, index2size, s2u, sa2u, binNregs } from "./sz";
 import { eArena, eSlab, eSzind } from "./extent";
 import { aadd, A_INTERNAL } from "./globals";
+import { baseAllocTcacheInfo } from "./base";
 import { rtreeRead } from "./rtree";
 import { fillSmall, dallocBinStep, arenaMallocSmall, arenaDallocSmall } from "./bin";
 import { paDalloc } from "./pac";
@@ -109,6 +110,7 @@ export function tcacheBoot(): void {
     total += <u64>n << 3;
   }
   allocSize = sa2u(total, PAGE);
+  baseAllocTcacheInfo(nhbins);
 }
 
 // @ts-ignore: decorator

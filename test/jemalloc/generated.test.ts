@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { modelUnavailable } from "../differential/compare.js";
 import { traces } from "../tcmalloc/gen.js";
-import { firstDifference, jemallocUnavailable, runModel, runReal, statMismatches, traceFile } from "./real.js";
+import { firstDifference, jemallocUnavailable, runModel, runReal, statDifferences, traceFile } from "./real.js";
 
 const skip = jemallocUnavailable() ?? modelUnavailable("jemalloc");
 const LONG = process.env.HEAPLAB_LONG === "1";
@@ -69,7 +69,7 @@ async function departure(text: string, setting: Setting): Promise<string | null>
   const model = await runModel(path, real, setting.options, threads === "real" ? "arena" : "merge");
   const lines = firstDifference(real.lines, model.lines);
   if (lines) return lines;
-  const stats = statMismatches(real.stats, model.stats);
+  const stats = statDifferences(real.stats, model.stats);
   return stats.length ? stats.join("; ") : null;
 }
 

@@ -1,11 +1,11 @@
 // The jemalloc model against real programs recorded live (test/ptmalloc/realprog.ts): every address line and the
-// stats.* totals (resident within a page) must equal the real jemalloc 5.3.0's (preloaded into the native replayer, no ASLR, decay off),
+// stats.* totals must equal the real jemalloc 5.3.0's (preloaded into the native replayer, no ASLR, decay off),
 // with every op on one thread and, for multi-threaded programs, with one thread (and arena) per trace thread.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { modelUnavailable } from "../differential/compare.js";
 import { type Program, recordPrograms, recordingUnavailable } from "../ptmalloc/realprog.js";
-import { firstDifference, jemallocUnavailable, runModel, runReal, statMismatches } from "./real.js";
+import { firstDifference, jemallocUnavailable, runModel, runReal, statDifferences } from "./real.js";
 
 const skip = jemallocUnavailable() ?? modelUnavailable("jemalloc") ?? recordingUnavailable();
 if (skip) console.warn(`skipping jemalloc real-program tests: ${skip}`);
@@ -29,7 +29,7 @@ describe.skipIf(skip)("jemalloc model vs jemalloc 5.3.0 on real programs recorde
         const model = await runModel(program.trace, real, {}, threads === "real" ? "arena" : "merge");
         expect(real.lines.length).toBeGreaterThan(1000);
         expect(firstDifference(real.lines, model.lines)).toBeNull();
-        expect(statMismatches(real.stats, model.stats)).toEqual([]);
+        expect(statDifferences(real.stats, model.stats)).toEqual([]);
       });
     }
   }

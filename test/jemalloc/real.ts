@@ -8,8 +8,6 @@ import { promisify } from "node:util";
 import { buildOracle, oracleUnavailable } from "../oracle/native.js";
 import { plainTrace } from "../tcmalloc/real.js";
 
-import { statDifferences } from "../tcmalloc/real.js";
-
 export { firstDifference, statDifferences, traceFile } from "../tcmalloc/real.js";
 
 const exec = promisify(execFile);
@@ -96,14 +94,4 @@ export async function runModel(trace: string | Uint8Array, real: RealRun, option
   const bytes = typeof trace === "string" ? readFileSync(trace) : trace;
   await lab.replay(bytes, { threads, observe: formatter.observer((l) => { for (const x of l) lines.push(x); }) });
   return { lines, stats: lab.stats() };
-}
-
-/**
- * The stats.* totals that differ, stats.resident allowed a page off: ctl's tables (about 380 KiB of base 0) are
- * allocated at the oracle's first mallctl, after the replay, where the model puts them at start-up, so the real
- * base's bump pointer can cross a page boundary at another moment.
- */
-export function statMismatches(real: Record<string, number>, model: Record<string, number>): string[] {
-  const pageOff = (name: string) => name === "stats.resident" && Math.abs(real[name] - model[name]) <= 4096;
-  return statDifferences(real, model).filter((d) => !pageOff(d.slice(0, d.indexOf(":"))));
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { recordProcess } from "../../src/cli/record.js";
 import { modelUnavailable } from "../differential/compare.js";
 import { ROUNDS_C, recordingUnavailable } from "../ptmalloc/realprog.js";
-import { firstDifference, jemallocUnavailable, runModel, runReal, statMismatches } from "./real.js";
+import { firstDifference, jemallocUnavailable, runModel, runReal, statDifferences } from "./real.js";
 
 const runs = Number(process.env.JEMALLOC_ROUNDS ?? 0);
 const skip = runs > 0 ? jemallocUnavailable() ?? modelUnavailable("jemalloc") ?? recordingUnavailable() : "JEMALLOC_ROUNDS unset";
@@ -30,7 +30,7 @@ describe.skipIf(skip)("jemalloc model vs jemalloc 5.3.0 on many recordings of a 
           const real = await runReal(trace, "", threads);
           const model = await runModel(trace, real, {}, threads === "real" ? "arena" : "merge");
           const diff = firstDifference(real.lines, model.lines);
-          const stats = statMismatches(real.stats, model.stats);
+          const stats = statDifferences(real.stats, model.stats);
           if (diff || stats.length) {
             const kept = join(tmpdir(), `heaplab-rounds-divergent-${i}-${threads}.trace`);
             writeFileSync(kept, spawnSync("cat", [trace]).stdout);
