@@ -14,7 +14,10 @@
  * protected(region+0x…). Header lines first: "# heap 0x…", "# main_arena 0x…", "# mp_ 0x…",
  * "# stack 0x…".
  *
- * Run it under `setarch -R` (no ASLR) so that libc, the heap and the stack sit where the model puts them. The heap
+ * Run it under `setarch -R` (no ASLR) so that libc, the heap and the stack sit where the model puts them. Where the
+ * personality cannot be set (a container's seccomp filter), it runs with ASLR: values still print relative to
+ * their regions, the model's heap starts at this run's "# heap", and the script's stack is a mapping at the
+ * stack's no-ASLR address (where the randomized stack is not). The heap
  * must be empty when the first step runs, so nothing here calls malloc or stdio: the script and the output live
  * in mmapped buffers and output goes out with write(2). After an abort the step's longjmp leaves glibc's heap as
  * the abort found it, and the script goes on.
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 typedef uint64_t u64;
@@ -549,6 +553,10 @@ int main(int argc, char **argv) {
 
   heap_base = (u64)sbrk(0);
   dl_iterate_phdr(find_statics, NULL);
+  /* With ASLR the real stack is elsewhere: the script's stack is mapped where it would be without. */
+  if (!(personality(0xffffffff) & ADDR_NO_RANDOMIZE) &&
+      mmap((void *)stack_base, 0x21000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+        == MAP_FAILED) fail("cannot map the script's stack");
   add_region("heap", heap_base, 1ULL << 32);
   add_region("main_arena", main_arena, MALLOC_STATE_SIZE);
   add_region("mp_", mp_, MALLOC_PAR_SIZE);
