@@ -65,8 +65,9 @@ export async function compileNative(file: string, libraries: string[] = []): Pro
   const binary = join(cacheDir, `${basename(file, ".c")}-${hash}`);
   if (existsSync(binary)) return binary;
   mkdirSync(cacheDir, { recursive: true });
-  // Concurrent test workers may compile at once: each writes its own file, then renames it into place.
-  const partial = `${binary}.${process.pid}.tmp`;
+  // Concurrent test workers (threads of one process, too) may compile at once: each writes its own file, then
+  // renames it into place.
+  const partial = `${binary}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await run("cc", ["-O2", "-Wall", "-o", partial, file, ...libraries], {});
   renameSync(partial, binary);
   return binary;
