@@ -164,4 +164,36 @@ describe.skipIf(unavailable)("recorded call sites", () => {
       expect(readFileSync(output, "utf8")).not.toMatch(/^# site \d+ 0x/m);
     }
   }, 60_000);
+
+  it("defines every site a file names in that file, a forked child's included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "heaplab-sites-fork-"));
+    const source = join(dir, "fork.c");
+    writeFileSync(source, [
+      "#include <stdlib.h>",
+      "#include <sys/wait.h>",
+      "#include <unistd.h>",
+      "__attribute__((noinline)) void *leaf(size_t n) { return malloc(n); }",
+      "int main(void) {",
+      "  void *a = leaf(10), *b = malloc(20);",
+      "  pid_t child = fork();",
+      "  void *c = leaf(30), *d = calloc(2, 8);",
+      "  if (child == 0) _exit(a == c || b == d);",
+      "  waitpid(child, 0, 0);",
+      "  return 0;",
+      "}",
+    ].join("\n"));
+    const exe = join(dir, "fork");
+    expect(spawnSync("cc", ["-O1", "-o", exe, source]).status).toBe(0);
+    buildRecorder();
+    const output = join(dir, "fork.trace");
+    await recordProcess([exe], output, { callSites: 1 });
+    const files = recordedFiles(output, 0);
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      const source = readAllocTrace(f.path);
+      const used = new Set((await sitesOf(source)).filter((id) => id > 0));
+      expect(used.size).toBeGreaterThanOrEqual(2);
+      for (const id of used) expect(source.header.sites?.has(id), `${f.path}: site ${id}`).toBe(true);
+    }
+  }, 60_000);
 });
