@@ -8,7 +8,7 @@
 
 import { type ByteSource, openBytes, sourceName } from "./input.js";
 import {
-  BATCH_CAPACITY, type BatchOptions, BatchPool, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
+  BATCH_CAPACITY, type BatchOptions, BatchPool, type CallSite, CODE_OF_LETTER, type LossReport, OpCode, type OpLetter, ParseError,
   type TraceBatch, type TraceHeader, type TraceSource, emptyLoss, pooledRead, pushFields, setWide, siteColumn,
 } from "./types.js";
 import { readSiteComment } from "./sites.js";
@@ -86,7 +86,9 @@ interface WorkerMessage {
   batch?: TraceBatch;
   done?: true;
   error?: { parse?: [string, number, string, string]; message?: string };
+  /** The header but its call sites, which come a few at a time in `sites` (parse-worker.ts). */
   header: TraceHeader;
+  sites?: CallSite[];
   loss: LossReport;
 }
 
@@ -129,6 +131,7 @@ async function* parseInWorker(
       }
       const m = inbox.shift()!;
       Object.assign(header, m.header);
+      for (const site of m.sites ?? []) (header.sites ??= new Map()).set(site.id, site);
       Object.assign(loss, m.loss);
       if (m.error) {
         const p = m.error.parse;

@@ -2,14 +2,15 @@
 // to the thread that replays it, its columns transferred rather than copied. At most WINDOW batches are in flight
 // without the consumer's acknowledgement, so a fast reader never buffers a long trace ahead of a slow replay.
 //
-//   worker ──{ batch, header, loss }──▶ consumer      (batch columns transferred)
+//   worker ──{ batch, header, loss, sites }──▶ consumer   (batch columns transferred; the call sites defined
+//                                                   since the last message, the header's other fields whole)
 //   worker ◀──── ack [, columns] ───── consumer      (one per batch taken; a recycling consumer sends back
 //                                                   the columns of a batch it is done with)
 //   worker ──{ done | error, header, loss }──▶ consumer
 
 import { parentPort, workerData } from "node:worker_threads";
 import { parse } from "./alloc-trace.js";
-import { BatchPool, ParseError, batchOver, emptyLoss, type TraceHeader } from "./types.js";
+import { BatchPool, type CallSite, ParseError, batchOver, emptyLoss, type TraceHeader } from "./types.js";
 
 export interface ParseJob {
   path: string;
@@ -29,6 +30,18 @@ port.on("message", (returned: ArrayBuffer | 0) => {
   wake = undefined;
 });
 
+/** Sites of `header` already posted; the last of them is posted again, as its `# frame` lines may have followed. */
+let sitesPosted = 0;
+
+/** The header without its call sites, and the sites defined since the last message (a trace may hold thousands). */
+function headerUpdate(header: TraceHeader): { header: TraceHeader; sites?: CallSite[] } {
+  const { sites, ...rest } = header;
+  if (!sites || sites.size === 0) return { header: rest };
+  const fresh = [...sites.values()].slice(Math.max(0, sitesPosted - 1));
+  sitesPosted = sites.size;
+  return { header: rest, sites: fresh };
+}
+
 async function run(): Promise<void> {
   const header: TraceHeader = { format: "alloc-trace" };
   const loss = emptyLoss();
@@ -36,14 +49,14 @@ async function run(): Promise<void> {
     for await (const batch of parse(job.path, job.path, header, loss, { lenient: job.lenient }, pool)) {
       while (credit === 0) await new Promise<void>((resolve) => { wake = resolve; });
       credit--;
-      port.postMessage({ batch, header, loss }, [batch.seq.buffer as ArrayBuffer]);
+      port.postMessage({ batch, ...headerUpdate(header), loss }, [batch.seq.buffer as ArrayBuffer]);
     }
-    port.postMessage({ done: true, header, loss });
+    port.postMessage({ done: true, ...headerUpdate(header), loss });
   } catch (e) {
     const error = e instanceof ParseError
       ? { parse: [e.file, e.line, e.field, e.reason] }
       : { message: (e as Error).message ?? String(e) };
-    port.postMessage({ error, header, loss });
+    port.postMessage({ error, ...headerUpdate(header), loss });
   }
   port.close();
 }

@@ -15,12 +15,21 @@ const { readAllocTrace } = (await import(join(process.cwd(), "dist", "index.js")
 const dir = mkdtempSync(join(tmpdir(), "heaplab-worker-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A trace of `ops` mallocs and frees, `bad` lines replaced by junk. */
-function writeTrace(name: string, ops: number, bad: Map<number, string> = new Map()): string {
+/**
+ * A trace of `ops` mallocs and frees, `bad` lines replaced by junk; with `sites`, each malloc names one of the
+ * call sites defined along the way (a `# site` line and a `# frame` line each, cut by batch boundaries too).
+ */
+function writeTrace(name: string, ops: number, bad: Map<number, string> = new Map(), sites = false): string {
   const lines = ["# alloc-trace v1 pid=7 ppid=1 exe=gen"];
   for (let i = 1; i <= ops; i++) {
     const address = 0x5500_0000_0000 + (i >> 1) * 0x40;
-    const line = i % 2 ? `${i} ${7 + (i % 3)} m ${i % 500} 0x${address.toString(16)}` : `${i} 7 f 0x${address.toString(16)}`;
+    const site = sites && i % 2 ? 1 + ((i >> 1) % 3001) : 0;
+    if (site && i >> 1 < 3001) {
+      lines.push(`# site ${site} gen+0x${(site * 16).toString(16)} f${site} gen.c:${site}`);
+      lines.push(`# frame ${site} 1 gen+0x10 main gen.c:1`);
+    }
+    const line = i % 2 ? `${i} ${7 + (i % 3)} m ${i % 500} 0x${address.toString(16)}${site ? ` site=${site}` : ""}`
+      : `${i} 7 f 0x${address.toString(16)}`;
     lines.push(bad.get(lines.length + 1) ?? line);
     if (i % 10_000 === 0) lines.push("# mark");
   }
@@ -35,7 +44,7 @@ async function read(source: TraceSource, recycle = false): Promise<{ batches: st
   try {
     for await (const b of source.batches({ recycle })) {
       const hash = createHash("sha256");
-      for (const c of [b.seq, b.tid, b.code, b.ptr, b.a, b.b, b.res, b.line]) {
+      for (const c of [b.seq, b.tid, b.code, b.ptr, b.a, b.b, b.res, b.line, ...(b.site ? [b.site] : [])]) {
         hash.update(new Uint8Array(c.buffer, c.byteOffset, b.length * c.BYTES_PER_ELEMENT));
       }
       batches.push(`${b.length} ${hash.digest("hex")} ${JSON.stringify(b.comments ?? [])}`);
@@ -62,6 +71,16 @@ describe("alloc-trace in a worker thread", () => {
     expect(a.batches.map((x) => Number(x.split(" ")[0])).reduce((x, y) => x + y)).toBe(100_000);
     expect(a).toEqual(b);
     expect(inWorker.header).toEqual({ format: "alloc-trace", pid: 7, ppid: 1, exe: "gen" });
+    expect(inWorker.header).toEqual(here.header);
+  });
+
+  it("carries call sites: the site column, and every site with its frames in the header", async () => {
+    const path = writeTrace("sites.trace", 100_000, new Map(), true);
+    const { a, b, inWorker, here } = await both(path);
+    expect(a.error).toBeUndefined();
+    expect(a).toEqual(b);
+    expect(inWorker.header.sites?.size).toBe(3001);
+    expect(inWorker.header.sites?.get(3001)?.frames.map((f) => f.fn)).toEqual(["f3001", "main"]);
     expect(inWorker.header).toEqual(here.header);
   });
 
