@@ -20,6 +20,8 @@
  *     whose "# fork-of <parent file> <seq>" names the parent's record the child's heap was copied after.
  *   - The header gives the machine's RAM and swap ("# mem-total", "# swap-total", bytes): the kernel's overcommit
  *     heuristic refuses any single mapping larger than both together, and a replay models that limit.
+ *   - "# brk-blocked-at" names the lowest mapping above the heap: the kernel keeps the break a page below it, and
+ *     glibc then maps the main arena's space instead (a replay models that, usually far away).
  *   - exec: the buffer is flushed first and the new image, which inherits the environment, starts a new file.
  *   - threads: pthread_create is interposed so that the new thread writes "# thread-start <tid> parent=<tid> seq=N"
  *     first. A thread-specific value's destructor marks the thread's exit pending; "# thread-exit <tid> seq=N" is
@@ -367,6 +369,30 @@ static int exec_generation(void) {
     return who == (unsigned long)pid ? (int)k : 0;
 }
 
+/** The lowest mapping that starts at or above `brk` (/proc/self/maps): the break can grow to a page below it. */
+static uintptr_t next_mapping_above(uintptr_t brk) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[4096];
+    uintptr_t lowest = 0, start = 0;
+    int reading_start = 1;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            char c = buf[i];
+            if (reading_start) {
+                int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+                if (digit >= 0) { start = start * 16 + (uintptr_t)digit; continue; }
+                reading_start = 0;
+                if (start >= brk && (lowest == 0 || start < lowest)) lowest = start;
+            }
+            if (c == '\n') { reading_start = 1; start = 0; }
+        }
+    }
+    close(fd);
+    return lowest;
+}
+
 /** Opens this image's file and writes the header; a forked child names the parent's file and its last record. */
 static void start_file(pid_t parent, const char *fork_of, unsigned long fork_seq) {
     path[0] = 0;
@@ -398,8 +424,14 @@ static void start_file(pid_t parent, const char *fork_of, unsigned long fork_seq
     put_dec((unsigned long)parent);
     put_str(" exe=");
     for (const char *c = name; *c && used < 4096; c++) put_char(*c == ' ' ? '_' : *c);
+    uintptr_t brk = (uintptr_t)sbrk(0);
     put_str("\n# heap-base ");
-    put_hex((uintptr_t)sbrk(0));
+    put_hex(brk);
+    uintptr_t above = next_mapping_above(brk);
+    if (above) {
+        put_str("\n# brk-blocked-at ");
+        put_hex(above);
+    }
     struct sysinfo info;
     if (sysinfo(&info) == 0) {
         put_str("\n# mem-total ");

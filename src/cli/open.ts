@@ -31,7 +31,7 @@ export async function rereadableInput(path: string): Promise<ByteSource> {
  * recording's `# heap-base` as heap_base unless one is given, so that heap offsets count from the recorded
  * program's own break (memalign beyond a page depends on it; not for a model without a brk heap, `brkHeap` false),
  * and the recording machine's RAM and swap as overcommit_limit, so that the requests its kernel refused fail in
- * the replay too. A forked child's ancestors (its `# fork-of` line, or `after`) are opened too, and its heap offsets
+ * the replay too, and the mapping above its heap as brk_blocked_at. A forked child's ancestors (its `# fork-of` line, or `after`) are opened too, and its heap offsets
  * count from its root ancestor's break, where its inherited heap began. A trace that fails to open fails when
  * `trace` is awaited, after the caller has checked its model.
  */
@@ -49,9 +49,13 @@ export function openForReplay(
   const withBase = trace.then(async (t) => {
     await t.firstRead;
     const { memTotal, swapTotal } = t.header;
+    const { brkBlockedAt } = (await ancestors)[0]?.trace.header ?? t.header;
     const heapBase = (await ancestors)[0]?.trace.header.heapBase ?? t.header.heapBase;
     const out = { ...options };
     if (brkHeap && heapBase !== undefined && options.heap_base === undefined) out.heap_base = heapBase;
+    if (brkHeap && brkBlockedAt !== undefined && options.brk_blocked_at === undefined) {
+      out.brk_blocked_at = brkBlockedAt;
+    }
     if (memTotal !== undefined && options.overcommit_limit === undefined) {
       out.overcommit_limit = memTotal + (swapTotal ?? 0);
     }

@@ -34,9 +34,10 @@ export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../
 
 /**
  * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
- * or read from this machine): a model whose allocator never meets that limit leaves them out.
+ * or read from this machine; the mapping above the heap that the break cannot pass): a model that does not model
+ * them leaves them out.
  */
-const MACHINE_OPTIONS: ReadonlySet<string> = new Set(["overcommit_limit"]);
+const MACHINE_OPTIONS: ReadonlySet<string> = new Set(["overcommit_limit", "brk_blocked_at"]);
 
 export class Model {
   readonly name: ModelName;

@@ -43,6 +43,7 @@ const HEAP_BASE = "# heap-base ";
 const MEM_TOTAL = "# mem-total ";
 const SWAP_TOTAL = "# swap-total ";
 const FORK_OF = "# fork-of ";
+const BRK_BLOCKED_AT = "# brk-blocked-at ";
 
 /** Bytes of input scanned between hand-overs (about 4,000 lines). */
 const SLICE = 1 << 17;
@@ -288,7 +289,10 @@ class LineReader {
       this.sawHeader = true;
       readHeader(text, this.header);
     } else if (text.startsWith(HEAP_BASE) && this.header.heapBase === undefined) {
-      this.header.heapBase = heapBaseOf(text.slice(HEAP_BASE.length).trim(), this.name, this.lineNo);
+      this.header.heapBase = addressOf(text.slice(HEAP_BASE.length).trim(), this.name, this.lineNo, "heap-base");
+    } else if (text.startsWith(BRK_BLOCKED_AT) && this.header.brkBlockedAt === undefined) {
+      const at = text.slice(BRK_BLOCKED_AT.length).trim();
+      this.header.brkBlockedAt = addressOf(at, this.name, this.lineNo, "brk-blocked-at");
     } else if (text.startsWith(MEM_TOTAL)) {
       this.header.memTotal = byteCount(text.slice(MEM_TOTAL.length)) ?? this.header.memTotal;
     } else if (text.startsWith(SWAP_TOTAL)) {
@@ -311,13 +315,13 @@ function stripCR(buf: Uint8Array, start: number, end: number): number {
   return end > start && buf[end - 1] === 13 ? end - 1 : end;
 }
 
-/** The value of a `# heap-base` comment, which must be a plausible program break. */
-function heapBaseOf(text: string, file: string, line: number): number {
+/** The value of a `# heap-base` or `# brk-blocked-at` comment, which must be a page of user space. */
+function addressOf(text: string, file: string, line: number, field: string): number {
   const hex = /^0x[0-9a-fA-F]+$/.test(text);
-  if (!hex && !/^[0-9]+$/.test(text)) throw new ParseError(file, line, "heap-base", `not an address: '${text.slice(0, 40)}'`);
-  const base = sizeField(hex ? text.slice(2) : text, hex ? 16 : 10, file, line, "heap-base");
+  if (!hex && !/^[0-9]+$/.test(text)) throw new ParseError(file, line, field, `not an address: '${text.slice(0, 40)}'`);
+  const base = sizeField(hex ? text.slice(2) : text, hex ? 16 : 10, file, line, field);
   const problem = heapBaseProblem(base);
-  if (problem) throw new ParseError(file, line, "heap-base", problem);
+  if (problem) throw new ParseError(file, line, field, problem);
   return base;
 }
 

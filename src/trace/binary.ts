@@ -103,6 +103,7 @@ export function encodeBinaryHeader(header: TraceHeader): Uint8Array {
   const json = encoder.encode(JSON.stringify({
     format: header.format, pid: header.pid, ppid: header.ppid, exe: header.exe, variant: header.variant,
     heapBase: header.heapBase, memTotal: header.memTotal, swapTotal: header.swapTotal, forkOf: header.forkOf,
+    brkBlockedAt: header.brkBlockedAt,
   }));
   const out = new Uint8Array(12 + pad(json.length, 8) + 4);
   out.set(encoder.encode(BINARY_MAGIC), 0);
@@ -565,10 +566,25 @@ function headerOf(json: Record<string, unknown>, file: string): Partial<TraceHea
     if (typeof v !== "string") throw wrong(field, `not a string: ${JSON.stringify(v)}`);
     header[field] = v;
   }
-  if (json.heapBase !== undefined) {
-    const problem = typeof json.heapBase === "number" ? heapBaseProblem(json.heapBase) : "not a number";
-    if (problem) throw wrong("heapBase", problem);
-    header.heapBase = json.heapBase as number;
+  for (const field of ["heapBase", "brkBlockedAt"] as const) {
+    const v = json[field];
+    if (v === undefined) continue;
+    const problem = typeof v === "number" ? heapBaseProblem(v) : "not a number";
+    if (problem) throw wrong(field, problem);
+    header[field] = v as number;
+  }
+  for (const field of ["memTotal", "swapTotal"] as const) {
+    const v = json[field];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw wrong(field, `not a byte count: ${JSON.stringify(v)}`);
+    header[field] = v as number;
+  }
+  if (json.forkOf !== undefined) {
+    const { file, seq } = (json.forkOf ?? {}) as { file?: unknown; seq?: unknown };
+    if (typeof file !== "string" || !file || !Number.isSafeInteger(seq) || (seq as number) < 0) {
+      throw wrong("forkOf", `not a parent file and sequence number: ${JSON.stringify(json.forkOf)}`);
+    }
+    header.forkOf = { file, seq: seq as number };
   }
   return header;
 }

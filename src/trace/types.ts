@@ -90,6 +90,11 @@ export interface TraceHeader {
   /** The recording machine's RAM and swap in bytes (`# mem-total`, `# swap-total`): its overcommit limit. */
   memTotal?: number;
   swapTotal?: number;
+  /**
+   * The lowest mapping above the program break when the recording began (`# brk-blocked-at`): the kernel keeps the
+   * break a page below it, and glibc maps the main arena's space beyond.
+   */
+  brkBlockedAt?: number;
   /** A forked child's parent (`# fork-of <file> <seq>`): its file, next to this one, and its last record before fork. */
   forkOf?: { file: string; seq: number };
   /** Call sites by id (`# site`, `# frame` lines; importers' backtraces), complete once the trace has been read. */

@@ -243,6 +243,21 @@ describe("binary traces (.hlb)", () => {
     });
   }
 
+  it("keeps a recording's machine, fork point and blocked break; refuses them malformed", async () => {
+    const header = {
+      heapBase: 0x555555559000, memTotal: 25_276_157_952, swapTotal: 0, forkOf: { file: "make.trace", seq: 41 },
+      brkBlockedAt: 0x555555599000,
+    };
+    const trace = await openTrace(fileOf(await hlb(ops, header), "t.hlb"));
+    await collect(trace);
+    expect(trace.header).toMatchObject(header);
+    for (const [field, value, reason] of [["memTotal", -1, /byte count/], ["forkOf", { file: "", seq: 1 }, /parent/],
+      ["brkBlockedAt", 0x555555599001, /page/]] as const) {
+      const path = fileOf(await hlb(ops, { [field]: value }), "t.hlb");
+      expectError(await errorOf(path), path, 0, `header ${field}`, reason);
+    }
+  });
+
   it("a trailer whose notes are not strings is refused", async () => {
     const path = fileOf(await hlb(ops, {}, 5), "t.hlb");
     expectError(await errorOf(path), path, 0, "trailer notes", /not a list of strings/);
