@@ -2,7 +2,7 @@
 // whose links lead to files that are in the tarball.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../oracle/native.js";
@@ -44,6 +44,23 @@ describe("the package", () => {
     }
     expect(links).toBeGreaterThanOrEqual(6);
     for (const doc of ["docs/design.md", "docs/formats.md", "docs/report-schema.md"]) expect(packed.has(doc)).toBe(true);
+  });
+
+  it("every shipped source map carries the sources it points at (src/ is not shipped)", () => {
+    const maps = [...packed].filter((f) => f.endsWith(".js.map"));
+    expect(maps.length).toBeGreaterThan(10);
+    expect([...packed].some((f) => f.startsWith("src/"))).toBe(false);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(repoRoot, map), "utf8"));
+      expect(sourcesContent?.length, map).toBe(sources.length);
+      expect(sourcesContent.every((text: unknown) => typeof text === "string" && text.length > 0), map).toBe(true);
+    }
+  });
+
+  it("ships no compiled module whose source is gone (the build starts from an empty dist/)", () => {
+    const modules = [...packed].filter((f) => /^dist\/.*\.js$/.test(f));
+    const stale = modules.filter((f) => !existsSync(join(repoRoot, f.replace(/^dist\//, "src/").replace(/\.js$/, ".ts"))));
+    expect(stale).toEqual([]);
   });
 
   it("the README opens with its title, then shows how to start and test", () => {
