@@ -9,7 +9,7 @@ import {
   chunkSize, sizeField, isMmapped, inuseBitAt, misaligned, mem2chunk, request2size, tcacheIndex, isMainArenaChunk,
   bk, CHUNK_HDR_SZ, SIZE_SZ, MINSIZE, PTRDIFF_MAX, MALLOC_CHUNK_SIZE,
 } from "./chunk";
-import { binAt, nextArena, top, maxSystemMem, NBINS } from "./mstate";
+import { binAt, nextArena, top, maxSystemMem, NBINS, MSTATE_SIZE } from "./mstate";
 import {
   tcacheBins, noDynThreshold, param, setParam, P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, DEFAULT_MMAP_THRESHOLD_MAX,
   singleThread, threadTcache, setThreadTcache, PAGE, P_SBRK_BASE, perturbByte,
@@ -53,18 +53,19 @@ function tcacheInit(): void {
 }
 
 /**
- * The arena that owns non-mmapped chunk `p` (arena_for_chunk), or 0 after raising. A NON_MAIN_ARENA bit on a
- * pointer outside every arena heap makes glibc read heap_info in unmapped memory (a crash); inside mapped
- * memory that holds no arena, glibc's pointer and size checks still come first.
+ * The arena that owns non-mmapped chunk `p` (arena_for_chunk), or 0 after raising. A NON_MAIN_ARENA bit makes glibc
+ * read heap_info->ar_ptr at `p` rounded down to HEAP_MAX_SIZE: outside mapped memory that is a crash; otherwise
+ * the pointer found there is the arena glibc frees into, even one forged in the program's own memory (house of
+ * mind). Only an arena pointer into unmapped memory crashes, after glibc's pointer and size checks.
  */
 function owningArena(p: u64, forRealloc: bool): u64 {
   if (isMainArenaChunk(p)) return mainArena;
-  if (!vmIsMapped(heapForPtr(p))) {
+  if (!rangeMapped(heapForPtr(p), 8)) {
     raise(ABORT, SEGV_MESSAGE);
     return 0;
   }
   const av = arenaForChunk(p);
-  if (arenaIndex(av) >= 0) return av;
+  if (arenaIndex(av) >= 0 || rangeMapped(av, MSTATE_SIZE)) return av;
   const size = chunkSize(p);
   if (p > 0 - size || misaligned(p)) raise(ABORT, forRealloc ? "realloc(): invalid pointer" : "free(): invalid pointer");
   else if (!forRealloc && (size < MINSIZE || (size & 15) != 0)) raise(ABORT, "free(): invalid size");

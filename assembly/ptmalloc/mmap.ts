@@ -142,6 +142,9 @@ function copyRecord(to: u64, from: u64): void {
   for (let k: u64 = 0; k < MAP_RECORD; k += 8) st64(a + k, ld64(b + k));
 }
 
+/** Moves the start of mapping `i` up (its front was unmapped); the records stay in address order. */
+// @ts-ignore: decorator
+@inline export function setMapStart(i: u64, start: u64): void { st64(mapRecord(i), start); }
 // @ts-ignore: decorator
 @inline export function setMapLength(i: u64, len: u64): void { st64(mapRecord(i) + 8, len); }
 // @ts-ignore: decorator

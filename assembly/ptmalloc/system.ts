@@ -34,7 +34,8 @@ import {
 } from "./params";
 import {
   findGap, mapInsert, mapIndexOf, mapRemove, setMapLength, setMapChunk, mapChunk, mapKind,
-  roomAbove, lowestMapping, MAP_CHUNK, MAP_MAIN, mapRequested, mapObject, setMapNotes,
+  roomAbove, lowestMapping, MAP_CHUNK, MAP_MAIN, mapRequested, mapObject, setMapNotes, mapCount, mapStart,
+  mapLength, setMapStart,
 } from "./mmap";
 import { isMainArena, growArenaHeap } from "./arena";
 import { intFree } from "./free";
@@ -268,20 +269,40 @@ export function systrim(pad: u64, av: u64): bool {
 }
 
 /**
- * Removes the mapping [block, block + total) from the area and releases its simulated memory. A forged chunk
- * header that names no mapped chunk costs the munmap call but releases nothing: the model never gives up memory
- * it still uses for a heap.
+ * munmap(block, total): every mmapped chunk's mapping inside the range goes, whole or in part, as the kernel
+ * unmaps whatever lies there, so a forged chunk header whose size spans its neighbours unmaps them too. The
+ * arena heaps and the break, which the model still uses for a heap, are left alone.
  */
 function unmapRange(block: u64, total: u64): void {
   count(SYS_MUNMAP, total);
-  const i = mapIndexOf(block);
-  if (i < 0 || mapKind(<u64>i) != MAP_CHUNK) return;
-  const p = mapChunk(<u64>i);
-  st64(p, 0);
-  st64(p + 8, 0);
-  mapRemove(<u64>i);
-  metricsRelease(block, total);
-  vmUnmap(block, total);
+  const end = block + total;
+  for (let i = <i64>mapCount() - 1; i >= 0; i--) {
+    const at = <u64>i;
+    const start = mapStart(at);
+    const stop = start + mapLength(at);
+    if (stop <= block || start >= end || mapKind(at) != MAP_CHUNK) continue;
+    const p = mapChunk(at);
+    if (p >= block && p < end) {
+      // Frames the range shares with a neighbour stay backed: the header must not survive there.
+      st64(p, 0);
+      st64(p + 8, 0);
+    }
+    const cutFrom = max(start, block);
+    const cutTo = min(stop, end);
+    if (start >= block && stop <= end) {
+      mapRemove(at);
+    } else if (start < block && stop > end) {
+      setMapLength(at, block - start);
+      mapInsert(end, stop - end, p, MAP_CHUNK);
+    } else if (start < block) {
+      setMapLength(at, block - start);
+    } else {
+      setMapStart(at, end);
+      setMapLength(at, stop - end);
+    }
+    metricsRelease(cutFrom, cutTo - cutFrom);
+    vmUnmap(cutFrom, cutTo - cutFrom);
+  }
 }
 
 /** munmap_chunk. False after an abort. */
