@@ -13,7 +13,7 @@ import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, exactRequestedBytes, sizeAt } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
-import { LineBytes } from "./line-bytes.js";
+import { FIELD_ROOM, LineBytes, putDecimal, putHex } from "./line-bytes.js";
 import {
   type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
 } from "./model.js";
@@ -40,6 +40,15 @@ function writeOffset(out: LineBytes, delta: number): void {
     out.hex(delta);
   }
 }
+
+/** Copies `piece` to `buffer[at]`; returns the index after it. */
+function put(buffer: Uint8Array, at: number, piece: Uint8Array): number {
+  for (let k = 0; k < piece.length; k++) buffer[at++] = piece[k];
+  return at;
+}
+
+/** Room for a line of the fast path: three numbers, an offset and the words between them. */
+const LINE_ROOM = 4 * FIELD_ROOM + 16;
 
 const decoder = new TextDecoder();
 const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
@@ -106,8 +115,8 @@ export class AddressFormatter {
       if (code === OpCode.free) continue;
       const r = (i - from) * RESULT_SLOTS;
       if (results[r + 1] === REGION_SKIPPED) continue;
-      out.decimal(seq[i]);
       if (code === OpCode.trim) {
+        out.decimal(seq[i]);
         out.bytes(TRIM);
         out.decimal(sizeAt(batch, i, "a"));
         out.byte(32);
@@ -115,12 +124,42 @@ export class AddressFormatter {
         out.byte(10);
         continue;
       }
+      const size = exactRequestedBytes(batch, i);
+      const address = results[r];
+      const region = results[r + 1];
+      if (address === 0 || region === REGION_HEAP || region === REGION_MMAP) {
+        // The lines of nearly every op: written at a position kept in a local, with the room for them made once.
+        if (region === REGION_MMAP && address !== 0) this.firstMmap ??= address;
+        const origin = region === REGION_HEAP ? heapBase : this.firstMmap!;
+        if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(seq[i]) && seq[i] >= 0) {
+          out.reserve(LINE_ROOM);
+          const buffer = out.buffer;
+          let at = putDecimal(buffer, out.length, seq[i]);
+          buffer[at++] = 32;
+          buffer[at++] = LETTER_BYTES[code];
+          buffer[at++] = 32;
+          at = putDecimal(buffer, at, size);
+          buffer[at++] = 32;
+          if (address === 0) {
+            at = put(buffer, at, NULL);
+          } else {
+            at = put(buffer, at, region === REGION_HEAP ? HEAP : MMAP);
+            const delta = address - origin;
+            at = put(buffer, at, delta < 0 ? MINUS_HEX : PLUS_HEX);
+            at = putHex(buffer, at, Math.abs(delta));
+          }
+          buffer[at++] = 10;
+          out.length = at;
+          continue;
+        }
+      }
+      out.decimal(seq[i]);
       out.byte(32);
       out.byte(LETTER_BYTES[code]);
       out.byte(32);
-      out.decimal(exactRequestedBytes(batch, i));
+      out.decimal(size);
       out.byte(32);
-      this.writeWhere(out, results[r], results[r + 1], heapBase);
+      this.writeWhere(out, address, region, heapBase);
       out.byte(10);
     }
   }

@@ -10,10 +10,11 @@
 
 const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 /** Room for the longest field a number writer emits in one go (a 2^53 hex or decimal fits in 16). */
-const FIELD_ROOM = 32;
+export const FIELD_ROOM = 32;
 
 export class LineBytes {
-  private buffer: Uint8Array;
+  /** The bytes written so far are buffer[0, length); writers that reserve room first may write there directly. */
+  buffer: Uint8Array;
   length = 0;
 
   constructor(capacity = 1 << 20) {
@@ -30,7 +31,8 @@ export class LineBytes {
     return out;
   }
 
-  private reserve(bytes: number): void {
+  /** Makes room for `bytes` more (then `buffer` may have been replaced). */
+  reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes));
     grown.set(this.buffer.subarray(0, this.length));
@@ -85,49 +87,52 @@ export class LineBytes {
 
   /** The digits of a safe non-negative integer in `radix`, most significant first (room already reserved). */
   private digits(value: number, radix: number): void {
-    if (radix === 16 && value <= 0xffffffff) this.hex32(value >>> 0);
-    else if (radix === 10 && value <= 0x7fffffff) this.decimal31(value | 0);
-    else this.digitsOfDouble(value, radix);
-  }
-
-  /** Hex digits of a 32-bit value, with integer shifts. */
-  private hex32(value: number): void {
-    const buffer = this.buffer;
-    let at = this.length + (value === 0 ? 1 : (35 - Math.clz32(value)) >> 2);
-    this.length = at;
-    do {
-      buffer[--at] = HEX_DIGITS[value & 15];
-      value >>>= 4;
-    } while (value !== 0);
-  }
-
-  /** Decimal digits of a value below 2^31, with integer division. */
-  private decimal31(value: number): void {
-    const buffer = this.buffer;
-    let count = 1;
-    while (count < 10 && value >= POWERS_OF_TEN[count]) count++;
-    let at = this.length + count;
-    this.length = at;
-    do {
-      const next = (value / 10) | 0;
-      buffer[--at] = 48 + value - next * 10;
-      value = next;
-    } while (value !== 0);
-  }
-
-  /** Digits of any safe integer, in double arithmetic. */
-  private digitsOfDouble(value: number, radix: number): void {
-    const buffer = this.buffer;
-    let count = 1;
-    for (let rest = Math.floor(value / radix); rest > 0; rest = Math.floor(rest / radix)) count++;
-    let at = this.length + count;
-    this.length = at;
-    do {
-      const next = Math.floor(value / radix);
-      buffer[--at] = HEX_DIGITS[value - next * radix];
-      value = next;
-    } while (value > 0);
+    this.length = radix === 16 ? putHex(this.buffer, this.length, value) : putDecimal(this.buffer, this.length, value);
   }
 }
 
 const POWERS_OF_TEN = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/**
+ * Writes the decimal digits of a safe non-negative integer at `buffer[at]` (room already reserved: FIELD_ROOM);
+ * returns the index after them. For writers that keep their own position over a whole line.
+ */
+export function putDecimal(buffer: Uint8Array, at: number, value: number): number {
+  if (value > 0x7fffffff) return putDigitsOfDouble(buffer, at, value, 10);
+  let count = 1;
+  while (count < 10 && value >= POWERS_OF_TEN[count]) count++;
+  const end = at + count;
+  let p = end;
+  do {
+    const next = (value / 10) | 0;
+    buffer[--p] = 48 + value - next * 10;
+    value = next;
+  } while (value !== 0);
+  return end;
+}
+
+/** The hex digits of a safe non-negative integer (see putDecimal). */
+export function putHex(buffer: Uint8Array, at: number, value: number): number {
+  if (value > 0xffffffff) return putDigitsOfDouble(buffer, at, value, 16);
+  let end = at + (value === 0 ? 1 : (35 - Math.clz32(value)) >> 2);
+  const stop = end;
+  do {
+    buffer[--end] = HEX_DIGITS[value & 15];
+    value >>>= 4;
+  } while (value !== 0);
+  return stop;
+}
+
+/** Digits of any safe integer, in double arithmetic. */
+function putDigitsOfDouble(buffer: Uint8Array, at: number, value: number, radix: number): number {
+  let count = 1;
+  for (let rest = Math.floor(value / radix); rest > 0; rest = Math.floor(rest / radix)) count++;
+  let end = at + count;
+  const stop = end;
+  do {
+    const next = Math.floor(value / radix);
+    buffer[--end] = HEX_DIGITS[value - next * radix];
+    value = next;
+  } while (value > 0);
+  return stop;
+}
