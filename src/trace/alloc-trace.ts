@@ -429,8 +429,21 @@ function scanOp(buf: Uint8Array, start: number, limit: number, batch: TraceBatch
   // The line ends after the result ("\n" or "\r\n"), or optional fields follow it after a space.
   let end = lineEnd;
   let next = lineEnd;
+  let site = 0;
   if (lineEnd < 0) {
-    const c = cursor < limit ? buf[cursor] : -1;
+    let c = cursor < limit ? buf[cursor] : -1;
+    // The recorder's one optional field, " site=<id>" before the newline, is read in the same pass; a line with
+    // other fields takes the general path below.
+    if (c === 32 && isSiteAt(buf, cursor + 1, limit)) {
+      const resEnd = cursor;
+      site = digitsAt(buf, cursor + 6, limit);
+      c = site >= 0 && cursor < limit ? buf[cursor] : -1;
+      if (c !== 10 && c !== 13) {
+        cursor = resEnd;
+        c = 32;
+        site = 0;
+      }
+    }
     if (c === 10 || (c === 13 && cursor + 1 < limit && buf[cursor + 1] === 10)) {
       end = cursor;
       next = cursor + (c === 10 ? 1 : 2);
@@ -441,7 +454,6 @@ function scanOp(buf: Uint8Array, start: number, limit: number, batch: TraceBatch
       next = nl + 1;
     }
   }
-  let site = 0;
   if (cursor < end) {
     // Optional fields after the result: the call site (`site=<id>`), or key=value fields of later versions.
     if (buf[cursor] !== 32) return -1;
@@ -451,6 +463,12 @@ function scanOp(buf: Uint8Array, start: number, limit: number, batch: TraceBatch
   pushFields(batch, seq, tid, code, ptr, a, b, res, lineNo);
   if (site > 0) siteColumn(batch)[batch.length - 1] = site;
   return next;
+}
+
+/** Whether `site=` starts at `at`, with room for a digit after it. */
+function isSiteAt(buf: Uint8Array, at: number, limit: number): boolean {
+  return at + 5 < limit && buf[at] === 115 && buf[at + 1] === 105 && buf[at + 2] === 116 && buf[at + 3] === 101
+    && buf[at + 4] === 61;
 }
 
 /**
