@@ -23,6 +23,8 @@ export { readRep } from "./trace/rep.js";
 export { readAndroid } from "./trace/android.js";
 export { readHeaptrack } from "./trace/heaptrack.js";
 export { readLtrace } from "./trace/ltrace.js";
+export { threadEventOf, threadEventLine, threadExitsOf } from "./trace/threads.js";
+export type { ThreadEvent, ThreadExit } from "./trace/threads.js";
 export { encodeTrace, encodeToBytes, writeTrace, outputFormatOf, OUTPUT_FORMATS } from "./trace/write.js";
 export type { OutputFormat, WriteResult } from "./trace/write.js";
 export { createProgress, withProgress } from "./trace/progress.js";

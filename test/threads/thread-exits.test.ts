@@ -79,6 +79,19 @@ const wave = () => Promise.all(Array.from({ length: 4 }, () => new Promise((reso
 (async () => { for (let n = 0; n < 3; n++) await wave(); })();
 `;
 
+/** A worker allocates and ends; the main thread joins it and aborts without another allocator call. */
+const ABORT_C = String.raw`
+#include <pthread.h>
+#include <stdlib.h>
+static void *work(void *arg) { free(malloc(40)); return arg; }
+int main(void) {
+  pthread_t t;
+  pthread_create(&t, 0, work, 0);
+  pthread_join(t, 0);
+  abort();
+}
+`;
+
 let dir = "";
 let trace = "";
 let withoutExits = "";
@@ -158,6 +171,19 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       const kept = await runNative(withoutExits, { allocator: "tcmalloc", threads: "real" });
       expect(firstDifference(native.lines, kept.lines)).not.toBeNull();
     }, 120_000);
+
+  it("writes the exit of a thread already gone when the process dies of a signal, before the signal's line", async () => {
+    writeFileSync(join(dir, "abort.c"), ABORT_C);
+    const cc = spawnSync("cc", ["-O0", "-o", join(dir, "abort"), join(dir, "abort.c"), "-lpthread"], { encoding: "utf8" });
+    if (cc.status !== 0) throw new Error(cc.stderr);
+    const out = join(dir, "abort.trace");
+    expect(await recordProcess([join(dir, "abort")], out)).not.toBe(0);
+    const comments = readFileSync(out, "latin1").split("\n").filter((l) => /^# (thread|signal)/.test(l));
+    expect(comments.map((l) => l.split(" ")[1])).toEqual(["thread-start", "thread-exit", "signal"]);
+    // After the thread's last calls: its own, and glibc's frees at thread exit (of nothing, here).
+    const lastOp = readFileSync(out, "latin1").split("\n").filter((l) => /^\d/.test(l)).pop()!.split(" ")[0];
+    expect(comments[1]).toMatch(new RegExp(`^# thread-exit \\d+ seq=${lastOp}$`));
+  });
 
   it.skipIf(jemallocUnavailable())(
     "replays on the jemalloc model as on the real jemalloc, whose exiting threads flush their tcaches and leave their arenas",
