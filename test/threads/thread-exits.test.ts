@@ -15,7 +15,7 @@ import { threadEventOf } from "../../src/trace/threads.js";
 import { LONG, firstDifference, modelAddressLines, modelUnavailable } from "../differential/compare.js";
 import { oracleUnavailable, runNative, tcmallocUnavailable } from "../oracle/native.js";
 import { loadRecorded, recordedMismatches } from "./recorded.js";
-import { jemallocUnavailable, runModel as runJemallocModel, runReal as runJemalloc, statMismatches } from "../jemalloc/real.js";
+import { jemallocUnavailable, runModel as runJemallocModel, runReal as runJemalloc, statDifferences } from "../jemalloc/real.js";
 
 const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc")
   ?? (process.platform === "linux" && process.arch === "x64" ? null : "recording needs Linux x86-64");
@@ -192,7 +192,7 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       const model = await runJemallocModel(trace, real, {}, "arena");
       expect(real.lines.length).toBeGreaterThan(5000);
       expect(firstDifference(real.lines, model.lines)).toBeNull();
-      expect(statMismatches(real.stats, model.stats)).toEqual([]);
+      expect(statDifferences(real.stats, model.stats)).toEqual([]);
       const kept = await runJemalloc(withoutExits, "", "real");
       expect(firstDifference(real.lines, kept.lines)).not.toBeNull();
     }, 120_000);
