@@ -31,7 +31,7 @@ import { USER_SPACE_END } from "../common/kernel";
 import {
   param, setParam, P_TRIM_THRESHOLD, P_MMAP_THRESHOLD, P_N_MMAPS, P_MAX_N_MMAPS, P_MMAPPED_MEM, P_MAX_MMAPPED_MEM,
   P_SBRK_BASE, P_BRK, THREADS_BASE, heapBaseAddress, mmapBaseAddress, setMmapBase, LIBC_DATA_SIZE,
-  topPad, nMmapsMax, noDynThreshold, tcacheBins, tcacheCount, tcacheUnsortedLimit, globalMaxFast, arenaMax, arenaTest,
+  topPad, nMmapsMax, noDynThreshold, tcacheBins, tcacheMaxBytes, tcacheCount, tcacheUnsortedLimit, globalMaxFast, arenaMax, arenaTest,
   thpPageSize, tcacheKey, restoreTunables,
 } from "./params";
 import { mapIndexAt, mapStart, mapLength, mapKind, MAP_CHUNK } from "./mmap";
@@ -193,7 +193,7 @@ export function layoutSyncOut(): void {
   st64(mp + 88, param(P_MAX_MMAPPED_MEM));
   st64(mp + 96, param(P_SBRK_BASE));
   st64(mp + 104, tcacheBins);
-  st64(mp + 112, tcacheBins == 0 ? 0 : (tcacheBins - 1) * 16 + 8);
+  st64(mp + 112, tcacheMaxBytes);
   st64(mp + 120, tcacheCount);
   st64(mp + 128, tcacheUnsortedLimit);
   st64(tcacheKeyAddress, tcacheKey);
@@ -213,5 +213,5 @@ export function layoutSyncIn(): void {
   setParam(P_SBRK_BASE, ld64(mp + 96));
   if (ld64(THREADS_BASE) != ld64(tcacheVarAddress)) st64(THREADS_BASE, ld64(tcacheVarAddress));
   restoreTunables(ld64(mp + 8), ld64(mp + 24), ld64(mp + 32), ld64(mp + 40), <u64>ld32(mp + 64), ld32(mp + 72) != 0,
-    ld64(mp + 104), ld64(mp + 120), ld64(mp + 128), ld64(globalMaxFastAddress), ld64(tcacheKeyAddress));
+    ld64(mp + 104), ld64(mp + 112), ld64(mp + 120), ld64(mp + 128), ld64(globalMaxFastAddress), ld64(tcacheKeyAddress));
 }

@@ -47,6 +47,8 @@ export let nMmapsMax: u64 = 65536;
 export let noDynThreshold: bool = false;
 export let tcacheBins: u64 = 64;
 export let tcacheCount: u64 = 7;
+/** mp_.tcache_max_bytes: the tunable as given (MAX_TCACHE_SIZE, 1032, by default); only the lab's mp_ shows it. */
+export let tcacheMaxBytes: u64 = 1032;
 export let tcacheUnsortedLimit: u64 = 0;
 export let globalMaxFast: u64 = 0x80;
 export let arenaMax: u64 = 0;
@@ -114,13 +116,15 @@ export function setBrkBlockedAt(v: u64): void { brkBlockedAt = v; }
 /** do_set_tcache_max: requests up to `v` bytes (≤ 1032) are cached. */
 export function setTcacheMax(v: u64): void {
   if (v > 1032) return;
+  tcacheMaxBytes = v;
   const nb = v + 23 < 32 ? <u64>32 : (v + 23) & ~(<u64>15);
   tcacheBins = ((nb - 17) >> 4) + 1;
 }
 
 /** Takes the tunables back from libc's variables in simulated memory, as a program may have overwritten them. */
 export function restoreTunables(pad: u64, test: u64, max: u64, thp: u64, mmapsMax: u64, noDyn: bool, bins: u64,
-  count: u64, unsortedLimit: u64, maxFast: u64, key: u64): void {
+  maxBytes: u64, count: u64, unsortedLimit: u64, maxFast: u64, key: u64): void {
+  tcacheMaxBytes = maxBytes;
   topPad = pad;
   arenaTest = test;
   arenaMax = max;
