@@ -17,6 +17,7 @@ import {
 import { eSzind, eSlab, eArena, eUsize, eAddr, eBase, eState, STATE_ACTIVE, NO_SZIND } from "./extent";
 import { rtreeRead } from "./rtree";
 import { baseNew, baseAllocBackgroundThreads } from "./base";
+import { osBoot } from "./os";
 import { arenaMallocSmall, arenaDallocSmall, regionFree } from "./bin";
 import { largeMalloc, largePalloc, largeDalloc, largeRallocNoMove } from "./large";
 import {
@@ -49,6 +50,7 @@ export function setStartupMalloc(bytes: u64): void {
  */
 export function startUp(): void {
   szInit();
+  osBoot();
   arenaBoot();
   baseNew(0);
   tcacheBoot();

@@ -38,6 +38,7 @@ export const G_HUGE_ARENA: u64 = 64;      // index + 1 of the huge arena, 0 befo
 export const G_THREADS: u64 = 72;         // one past the highest thread index seen
 export const G_TRIMMED: u64 = 80;         // glibc's malloc_trim has run
 export const G_CTL_INITIALIZED: u64 = 88; // the first mallctl has allocated ctl's tables
+export const G_LIBRARIES_KNOWN: u64 = 96; // the program's mappings have replaced the libraries' stand-in
 
 // An arena's record (ARENAS_BASE + ARENA_STRIDE × index):
 //

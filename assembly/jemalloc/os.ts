@@ -1,12 +1,17 @@
 // The kernel's side of pages.c: where Linux 6.x places jemalloc's anonymous mappings. jemalloc maps all its
-// memory with mmap (base blocks, extent growth) and, with opt.retain, never unmaps it, so every placement is the
-// kernel's top-down search below the libraries:
+// memory with mmap (base blocks, extent growth, and without opt.retain each extent on its own) and unmaps only
+// without opt.retain, so every placement is the kernel's top-down search for the highest gap below mmap_base:
 //
 //   higher addresses ─────────────────────────────────────────────────────────────────────────────► lower
-//   ┌───────────────┬──────────────────┬──────────────┬──────────────┬────────────────────────────────┐
-//   │ libraries …   │ base block (2 MiB)│ extent grow │ base block   │ … next mapping goes here         │
-//   └───────────────┴──────────────────┴──────────────┴──────────────┴────────────────────────────────┘
-//   mmapTop         the highest gap that fits, its top end first
+//   ┌──────────────────────────────┬──────────────────┬──────────────┬──────────────┬───────────────────┐
+//   │ libraries, holes between them│ base block (2 MiB)│ extent grow │ base block   │ … next mapping    │
+//   └──────────────────────────────┴──────────────────┴──────────────┴──────────────┴───────────────────┘
+//   MMAP_BASE                      mmapTop: the lowest library address
+//
+// Until the program's mappings are given (reserveMapping: the replayer's --maps, taken when the replay begins),
+// [mmapTop, MMAP_BASE) counts as one mapping: the libraries. Once they are known, the holes between them are
+// gaps like any other — too small for 2 MiB blocks, but the small mappings of extents without opt.retain land
+// there first.
 //
 // A length that is a multiple of 2 MiB is placed THP-aligned: the kernel searches for length + 2 MiB and, top
 // down, returns the highest 2 MiB boundary that leaves `length` below the gap's end (thp_get_unmapped_area);
@@ -19,13 +24,15 @@
 
 import { ld64, st64 } from "../common/vmem";
 import { count, SYS_MMAP, SYS_MUNMAP } from "../common/counters";
-import { MAPS_BASE, MAPS_MAX, G_MAP_COUNT, G_MAPPED, gld, gst, gadd } from "./globals";
+import { MAPS_BASE, MAPS_MAX, G_MAP_COUNT, G_MAPPED, G_LIBRARIES_KNOWN, gld, gst, gadd } from "./globals";
 import { HUGEPAGE } from "./sz";
 
 /** The lowest address below which the kernel places new mappings (the libraries sit above it). */
 let mmapTop: u64 = 0x7fff_f760_0000;
 /** mmap_min_addr and the program's own mappings: nothing goes below. */
 const MMAP_FLOOR: u64 = 0x1000_0000;
+/** mmap_base without ASLR: the top of the address space less the 128 MiB the kernel keeps for the stack. */
+const MMAP_BASE: u64 = 0x7fff_f7ff_f000;
 
 /** The `mmap_top` option: the lowest library address, below which mappings go. */
 export function setMmapTop(top: u64): void {
@@ -66,10 +73,21 @@ function insertMap(start: u64, end: u64): void {
   gst(G_MAP_COUNT, n + 1);
 }
 
+/** Takes the table entry [start, end) out. */
+function removeMap(start: u64, end: u64): void {
+  const n = gld(G_MAP_COUNT);
+  for (let i: u64 = 0; i < n; i++) {
+    if (mapStart(i) != start || mapEnd(i) != end) continue;
+    for (let j = i; j + 1 < n; j++) setMap(j, mapStart(j + 1), mapEnd(j + 1));
+    gst(G_MAP_COUNT, n - 1);
+    return;
+  }
+}
+
 /** The top-down search for `len` bytes with its result aligned down to `align`, the gap needing `need`. */
 function searchDown(len: u64, need: u64, align: u64): u64 {
   const n = gld(G_MAP_COUNT);
-  let gapEnd = mmapTop;
+  let gapEnd = MMAP_BASE;
   for (let i = <i64>n - 1; i >= -1; i--) {
     const gapStart = i >= 0 ? mapEnd(<u64>i) : MMAP_FLOOR;
     if (gapEnd > gapStart && gapEnd - gapStart >= need) {
@@ -97,7 +115,7 @@ export function osMap(len: u64): u64 {
 
 /** mmap(hint, len) without MAP_FIXED: true when the kernel honoured the hint (the range was free). */
 export function osMapAt(at: u64, len: u64): bool {
-  if (at + len > mmapTop || at < MMAP_FLOOR) return false;
+  if (at + len > MMAP_BASE || at < MMAP_FLOOR) return false;
   const n = gld(G_MAP_COUNT);
   for (let i: u64 = 0; i < n; i++) {
     if (mapStart(i) < at + len && mapEnd(i) > at) return false;
@@ -137,12 +155,22 @@ export function osUnmap(at: u64, len: u64): void {
   count(SYS_MUNMAP, len);
 }
 
+/** Start-up: the libraries, as one mapping until the program's mappings are known. */
+export function osBoot(): void {
+  insertMap(mmapTop, MMAP_BASE);
+}
+
 /**
- * Records a mapping the library did not make (the program's own: its tables, buffers, thread stacks), as the
- * kernel would see it: only the parts not already mapped, and only below the libraries.
+ * Records a mapping the library did not make (the program's own: its tables, buffers, thread stacks, and the
+ * libraries with the holes between them), as the kernel would see it: only the parts not already mapped. The
+ * first call replaces the libraries' stand-in mapping.
  */
 export function osReserve(start: u64, end: u64): void {
-  if (end > mmapTop) end = mmapTop;
+  if (gld(G_LIBRARIES_KNOWN) == 0) {
+    gst(G_LIBRARIES_KNOWN, 1);
+    removeMap(mmapTop, MMAP_BASE);
+  }
+  if (end > MMAP_BASE) end = MMAP_BASE;
   while (start < end) {
     // The first existing mapping that overlaps [start, end) cuts the range.
     let cut = end;

@@ -237,6 +237,10 @@ function allocMapping(a: i32, hint: u64, size: u64, alignment: u64): u64 {
   edataGet(a);
   const ptr = pagesMap(hint, size, alignment < PAGE ? PAGE : pageCeiling(alignment));
   if (ptr == 0) {
+    // extent_alloc_core then tries the dss ("secondary"): extent_alloc_dss takes a gap edata_t (from the base when
+    // the cache is empty) and gives it back, the program break not being at the address asked for.
+    edataGet(a);
+    edataPut(a);
     edataPut(a);
     return 0;
   }
@@ -284,8 +288,9 @@ function purgeDirty(a: i32): void {
 }
 
 /**
- * pac_decay_all, a full decay of arena `a`'s dirty extents: each is purged (MADV_DONTNEED) and retained, coalescing
- * there; a full decay skips the muzzy state whatever muzzy_decay_ms says.
+ * pac_decay_all, a full decay of arena `a`'s dirty extents (a full decay skips the muzzy state whatever
+ * muzzy_decay_ms says): with opt.retain each is purged (MADV_DONTNEED) and retained, coalescing there; without
+ * it each is unmapped, leaving a hole in the address space (extent_dalloc_wrapper).
  */
 export function paDecayAll(a: i32): void {
   const ec = ecacheOf(a, ECACHE_DIRTY);
@@ -293,10 +298,22 @@ export function paDecayAll(a: i32): void {
     const e = esetAny(ec);
     esetRemove(ec, e);
     setEState(e, STATE_ACTIVE);
-    count(SYS_MADVISE, eSize(e));
     ast(a, A_PAC_MAPPED, ald(a, A_PAC_MAPPED) - eSize(e));
+    if (!optRetain) {
+      extentUnmap(a, e);
+      continue;
+    }
+    count(SYS_MADVISE, eSize(e));
     extentRecord(a, ECACHE_RETAINED, e);
   }
+}
+
+/** extent_dalloc_wrapper without opt.retain: the extent leaves the rtree and its pages go back to the kernel. */
+function extentUnmap(a: i32, e: u64): void {
+  deregisterBoundary(e);
+  osUnmap(eBase(e), eSize(e));
+  recordFree(e);
+  edataPut(a);
 }
 
 /** pa_dalloc: the extent becomes dirty. */

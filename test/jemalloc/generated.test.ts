@@ -21,9 +21,6 @@ interface Setting {
   options: Record<string, number>;
 }
 
-// Measured, not asserted: without opt.retain every extent is a mapping of its own, and small ones land in the
-// holes between the libraries, which the model does not know at start-up ("retain:false"); with fewer arenas
-// than 8, arena 0's start-up metadata is scaled per arena slot.
 const SETTINGS: Setting[] = [
   { name: "one thread", threads: 1, conf: "", options: {} },
   { name: "three threads", threads: 3, conf: "", options: {} },
@@ -58,6 +55,15 @@ const SETTINGS: Setting[] = [
     threads: 1,
     conf: "lg_extent_max_active_fit:0",
     options: { lg_extent_max_active_fit: 0 },
+  },
+  // Without opt.retain every extent is a mapping of its own (small ones in the holes between the libraries), and
+  // a purged one is unmapped, leaving a hole.
+  { name: "one thread, retain:false", threads: 1, conf: "retain:false", options: { retain: 0 } },
+  {
+    name: "three threads, retain:false, dirty pages purged at once",
+    threads: 3,
+    conf: "retain:false,dirty_decay_ms:0,muzzy_decay_ms:0",
+    options: { retain: 0, dirty_decay_ms: 0, muzzy_decay_ms: 0 },
   },
 ];
 
