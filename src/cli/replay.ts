@@ -61,11 +61,12 @@ export function parseReplayArgs(argv: string[]) {
     values, positionals, options: modelOptionArgs(values.option), threads: threadsArg(values.threads),
     checkEvery: integerArg("check-every", values["check-every"]), every: integerArg("every", values.every)!,
     format: formatArg(values.format),
+    callSites: integerArg("call-sites", values["call-sites"], { min: 0, max: 100_000 }),
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals, options: given, threads, checkEvery, every, format } = parseReplayArgs(argv);
+  const { values, positionals, options: given, threads, checkEvery, every, format, callSites } = parseReplayArgs(argv);
   const exit = helpExit(values.help, positionals.length === 1, HELP);
   if (exit !== null) return exit;
   // The trace is opened and its reading started while the model compiles; the model's errors still come first.
@@ -105,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     report = await reportReplay(lab, trace, {
       ...control, model: lab.model, tunables: values.tunables, options, every, costs: values.cost ?? [],
       timeline: csv ? (rows) => csv.write(rows) : false,
-      callSites: integerArg("call-sites", values["call-sites"], { min: 0, max: 100_000 }),
+      callSites,
     });
     await csv?.end();
   } catch (e) {

@@ -133,6 +133,9 @@ describe("mistaken options", () => {
     ["fuzz -o into a missing folder", () => ["fuzz", "--runs", "1", "-o", join(out, "missing", "f.trace")], /no such folder/],
     ["record --flush 0", () => ["record", "--flush", "0", "-o", join(out, "r.trace"), "--", "true"], /--flush "0"/],
     ["record -o -", () => ["record", "-o", "-", "--", "true"], /-o -: record writes files/],
+    ["record --call-sites 33", () => ["record", "--call-sites", "33", "-o", join(out, "r.trace"), "--", "true"],
+      /--call-sites "33": expected an integer in 0…32/],
+    ["replay --call-sites x", () => ["replay", trace(), "--call-sites", "x"], /--call-sites "x": expected an integer/],
   ];
   for (const [name, args, error] of cases) {
     const status = name.includes("missing folder") ? 1 : 2;
