@@ -17,9 +17,11 @@
 // The table grows at 3/4 load: on a trace of millions of addresses it outgrows every cache, and then its size,
 // not the length of its probe runs, sets the cost of a lookup (a table twice as large misses twice as often).
 // Replay looks an address up and then binds or ends it: the slot the last lookup found is kept, so the second call
-// probes nothing.
+// probes nothing. Neighbouring addresses get neighbouring slots while that keeps probe runs short (see `slot`).
 
 const EMPTY = 0;
+/** Probes of one insertion beyond which the table gives up keeping neighbours together (see `slot`). */
+const LONG_RUN = 64;
 const FORGET_AFTER = 1 << 22;
 
 export class AddressTable {
@@ -34,6 +36,10 @@ export class AddressTable {
   /** The address `slot` last looked up (NaN: none) and the index it found, until a key lands elsewhere. */
   private lastAddress = NaN;
   private lastSlot = 0;
+  /** Probes the last search made. */
+  private lastProbes = 0;
+  /** Whether keys are scattered over the table (see `slot`). */
+  private scattered = false;
 
   constructor(capacity = 1 << 12, forgetAfter = FORGET_AFTER) {
     this.forgetAfter = forgetAfter;
@@ -41,14 +47,25 @@ export class AddressTable {
     this.mask = capacity - 1;
   }
 
-  /** Index in `slots` of the key `address` has or would have. */
+  /**
+   * Index in `slots` of the key `address` has or would have. Addresses 16 bytes apart start in neighbouring slots,
+   * so a replay's lookups, which follow the heap's own locality, land on table lines and pages used just before.
+   * Addresses closer than that (8-byte blocks) or aliasing ranges can pile up into long runs: the first insertion
+   * that probes more than LONG_RUN slots makes the table scatter its keys with a multiplicative hash instead.
+   */
   private slot(address: number): number {
     if (address === this.lastAddress) return this.lastSlot;
     const lo = address >>> 4;
     const hi = (address / 4294967296) | 0;
-    let i = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) & this.mask;
+    let i = (this.scattered ? Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) : lo + Math.imul(hi, 0x9e3779b1))
+      & this.mask;
     const slots = this.slots;
-    while (slots[2 * i] !== EMPTY && slots[2 * i] !== address) i = (i + 1) & this.mask;
+    let probes = 0;
+    while (slots[2 * i] !== EMPTY && slots[2 * i] !== address) {
+      i = (i + 1) & this.mask;
+      probes++;
+    }
+    this.lastProbes = probes;
     this.lastAddress = address;
     this.lastSlot = 2 * i;
     return 2 * i;
@@ -87,7 +104,11 @@ export class AddressTable {
       return previous;
     }
     if ((this.used + 1) * 8 > this.slots.length * 3) {
-      this.rebuild();
+      this.rebuild(true);
+      k = this.slot(address);
+    } else if (this.lastProbes > LONG_RUN && !this.scattered) {
+      this.scattered = true;
+      this.rebuild(false);
       k = this.slot(address);
     }
     this.slots[k] = address;
@@ -105,13 +126,16 @@ export class AddressTable {
     this.liveCount--;
   }
 
-  /** Doubles the table, or, when ended addresses are most of a large table, drops them at the same size. */
-  private rebuild(): void {
+  /**
+   * Doubles the table (`grow`) or rebuilds it at its size; when ended addresses are most of a large table, drops
+   * them at the same size.
+   */
+  private rebuild(grow: boolean): void {
     const old = this.slots;
     const capacity = old.length / 2;
     this.lastAddress = NaN;
     const forget = this.used >= this.forgetAfter && this.liveCount * 4 < this.used;
-    const grown = forget ? capacity : capacity * 2;
+    const grown = forget || !grow ? capacity : capacity * 2;
     this.slots = new Float64Array(2 * grown);
     this.mask = grown - 1;
     if (forget) {

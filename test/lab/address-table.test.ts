@@ -47,6 +47,17 @@ describe("AddressTable", () => {
     }
   });
 
+  it("keeps every key of 8-byte blocks packed side by side (which crowd a table that keeps neighbours together)", () => {
+    const table = new AddressTable(16);
+    const base = 0x5555_5555_0000;
+    for (let k = 0; k < 50_000; k++) expect(table.bind(base + 8 * k, k)).toBe(-1);
+    for (let k = 0; k < 50_000; k += 2) table.end(base + 8 * k, k + 1);
+    for (let k = 0; k < 50_000; k++) {
+      expect(table.live(base + 8 * k)).toBe(k % 2 ? k : -1);
+      expect(table.endedAt(base + 8 * k)).toBe(k % 2 ? 0 : k + 1);
+    }
+  });
+
   it("forgets ended addresses, never live ones, once they are most of a large table", () => {
     const table = new AddressTable(16, 64);
     for (let k = 1; k <= 10; k++) table.bind(k * 16, k);
