@@ -461,11 +461,13 @@ static void statement(const char *s, const char *end) {
     if (unset_name) goto unset;
     do_free((void *)p);
     learn_key(p, 1);
-  } else if (word_is(a[0], "write64") || word_is(a[0], "write8")) {
+  } else if (word_is(a[0], "write64") || word_is(a[0], "write32") || word_is(a[0], "write16") ||
+             word_is(a[0], "write8")) {
     u64 address = eval(a[1].s, a[1].e), v = eval(a[2].s, a[2].e);
     if (unset_name) goto unset;
-    if (word_is(a[0], "write64")) memcpy((void *)address, &v, 8);
-    else *(volatile unsigned char *)address = (unsigned char)v;
+    /* The low bytes of the value, little-endian: a partial overwrite for the narrow ones. */
+    int bytes = word_is(a[0], "write64") ? 8 : word_is(a[0], "write32") ? 4 : word_is(a[0], "write16") ? 2 : 1;
+    for (int i = 0; i < bytes; i++) *(volatile unsigned char *)(address + (u64)i) = (unsigned char)(v >> (8 * i));
   } else if (word_is(a[0], "write")) {
     u64 address = eval(a[1].s, a[1].e);
     if (unset_name) goto unset;
