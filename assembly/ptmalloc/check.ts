@@ -27,6 +27,7 @@ export const SEGV_MESSAGE: string = "Segmentation fault";
 
 import { ld64, ld16, vmIsMapped } from "../common/vmem";
 import { Scratch } from "../common/scratch";
+import { layoutSynced, layoutSyncIn } from "./layout";
 import { raise } from "../common/ops";
 import {
   CHECK_FAILED, violationsBegin, violation, violationCount, firstViolationCode, firstViolationAddress, checkDue,
@@ -420,6 +421,7 @@ function checkMmapped(): void {
 
 /** Checks every invariant; writes up to `capacity` violation records to `buffer`; returns how many it found. */
 export function check(buffer: usize, capacity: i32): i32 {
+  if (layoutSynced()) layoutSyncIn(); // the program may have changed libc's variables since the last call
   violationsBegin(buffer, capacity);
   walkArenas();
   for (let k: u32 = 0, n = <u32>arenaCount(); k < n; k++) checkArenaLists(k);

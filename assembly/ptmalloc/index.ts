@@ -311,6 +311,7 @@ export function walkStates(): string {
 
 /** Writes up to `capacity` walk records at `buffer`; returns the number of chunks. */
 export function walk(buffer: usize, capacity: i32): i32 {
+  if (layoutSynced()) layoutSyncIn(); // the program may have changed libc's variables since the last call
   return walkInto(buffer, capacity);
 }
 
