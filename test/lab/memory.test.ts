@@ -145,4 +145,18 @@ describe("lab memory", () => {
     const c = lab.calloc(1, 0x100); // cleared after the perturb fill
     expect([...lab.read(c, 0x100)].every((v) => v === 0)).toBe(true);
   });
+
+  it("reads libc's variables before every call: a program that overwrites them changes what glibc does", async () => {
+    const lab = await createLab({ model: "ptmalloc", layout: "debian12" });
+    const ps = Array.from({ length: 9 }, () => lab.malloc(0x18));
+    for (const p of ps.slice(0, 7)) lab.free(p); // the tcache bin is full
+    lab.write64(lab.symbol("global_max_fast"), 0n);
+    lab.free(ps[7]); // no longer a fastbin chunk: into the unsorted bin
+    expect(lab.lists().unsorted[0].nodes.map((n) => n.chunk)).toEqual([ps[7] - 16]);
+    expect(lab.lists().fastbins).toEqual([]);
+    lab.write64(lab.symbol("mp_") + 120, 8n); // mp_.tcache_count: one more fits
+    lab.free(ps[8]);
+    expect(lab.lists().tcache[0].count).toBe(8);
+    expect(lab.read64(lab.symbol("mp_") + 120)).toBe(8n);
+  });
 });
