@@ -20,7 +20,7 @@ import {
   sliceCount, sliceOffset, xblockSize, freeList, localFree, threadFree, capacity, reserved, used, blockSize,
   blockNext, pageStart, pageHeap, isInFull, pageNext, pagePrev,
 } from "./page";
-import { slice, segmentUsed, segmentKind, KIND_HUGE, sliceIsFree, segmentThread } from "./segment";
+import { slice, segmentUsed, segmentKind, KIND_HUGE, sliceIsFree, segmentThread, isAbandoned } from "./segment";
 import { sliceBin } from "./bins";
 import { queue, queueFirst, queueLast, spanQueue, heapOf } from "./heap";
 import { sortedSegments, sortedSegment, spanEnd, nextSpan } from "./walk";
@@ -101,6 +101,10 @@ function checkPage(s: u64, page: u64): void {
   checkList(page, freeList(page));
   checkList(page, localFree(page));
   checkList(page, threadFree(page));
+  if (isAbandoned(s)) {
+    if (pageHeap(page) != 0) violation(PAGE_HEAP, page); // an abandoned page is in no heap and no queue
+    return;
+  }
   const heap = heapOf(<i32>(segmentThread(s) - 1));
   if (pageHeap(page) != heap) violation(PAGE_HEAP, page);
   const bin = isInFull(page) ? BIN_FULL : binOf(xblockSize(page));
@@ -125,7 +129,7 @@ function checkSegment(s: u64): void {
     }
     if (sl != slice(s, 0)) {
       if (sliceIsFree(sl)) {
-        if (segmentKind(s) != KIND_HUGE && !inQueue(spanQueue(tld, sliceBin(sliceCount(sl))), sl)) {
+        if (segmentKind(s) != KIND_HUGE && !isAbandoned(s) && !inQueue(spanQueue(tld, sliceBin(sliceCount(sl))), sl)) {
           violation(SPAN_QUEUE, sl);
         }
       } else {

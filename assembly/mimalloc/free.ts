@@ -14,7 +14,7 @@ import {
   delayedState, setXthreadFree, pageHeap, xblockSize, blockSize, segmentOf, pageStart, USE_DELAYED_FREE,
   NO_DELAYED_FREE,
 } from "./page";
-import { pageOf, segmentThread, sliceEntries, SLICE_SHIFT, segmentKind, KIND_HUGE, segmentSlices } from "./segment";
+import { pageOf, segmentThread, sliceEntries, SLICE_SHIFT, segmentKind, KIND_HUGE, segmentSlices, isAbandoned } from "./segment";
 import { pageRetire, pageUnfull, T_DELAYED_FREE } from "./heap";
 import { vmIsMapped } from "../common/vmem";
 import { pageFreeAdd } from "./totals";
@@ -60,7 +60,7 @@ function freeBlockMt(page: u64, block: u64): void {
  */
 export function ownedPage(p: u64): u64 {
   const s = segmentOf(p);
-  if ((p & 7) != 0 || !vmIsMapped(s) || segmentThread(s) == 0) {
+  if ((p & 7) != 0 || !vmIsMapped(s) || (segmentThread(s) == 0 && !isAbandoned(s))) {
     raise(1, "mi_free: invalid pointer (not a block of this heap)");
     return 0;
   }

@@ -54,6 +54,8 @@ export const G_SEGMENT_LIST_COUNT: u64 = 184;
 export const G_ARENA_START: u64 = 192;       // the reserved arena (MIMALLOC_RESERVE_OS_MEMORY), 0 = none
 export const G_ARENA_BLOCKS: u64 = 200;
 export const G_TOTALS: u64 = 208;           // the decomposition's running totals (totals.ts), 4 words
+export const G_ABANDONED: u64 = 240;        // the stack of abandoned segments (linked by abandoned_next)
+export const G_ABANDONED_VISITED: u64 = 248; // abandoned segments visited and left (refill the stack when empty)
 
 export const CACHE_BASE: u64 = STATICS_BASE + 0x1000;
 /** MI_CACHE_MAX: 16 bitmap fields of 64 slots. */

@@ -27,6 +27,7 @@ import {
 } from "./page";
 import {
   segmentsPageAlloc, hugePageAlloc, segmentPageFree, pageOf, cacheFreeAll, MEDIUM_PAGE_SIZE, ALIGNMENT_MAX,
+  segmentPageAbandon, abandonedCollect,
 } from "./segment";
 import { goodAllocSize, SEGMENT_SIZE } from "./os";
 import { HUGE_BLOCK_SIZE } from "./page";
@@ -199,9 +200,9 @@ function segmentPageAlloc(heap: u64, block: u64, pageAlignment: u64): u64 {
   if (pageAlignment > ALIGNMENT_MAX) {
     return hugePageAlloc(heap, thread, block, pageAlignment < SEGMENT_SIZE ? SEGMENT_SIZE : pageAlignment);
   }
-  if (block <= SMALL_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, block);
-  if (block <= MEDIUM_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, MEDIUM_PAGE_SIZE);
-  if (block <= LARGE_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, block);
+  if (block <= SMALL_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, block, block);
+  if (block <= MEDIUM_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, MEDIUM_PAGE_SIZE, block);
+  if (block <= LARGE_OBJ_SIZE_MAX) return segmentsPageAlloc(heap, thread, block, block);
   return hugePageAlloc(heap, thread, block, pageAlignment);
 }
 
@@ -314,4 +315,43 @@ export function heapCollect(heap: u64): void {
     }
   }
   cacheFreeAll();
+}
+
+/** _mi_page_reclaim: a page of an adopted segment goes to the front of its block size's queue. */
+export function pageReclaim(heap: u64, page: u64): void {
+  queuePush(heap, queue(heap, binOf(xblockSize(page))), page);
+}
+
+/**
+ * _mi_thread_done → mi_heap_collect_ex(MI_ABANDON): the exiting thread's pages stop taking delayed frees, its
+ * delayed list and retired pages are processed, every page is collected: the empty ones are freed, the others
+ * abandoned with their segments; then the abandoned stack is collected once. The heap starts afresh.
+ */
+export function heapAbandon(heap: u64): void {
+  if (ld64(heap + T_INITIALIZED) == 0) return;
+  for (let bin = 0; bin <= BIN_FULL; bin++) {
+    for (let page = queueFirst(queue(heap, bin)); page != 0; page = pageNext(page)) {
+      setDelayedState(page, NEVER_DELAYED_FREE);
+    }
+  }
+  delayedFreeAll(heap);
+  collectRetired(heap, true);
+  for (let bin = 0; bin <= BIN_FULL; bin++) {
+    const q = queue(heap, bin);
+    let page = queueFirst(q);
+    while (page != 0) {
+      const next = pageNext(page);
+      freeCollect(page, true);
+      if (used(page) == 0) {
+        pageFree(heap, q, page);
+      } else {
+        queueRemove(heap, q, page);
+        setPageHeap(page, 0);
+        segmentPageAbandon(heap, page);
+      }
+      page = next;
+    }
+  }
+  abandonedCollect(heap);
+  for (let at: u64 = 0; at <= T_SEGMENT_SIZE; at += 8) st64(heap + at, 0);
 }

@@ -18,6 +18,7 @@ import { miFree, usableSize as blockUsableSize, ownedPage, blockStart, blockByte
 import { STAT_NAMES, writeStats } from "./stats";
 import { WALK_FIELDS, WALK_STATES, SPAN_FIELDS, SPAN_STATES, NOTE_REQUESTED, noteRequested, walkHeap, walkPages } from "./walk";
 import { checkAfterOp } from "./check";
+import { heapAbandon, heapOf } from "./heap";
 import { afterOp } from "./decompose";
 
 export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
@@ -127,8 +128,7 @@ function runOp(ops: usize, i: i32, results: usize): bool {
       putResult(results, i, 0, REGION_NONE); // malloc_trim stays glibc's: its main arena is empty, it returns 0
       return true;
     case OP_THREAD_EXIT:
-      // Not modelled: mimalloc abandons an exiting thread's heap (_mi_thread_done) and the next thread adopts its
-      // pages; the model keeps the heap with the thread, which is exact until another thread would reclaim them.
+      heapAbandon(heapOf(thread)); // its segments with blocks wait for another thread to adopt them
       putResult(results, i, 0, REGION_NONE);
       return true;
     default:

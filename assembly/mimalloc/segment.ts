@@ -13,6 +13,9 @@
 //   │ memid         │   0 │                 first 512 slice records exist
 //   │ mem_alignment │  16 │
 //   │ mem_align_off │  24 │               A span's first record holds slice_count; the record of its last slice
+//   │ abandoned     │ 184 │
+//   │ abandon visits│ 192 │
+//   │ abandoned_next│ 200 │
 //   │ used (pages)  │ 208 │               (and of the next 15, for pages) holds slice_offset, the byte distance
 //   │ segment_slices│ 224 │               back to the first record: any address finds its page in two steps.
 //   │ info_slices   │ 232 │
@@ -22,6 +25,12 @@
 //   │ slices[513]   │ 264 │               and splits off the rest.
 //   ╘═══════════════╧═════╛
 //
+// A thread that exits abandons its segments that still hold blocks (thread_id 0, free spans out of every queue)
+// on the process-wide abandoned stack; a thread short of spans pops up to 8 of them (the stack of segments
+// visited before refills it when empty), collects their pages, and adopts one that has room (a free span or a
+// page of the wanted block size with a free block), or one visited more than 3 times; others go on the visited
+// stack. An adopted segment's pages join the heap's queues, its free spans the thread's span queues.
+//
 // A freed normal segment goes to the process-wide segment cache (1024 slots, lowest free slot first) and is the
 // next segment any thread gets (lowest occupied slot); huge segments are unmapped. A forced collect (after an
 // allocation failed) empties the cache.
@@ -29,16 +38,17 @@
 import { ld64, st64 } from "../common/vmem";
 import { raise } from "../common/ops";
 import { gld, gst, gadd, gaddPeak, CACHE_BASE, CACHE_SLOTS, G_SEGMENTS, G_SEGMENTS_TOTAL, G_PAGES,
-  G_PAGES_TOTAL, G_SEGMENT_CACHE_HITS, SEGMENT_LIST, MAX_SEGMENTS, G_SEGMENT_LIST_COUNT } from "./globals";
+  G_PAGES_TOTAL, G_SEGMENT_CACHE_HITS, SEGMENT_LIST, MAX_SEGMENTS, G_SEGMENT_LIST_COUNT, G_ABANDONED,
+  G_ABANDONED_VISITED } from "./globals";
 import { sliceBin } from "./bins";
 import { SEGMENT_SIZE, OS_PAGE, alignUp } from "./os";
 import { arenaAllocAligned, arenaFree } from "./arena";
 import {
   PAGE_STRUCT, SLICES_OFFSET, HUGE_BLOCK_SIZE, sliceCount, setSliceCount, sliceOffset, setSliceOffset,
   xblockSize, setXblockSize, pageNext, setPageNext, pagePrev, setPagePrev, pageClear, pageFreeBlocksGone, segmentOf, sliceIndex,
-  pageStart,
+  pageStart, used, reserved, threadFree, freeCollect, setPageHeap, setDelayedState, USE_DELAYED_FREE,
 } from "./page";
-import { spanQueue, tldAdd, T_SEGMENT_COUNT, T_SEGMENT_SIZE } from "./heap";
+import { spanQueue, tldAdd, T_SEGMENT_COUNT, T_SEGMENT_SIZE, heapThread, pageReclaim } from "./heap";
 import { pageBytesAdd, spanBytesAdd, segmentBytesAdd } from "./totals";
 
 // @ts-ignore: decorator
@@ -71,6 +81,18 @@ import { pageBytesAdd, spanBytesAdd, segmentBytesAdd } from "./totals";
 // @ts-ignore: decorator
 @inline export function memAlignOffset(s: u64): u64 { return ld64(s + 24); }
 // @ts-ignore: decorator
+@inline function abandonedPages(s: u64): u64 { return ld64(s + 184); }
+// @ts-ignore: decorator
+@inline function setAbandonedPages(s: u64, v: u64): void { st64(s + 184, v); }
+// @ts-ignore: decorator
+@inline function abandonVisits(s: u64): u64 { return ld64(s + 192); }
+// @ts-ignore: decorator
+@inline function setAbandonVisits(s: u64, v: u64): void { st64(s + 192, v); }
+// @ts-ignore: decorator
+@inline function abandonedNext(s: u64): u64 { return ld64(s + 200); }
+// @ts-ignore: decorator
+@inline function setAbandonedNext(s: u64, v: u64): void { st64(s + 200, v); }
+// @ts-ignore: decorator
 @inline export function segmentUsed(s: u64): u64 { return ld64(s + 208); }
 // @ts-ignore: decorator
 @inline function setSegmentUsed(s: u64, v: u64): void { st64(s + 208, v); }
@@ -84,6 +106,9 @@ import { pageBytesAdd, spanBytesAdd, segmentBytesAdd } from "./totals";
 @inline export function sliceEntries(s: u64): u64 { return ld64(s + 248); }
 // @ts-ignore: decorator
 @inline export function segmentThread(s: u64): u64 { return ld64(s + 256); }
+/** An abandoned segment: no thread owns it (a live segment with thread_id 0; its visit count is at least 1). */
+// @ts-ignore: decorator
+@inline export function isAbandoned(s: u64): bool { return segmentThread(s) == 0 && abandonVisits(s) != 0; }
 /** The record of slice `i`. */
 // @ts-ignore: decorator
 @inline export function slice(s: u64, i: u64): u64 { return s + SLICES_OFFSET + i * PAGE_STRUCT; }
@@ -146,12 +171,21 @@ function spanFree(tld: u64, s: u64, index: u64, n: u64): void {
     setXblockSize(last, 0);
   }
   if (segmentKind(s) == KIND_HUGE) setXblockSize(sl, 0);
-  else spanQueuePush(spanQueue(tld, sliceBin(n)), sl);
+  else if (isAbandoned(s)) {
+    setXblockSize(sl, 0);
+    spanBytesAdd(n << SLICE_SHIFT);
+  } else spanQueuePush(spanQueue(tld, sliceBin(n)), sl);
 }
 
-/** Takes a free span out of the queue of its size. */
+/** Takes a free span out of the queue of its size (a span of an abandoned segment, or freed while it was, is in none). */
 function spanRemoveFromQueue(tld: u64, sl: u64): void {
-  spanQueueDelete(spanQueue(tld, sliceBin(sliceCount(sl))), sl);
+  const q = spanQueue(tld, sliceBin(sliceCount(sl)));
+  if (pagePrev(sl) == 0 && pageNext(sl) == 0 && ld64(q) != sl) {
+    setXblockSize(sl, 1);
+    spanBytesAdd(0 - (sliceCount(sl) << SLICE_SHIFT));
+    return;
+  }
+  spanQueueDelete(q, sl);
 }
 
 /** mi_segment_span_free_coalesce: a freed span merges with free neighbours; returns the merged span. */
@@ -367,13 +401,19 @@ function segmentFree(tld: u64, s: u64): void {
   }
 }
 
-/** mi_segments_page_alloc: a page of `required` bytes (small, medium or large) from the thread's spans. */
-export function segmentsPageAlloc(tld: u64, thread: u64, required: u64): u64 {
+/**
+ * mi_segments_page_alloc: a page of `required` bytes (small, medium or large, for blocks of `block` bytes) from
+ * the thread's spans, else from an adopted abandoned segment, else from a fresh one; 0 also when the adopted
+ * segment brought a page of `block` bytes with a free block into the heap's queue (the caller searches again).
+ */
+export function segmentsPageAlloc(tld: u64, thread: u64, required: u64, block: u64): u64 {
   const pageSize = alignUp(required, required > MEDIUM_PAGE_SIZE ? MEDIUM_PAGE_SIZE : SLICE_SIZE);
   const n = pageSize >> SLICE_SHIFT;
   let page = findAndAllocate(tld, n);
-  if (page == 0) {
-    if (segmentAlloc(tld, thread, 0, 0) == 0) return 0;
+  while (page == 0) {
+    const adopted = tryReclaim(tld, n, block);
+    if (rightPageReclaimed) return 0;
+    if (adopted == 0 && segmentAlloc(tld, thread, 0, 0) == 0) return 0;
     page = findAndAllocate(tld, n);
   }
   if (page != 0) {
@@ -408,6 +448,179 @@ export function segmentPageFree(tld: u64, page: u64): void {
   spanFreeCoalesce(tld, page);
   setSegmentUsed(s, segmentUsed(s) - 1);
   if (segmentUsed(s) == 0) segmentFree(tld, s);
+  else if (segmentUsed(s) == abandonedPages(s)) segmentAbandon(tld, s);
+}
+
+/** mi_segment_page_clear: an empty page of `s` becomes a free span; returns the span after coalescing. */
+function pageClearSpan(tld: u64, page: u64): u64 {
+  const s = segmentOf(page);
+  gaddPeak(G_PAGES, -1);
+  pageBytesAdd(0 - (sliceCount(page) << SLICE_SHIFT));
+  pageFreeBlocksGone(page);
+  pageClear(page);
+  setXblockSize(page, 1);
+  const span = spanFreeCoalesce(tld, page);
+  setSegmentUsed(s, segmentUsed(s) - 1);
+  return span;
+}
+
+// ── abandoned segments (a thread exited while they held blocks) ────────────────────────────────────────────
+
+/** Pushes `s` on the stack at global `head`. */
+function stackPush(head: u64, s: u64): void {
+  setAbandonedNext(s, gld(head));
+  gst(head, s);
+}
+
+/** mi_abandoned_visited_revisit: the visited stack becomes the abandoned stack, in front of what is left there. */
+function revisit(): bool {
+  const first = gld(G_ABANDONED_VISITED);
+  if (first == 0) return false;
+  gst(G_ABANDONED_VISITED, 0);
+  let last = first;
+  while (abandonedNext(last) != 0) last = abandonedNext(last);
+  setAbandonedNext(last, gld(G_ABANDONED));
+  gst(G_ABANDONED, first);
+  return true;
+}
+
+/** mi_abandoned_pop: the top of the abandoned stack (refilled from the visited one when empty), or 0. */
+function abandonedPop(): u64 {
+  if (gld(G_ABANDONED) == 0 && !revisit()) return 0;
+  const s = gld(G_ABANDONED);
+  gst(G_ABANDONED, abandonedNext(s));
+  setAbandonedNext(s, 0);
+  return s;
+}
+
+/** mi_segment_abandon: every page of `s` is abandoned: its free spans leave the queues, it leaves the thread. */
+function segmentAbandon(tld: u64, s: u64): void {
+  const end = slice(s, sliceEntries(s));
+  for (let sl = slice(s, 0); sl < end; sl += sliceCount(sl) * PAGE_STRUCT) {
+    if (sliceIsFree(sl) && segmentKind(s) != KIND_HUGE) {
+      spanRemoveFromQueue(tld, sl);
+      setXblockSize(sl, 0); // still free, in no queue
+      spanBytesAdd(sliceCount(sl) << SLICE_SHIFT);
+    }
+  }
+  tldAdd(tld, T_SEGMENT_COUNT, -1);
+  tldAdd(tld, T_SEGMENT_SIZE, -segmentBytes(s));
+  st64(s + 256, 0);
+  setAbandonVisits(s, 1);
+  stackPush(G_ABANDONED, s);
+}
+
+/** _mi_segment_page_abandon: a page with blocks leaves its exiting thread; the last one abandons the segment. */
+export function segmentPageAbandon(tld: u64, page: u64): void {
+  const s = segmentOf(page);
+  setAbandonedPages(s, abandonedPages(s) + 1);
+  if (segmentUsed(s) == abandonedPages(s)) segmentAbandon(tld, s);
+}
+
+/** The first span after the header's slices. */
+// @ts-ignore: decorator
+@inline function firstSpan(s: u64): u64 { return slice(s, 0) + sliceCount(slice(s, 0)) * PAGE_STRUCT; }
+
+/** mi_page_has_any_available. */
+// @ts-ignore: decorator
+@inline function hasAnyAvailable(page: u64): bool { return used(page) < reserved(page) || threadFree(page) != 0; }
+
+/**
+ * mi_segment_check_free: collects the pages of abandoned `s` and clears the empty ones; true when a span of
+ * `needed` slices is free or a page of `block`-byte blocks has one available.
+ */
+function checkFree(tld: u64, s: u64, needed: u64, block: u64): bool {
+  let hasPage = false;
+  const end = slice(s, sliceEntries(s));
+  for (let sl = firstSpan(s); sl < end; sl += sliceCount(sl) * PAGE_STRUCT) {
+    if (!sliceIsFree(sl)) {
+      freeCollect(sl, false);
+      if (used(sl) == 0) {
+        setAbandonedPages(s, abandonedPages(s) - 1);
+        sl = pageClearSpan(tld, sl);
+        if (sliceCount(sl) >= needed) hasPage = true;
+      } else if (xblockSize(sl) == block && hasAnyAvailable(sl)) {
+        hasPage = true;
+      }
+    } else if (sliceCount(sl) >= needed) {
+      hasPage = true;
+    }
+  }
+  return hasPage;
+}
+
+/** Set by `reclaim`: a page of the requested block size with a free block joined the heap. */
+let rightPageReclaimed = false;
+
+/**
+ * mi_segment_reclaim: the thread of `tld` adopts abandoned `s`: pages with blocks join its heap's queues, empty
+ * ones and free spans its span queues; returns 0 when nothing was left and the segment was freed.
+ */
+function reclaim(tld: u64, s: u64, block: u64): u64 {
+  rightPageReclaimed = false;
+  st64(s + 256, heapThread(tld) + 1);
+  setAbandonVisits(s, 0);
+  tldAdd(tld, T_SEGMENT_COUNT, 1);
+  tldAdd(tld, T_SEGMENT_SIZE, segmentBytes(s));
+  const end = slice(s, sliceEntries(s));
+  for (let sl = firstSpan(s); sl < end; sl += sliceCount(sl) * PAGE_STRUCT) {
+    if (!sliceIsFree(sl)) {
+      setAbandonedPages(s, abandonedPages(s) - 1);
+      setPageHeap(sl, tld);
+      setDelayedState(sl, USE_DELAYED_FREE);
+      freeCollect(sl, false);
+      if (used(sl) == 0) {
+        sl = pageClearSpan(tld, sl);
+      } else {
+        pageReclaim(tld, sl);
+        if (xblockSize(sl) == block && hasAnyAvailable(sl)) rightPageReclaimed = true;
+      }
+    } else {
+      spanBytesAdd(0 - (sliceCount(sl) << SLICE_SHIFT)); // counted while abandoned; the queue counts it again
+      sl = spanFreeCoalesce(tld, sl);
+    }
+  }
+  if (segmentUsed(s) == 0) {
+    segmentFree(tld, s);
+    return 0;
+  }
+  return s;
+}
+
+/**
+ * mi_segment_try_reclaim: pops up to 8 abandoned segments; frees the empty ones, adopts the first with room for
+ * `needed` slices or `block`-byte blocks (returned) and those visited more than 3 times; the rest go on the
+ * visited stack. Returns 0 when none was adopted for the request.
+ */
+function tryReclaim(tld: u64, needed: u64, block: u64): u64 {
+  rightPageReclaimed = false;
+  for (let tries = 0; tries < 8; tries++) {
+    const s = abandonedPop();
+    if (s == 0) break;
+    setAbandonVisits(s, abandonVisits(s) + 1);
+    const hasPage = checkFree(tld, s, needed, block);
+    if (segmentUsed(s) == 0) reclaim(tld, s, 0);
+    else if (hasPage) return reclaim(tld, s, block);
+    else if (abandonVisits(s) > 3) reclaim(tld, s, 0);
+    else stackPush(G_ABANDONED_VISITED, s);
+  }
+  rightPageReclaimed = false;
+  return 0;
+}
+
+/**
+ * _mi_abandoned_collect (not forced, as at a thread's exit): up to 1024 pops of the abandoned stack (refilled
+ * from the visited one when empty); each segment's pages are collected, an empty segment is freed, the others go
+ * on the visited stack.
+ */
+export function abandonedCollect(tld: u64): void {
+  for (let tries = 0; tries < 1024; tries++) {
+    const s = abandonedPop();
+    if (s == 0) return;
+    checkFree(tld, s, 0, 0);
+    if (segmentUsed(s) == 0) reclaim(tld, s, 0);
+    else stackPush(G_ABANDONED_VISITED, s);
+  }
 }
 
 /** The first block of page `page` (its blocks' size decides the start offset). */

@@ -6,7 +6,7 @@
 //   ╒══════╤═══════════════╤══════════════════════════════════════════════════════════════════════════════╕
 //   │ +0   │ page bytes    │ slices of every page (a huge page: its segment less the header)               │
 //   │ +8   │ page free     │ bytes of free blocks on pages: free, local_free and thread_free lists         │
-//   │ +16  │ span bytes    │ free spans in the span queues                                                │
+//   │ +16  │ span bytes    │ free spans of live segments (in the span queues, or of abandoned segments)   │
 //   │ +24  │ segment bytes │ live segments (owned by a thread; cached ones are not)                       │
 //   ╘══════╧═══════════════╧══════════════════════════════════════════════════════════════════════════════╛
 //
@@ -32,7 +32,7 @@ import { gld, gadd, G_TOTALS } from "./globals";
 /** Bytes of free blocks on pages. */
 // @ts-ignore: decorator
 @inline export function totalPageFree(): u64 { return gld(G_TOTALS + T_PAGE_FREE); }
-/** Bytes of the free spans in span queues. */
+/** Bytes of the free spans of live segments. */
 // @ts-ignore: decorator
 @inline export function totalSpanBytes(): u64 { return gld(G_TOTALS + T_SPAN_BYTES); }
 /** Bytes of the live segments. */
@@ -45,7 +45,7 @@ import { gld, gadd, G_TOTALS } from "./globals";
 /** Free blocks on pages changed by `delta` bytes (two's complement for a decrease). */
 // @ts-ignore: decorator
 @inline export function pageFreeAdd(delta: u64): void { gadd(G_TOTALS + T_PAGE_FREE, delta); }
-/** A free span of `delta` bytes joined (+) or left (−) a span queue. */
+/** A free span of `delta` bytes appeared (+) or was taken (−). */
 // @ts-ignore: decorator
 @inline export function spanBytesAdd(delta: u64): void { gadd(G_TOTALS + T_SPAN_BYTES, delta); }
 /** A segment of `delta` bytes became live (+) or left its thread (−). */

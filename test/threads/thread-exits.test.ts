@@ -2,7 +2,8 @@
 // recorded addresses, heap and arena lines alike. glibc hands an exiting thread's tcache back to its arena and
 // puts the arena on the free list, where the next new thread finds it; without the exits the replay goes wrong
 // from the first replacement thread on. The native replayer (real threads that really end) agrees, and the TCMalloc
-// and jemalloc models agree with the real libraries, whose exiting threads give their caches back. Node.js with three waves of
+// and jemalloc models agree with the real libraries, whose exiting threads give their caches back, as does the
+// mimalloc model, whose exiting threads abandon their segments for the next allocating thread to adopt. Node.js with three waves of
 // worker threads (about 1.3 million calls; with CI=true or HEAPLAB_LONG=1) lands on its own addresses too.
 
 import { spawnSync } from "node:child_process";
@@ -16,6 +17,7 @@ import { LONG, firstDifference, modelAddressLines, modelUnavailable } from "../d
 import { oracleUnavailable, runNative, tcmallocUnavailable } from "../oracle/native.js";
 import { loadRecorded, recordedMismatches } from "./recorded.js";
 import { jemallocUnavailable, runModel as runJemallocModel, runReal as runJemalloc, statDifferences } from "../jemalloc/real.js";
+import { mimallocUnavailable, modelRun as runMimallocModel, realLines as mimallocLines } from "../mimalloc/real.js";
 
 const skip = oracleUnavailable() ?? modelUnavailable("ptmalloc")
   ?? (process.platform === "linux" && process.arch === "x64" ? null : "recording needs Linux x86-64");
@@ -195,6 +197,18 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       expect(statDifferences(real.stats, model.stats)).toEqual([]);
       const kept = await runJemalloc(withoutExits, "", "real");
       expect(firstDifference(real.lines, kept.lines)).not.toBeNull();
+    }, 120_000);
+
+  it.skipIf(mimallocUnavailable())(
+    "replays on the mimalloc model as on the real mimalloc, whose exiting threads abandon their segments to the next",
+    async () => {
+      const real = await mimallocLines(trace, "real");
+      const model = await runMimallocModel(trace, "arena", {}, 50);
+      expect(real.length).toBeGreaterThan(5000);
+      expect(firstDifference(real, model.lines)).toBeNull();
+      expect(model.violations).toBe(0);
+      // The exits matter: the real mimalloc places blocks elsewhere when its threads keep their segments.
+      expect(firstDifference(real, await mimallocLines(withoutExits, "real"))).not.toBeNull();
     }, 120_000);
 
   it.skipIf(!process.env.CI && !LONG)("Node.js with three waves of worker threads replays at its own recorded offsets", async () => {
