@@ -437,16 +437,13 @@ export function hugePageAlloc(tld: u64, thread: u64, size: u64, pageAlignment: u
   return page;
 }
 
-/** _mi_segment_page_free: an empty page returns its span; an empty segment is freed. */
+/**
+ * _mi_segment_page_free: an empty page returns its span; an empty segment is freed, one left with nothing but
+ * abandoned pages is abandoned.
+ */
 export function segmentPageFree(tld: u64, page: u64): void {
   const s = segmentOf(page);
-  gaddPeak(G_PAGES, -1);
-  pageBytesAdd(0 - (sliceCount(page) << SLICE_SHIFT));
-  pageFreeBlocksGone(page);
-  pageClear(page);
-  setXblockSize(page, 1);
-  spanFreeCoalesce(tld, page);
-  setSegmentUsed(s, segmentUsed(s) - 1);
+  pageClearSpan(tld, page);
   if (segmentUsed(s) == 0) segmentFree(tld, s);
   else if (segmentUsed(s) == abandonedPages(s)) segmentAbandon(tld, s);
 }
