@@ -573,7 +573,8 @@ function reclaim(tld: u64, s: u64, block: u64): u64 {
         if (xblockSize(sl) == block && hasAnyAvailable(sl)) rightPageReclaimed = true;
       }
     } else {
-      spanBytesAdd(0 - (sliceCount(sl) << SLICE_SHIFT)); // counted while abandoned; the queue counts it again
+      // counted while abandoned (a huge segment's never is); the queue counts it again
+      if (segmentKind(s) != KIND_HUGE) spanBytesAdd(0 - (sliceCount(sl) << SLICE_SHIFT));
       sl = spanFreeCoalesce(tld, sl);
     }
   }

@@ -68,6 +68,16 @@ int main(void) {
 }
 `;
 
+/**
+ * The pool with nine waves and blocks of every mimalloc page kind: small, medium, large (up to 700 000 bytes) and
+ * now and then a huge one (up to 20 MB), so that exiting threads abandon segments of every kind.
+ */
+const POOL_ALL_KINDS_C = POOL_C.replace("#define WAVES 5", "#define WAVES 9").replace(
+  "size_t n = 1 + (seed >> 16) % ((seed & 64) ? 3000 : 200);", String.raw`
+      size_t most = (seed & 64) ? ((seed & 512) ? 700000 : 3000) : ((seed & 2048) ? 40000 : 200);
+      if ((seed & 576) == 576 && ((seed >> 20) & 15) == 15) most = 20000000;
+      size_t n = 1 + (seed >> 4) % most;`);
+
 /** Three waves of four workers that each build strings and post a message, then end. */
 const WAVES_JS = `
 const { Worker } = require("node:worker_threads");
@@ -209,6 +219,23 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
       expect(model.violations).toBe(0);
       // The exits matter: the real mimalloc places blocks elsewhere when its threads keep their segments.
       expect(firstDifference(real, await mimallocLines(withoutExits, "real"))).not.toBeNull();
+    }, 120_000);
+
+  it.skipIf(mimallocUnavailable())(
+    "with blocks of every page kind, replays on the mimalloc model as on the real mimalloc, the checker quiet", async () => {
+      expect(POOL_ALL_KINDS_C).toContain("20000000");
+      writeFileSync(join(dir, "kinds.c"), POOL_ALL_KINDS_C);
+      const cc = spawnSync("cc", ["-O0", "-o", join(dir, "kinds"), join(dir, "kinds.c"), "-lpthread"], { encoding: "utf8" });
+      if (cc.status !== 0) throw new Error(cc.stderr);
+      const kinds = join(dir, "kinds.trace");
+      expect(await recordProcess([join(dir, "kinds")], kinds)).toBe(0);
+      expect((readFileSync(kinds, "latin1").match(/^# thread-exit /gm) ?? []).length).toBe(36);
+      const real = await mimallocLines(kinds, "real");
+      const model = await runMimallocModel(kinds, "arena", {}, 25);
+      expect(real.length).toBeGreaterThan(20_000);
+      expect(real.some((l) => / (m|c 1) [12]\d{7} /.test(l))).toBe(true); // huge blocks were among them
+      expect(firstDifference(real, model.lines)).toBeNull();
+      expect(model.violations).toBe(0);
     }, 120_000);
 
   it.skipIf(!process.env.CI && !LONG)("Node.js with three waves of worker threads replays at its own recorded offsets", async () => {
