@@ -298,10 +298,10 @@ export function delayedFreeAll(heap: u64): void {
 }
 
 /**
- * mi_heap_collect (forced, as after a failed allocation): retired pages, then every empty page, go back to their
- * segments, and the cached segments to the arena or the OS.
+ * The forced part of mi_heap_collect_ex: delayed frees and retired pages first, then every page of every queue is
+ * collected and freed when empty; with `abandon`, the pages still in use leave the heap with their segments.
  */
-export function heapCollect(heap: u64): void {
+function collectPages(heap: u64, abandon: bool): void {
   delayedFreeAll(heap);
   collectRetired(heap, true);
   for (let bin = 0; bin <= BIN_FULL; bin++) {
@@ -310,10 +310,24 @@ export function heapCollect(heap: u64): void {
     while (page != 0) {
       const next = pageNext(page);
       freeCollect(page, true);
-      if (used(page) == 0) pageFree(heap, q, page);
+      if (used(page) == 0) {
+        pageFree(heap, q, page);
+      } else if (abandon) {
+        queueRemove(heap, q, page);
+        setPageHeap(page, 0);
+        segmentPageAbandon(heap, page);
+      }
       page = next;
     }
   }
+}
+
+/**
+ * mi_heap_collect (forced, as after a failed allocation): retired pages, then every empty page, go back to their
+ * segments, and the cached segments to the arena or the OS.
+ */
+export function heapCollect(heap: u64): void {
+  collectPages(heap, false);
   cacheFreeAll();
 }
 
@@ -334,24 +348,7 @@ export function heapAbandon(heap: u64): void {
       setDelayedState(page, NEVER_DELAYED_FREE);
     }
   }
-  delayedFreeAll(heap);
-  collectRetired(heap, true);
-  for (let bin = 0; bin <= BIN_FULL; bin++) {
-    const q = queue(heap, bin);
-    let page = queueFirst(q);
-    while (page != 0) {
-      const next = pageNext(page);
-      freeCollect(page, true);
-      if (used(page) == 0) {
-        pageFree(heap, q, page);
-      } else {
-        queueRemove(heap, q, page);
-        setPageHeap(page, 0);
-        segmentPageAbandon(heap, page);
-      }
-      page = next;
-    }
-  }
+  collectPages(heap, true);
   abandonedCollect(heap);
   for (let at: u64 = 0; at <= T_SEGMENT_SIZE; at += 8) st64(heap + at, 0);
 }
