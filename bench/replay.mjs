@@ -1,4 +1,5 @@
-// Replay speed: the models' replay loop against the real allocators on the largest shared trace.
+// Replay speed: the models' replay loop against the real allocators on the largest shared trace, or on the trace
+// named by LARGE_TRACE= (an alloc-trace, gzipped or not: e.g. a multi-million-op recording of one's own).
 // Both sides exclude parsing: the model replays batches already in memory (encoding to object ids and the wasm
 // loop are timed), the native replayer times its own loop (--time --quiet).
 
@@ -6,12 +7,13 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLab, readAllocTrace } from "../dist/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const traceGz = join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
+const traceGz = process.env.LARGE_TRACE ?? join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
+const traceName = basename(traceGz).replace(/\.trace(\.gz)?$/, "");
 const TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
 const MIMALLOC = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2";
 const JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
@@ -61,9 +63,10 @@ if (!existsSync(traceGz)) {
   console.log(`skipped: ${traceGz} not found`);
   process.exit(0);
 }
-const tracePath = join(root, "node_modules", ".cache", "heaplab-bench", "sqlite3-memdb.trace");
+const tracePath = join(root, "node_modules", ".cache", "heaplab-bench", `${traceName}.trace`);
 mkdirSync(dirname(tracePath), { recursive: true });
-writeFileSync(tracePath, gunzipSync(readFileSync(traceGz)));
+const traceBytes = readFileSync(traceGz);
+writeFileSync(tracePath, traceGz.endsWith(".gz") ? gunzipSync(traceBytes) : traceBytes);
 const batches = [];
 for await (const b of readAllocTrace(tracePath).batches()) batches.push(b);
 const bin = oracleBinary();
@@ -92,7 +95,7 @@ if (existsSync(JEMALLOC) && existsSync(join(root, "build", "jemalloc.wasm"))) {
   rows.push(["jemalloc model vs jemalloc 5.3.0", je.nsPerOp, real]);
   rows.push(["  with the report's metrics", (await modelNsPerOp("jemalloc", batches, true)).nsPerOp, real]);
 }
-console.log(`trace sqlite3-memdb (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
+console.log(`trace ${traceName} (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
 console.log(`${"".padEnd(36)} ${"model ns/op".padStart(12)} ${"native ns/op".padStart(13)} ${"ratio".padStart(7)}`);
 for (const [name, model, native] of rows) {
   console.log(`${name.padEnd(36)} ${model.toFixed(1).padStart(12)} ${native.toFixed(1).padStart(13)} ${(model / native).toFixed(2).padStart(7)}`);
