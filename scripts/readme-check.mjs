@@ -1,6 +1,7 @@
 // Runs the README's commands in a checkout and compares what they print with what the README shows.
 //
 //   node scripts/readme-check.mjs [checkout]      (default: this one; a fresh clone after `npm ci` is the real test)
+// What the commands write goes to a scratch folder; the checkout is only read.
 //
 // A block whose first line is `$ command` is run in the checkout (its later `$` lines too): every other line of the
 // block must appear in the commands' output, in order; `…` stands for lines left out. The pipe forms (the block that
@@ -19,6 +20,12 @@ const blocks = [...readme.matchAll(/^```\n([\s\S]*?)^```$/gm)].map((m) => m[1].r
 const scratch = mkdtempSync(join(tmpdir(), "heaplab-readme-"));
 let failures = 0;
 let checked = 0;
+
+/** The command with the files README commands write (app.*, py.trace*, heap.svg) moved to the scratch folder, so a
+ * check never writes onto a file of the checkout. */
+function inScratch(command) {
+  return command.replace(/(^|[ (<])(app\.|py\.trace|heap\.svg)/g, `$1${scratch}/$2`);
+}
 
 /** Runs `command` with bash in the checkout; its stdout, stderr and exit status. */
 function sh(command) {
@@ -60,7 +67,7 @@ for (const block of blocks) {
     let output = "";
     let status = 0;
     for (const command of commands) {
-      const r = sh(command);
+      const r = sh(inScratch(command));
       output += r.stdout;
       status ||= r.status;
       if (r.status !== 0) output += r.stderr;
@@ -73,8 +80,7 @@ for (const block of blocks) {
     const trace = join(root, "examples", "ls-la.trace");
     execSync(`gzip -c '${trace}' > '${join(scratch, "app.trace.gz")}' && cp '${trace}' '${join(scratch, "app.trace")}'`);
     for (const line of block) {
-      const command = line.replace(/^heaplab /, "npx heaplab ").replace(/\| heaplab /g, "| npx heaplab ")
-        .replace(/(^|[ (<])app\./g, `$1${scratch}/app.`).replace(/-o heap\.svg/, `-o ${scratch}/heap.svg`);
+      const command = inScratch(line.replace(/^heaplab /, "npx heaplab ").replace(/\| heaplab /g, "| npx heaplab "));
       const r = sh(command);
       report(r.status === 0, line, r.status === 0 ? "" : `  exit ${r.status}: ${r.stderr}`);
     }
