@@ -33,6 +33,7 @@ import { afterOp } from "./decompose";
 
 export { decompose, decomposeParts, footprintBytes } from "./decompose";
 export * from "../common/metrics-abi";
+export * from "../common/trace-abi";
 import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "narenas,tcache,tcache_max,lg_tcache_nslots_mul,tcache_nslots_small_min,"

@@ -25,6 +25,7 @@ export { lastErrorMessage, lastErrorCode, abiConstants } from "../common/ops";
 export { check, checkMessage, setCheckEvery, debugLoad64, debugStore64 } from "./check";
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+export * from "../common/trace-abi";
 import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "MIMALLOC_LIMIT_OS_ALLOC,aligned_base,mmap_base,MIMALLOC_RESERVE_OS_MEMORY";

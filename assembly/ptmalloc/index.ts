@@ -50,6 +50,7 @@ import { afterOp } from "./decompose";
 
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+export * from "../common/trace-abi";
 import { metricsUseUsableSize } from "../common/metrics";
 
 /** Thread slots backed at init (16 bytes each): every slot up to ARENAS_BASE, so also the most threads. */

@@ -28,6 +28,7 @@ import { afterOp } from "./decompose";
 
 export { decomposeParts, decompose } from "./decompose";
 export * from "../common/metrics-abi";
+export * from "../common/trace-abi";
 import { metricsUseUsableSize } from "../common/metrics";
 
 const OPTION_NAMES = "TCMALLOC_RELEASE_RATE,TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES,TCMALLOC_AGGRESSIVE_DECOMMIT,"

@@ -32,6 +32,22 @@ export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
 
 export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
 
+/** A window of trace ops as the model reads them (assembly/common/trace-objects.ts). */
+export interface TraceColumns {
+  thread: Float64Array;
+  ptr: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  res: Float64Array;
+  line: Float64Array;
+  code: Uint8Array;
+}
+
+/** Op codes the trace counts keep apart, and the counts after them, in trace-objects.ts's order. */
+export const TRACE_CODES = 16;
+export const TRACE_COUNTS = ["unknownFrees", "unknownReallocs", "failedReallocs", "doubleFreesSkipped", "pointerReuse",
+  "forgotten"] as const;
+
 /**
  * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
  * or read from this machine; the mapping above the heap that the break cannot pass): a model that does not model
@@ -56,6 +72,8 @@ export class Model {
   readonly metrics: boolean;
   /** Linear address of the usable-size buffer, once asked for (`askUsableSizes`); 0 before. */
   private usablePtr = 0;
+  /** Linear address of the trace columns, once a trace is replayed; 0 before. */
+  private columnsPtr = 0;
 
   private constructor(name: ModelName, wasm: ModelInstance, options: Record<string, number>, metrics: boolean,
     layout?: string) {
@@ -127,6 +145,39 @@ export class Model {
   /** The usable sizes of the last batch's ops (one per op; see askUsableSizes), or null when not asked for. */
   usableSizesView(): Float64Array | null {
     return this.usablePtr ? new Float64Array(this.wasm.memory.buffer, this.usablePtr, BATCH_OPS) : null;
+  }
+
+  /**
+   * Views of the trace columns a window of trace ops is copied into (assembly/common/trace-objects.ts), re-made on
+   * each call: memory growth detaches old views.
+   */
+  traceColumns(): TraceColumns {
+    if (!this.columnsPtr) {
+      this.columnsPtr = this.wasm.traceColumns(BATCH_OPS) >>> 0;
+      if (!this.columnsPtr) {
+        throw new HeapError("out of memory: the model's wasm instance cannot grow to hold a window of trace ops", undefined, "limit");
+      }
+    }
+    const buffer = this.wasm.memory.buffer;
+    const column = (k: number): Float64Array => new Float64Array(buffer, this.columnsPtr + k * 8 * BATCH_OPS, BATCH_OPS);
+    return {
+      thread: column(0), ptr: column(1), a: column(2), b: column(3), res: column(4), line: column(5),
+      code: new Uint8Array(buffer, this.columnsPtr + 48 * BATCH_OPS, BATCH_OPS),
+    };
+  }
+
+  /**
+   * Encodes the first `count` ops of the trace columns into the batch buffer and replays them; returns how many
+   * completed (see `traceError` when fewer did and the model raised nothing).
+   */
+  replayTrace(count: number, flags: number): number {
+    return this.wasm.replayTrace(count, flags, this.opsPtr, this.resultsPtr);
+  }
+
+  /** The trace replay's counts (trace-objects.ts): ops by trace code, then TRACE_COUNTS. */
+  traceCounts(): Float64Array {
+    const at = this.wasm.traceCounts() >>> 0;
+    return at ? new Float64Array(this.wasm.memory.buffer, at, TRACE_CODES + TRACE_COUNTS.length) : new Float64Array(TRACE_CODES + TRACE_COUNTS.length);
   }
 
   /** Replays the first `count` ops of the batch buffer; returns how many completed. */

@@ -20,9 +20,8 @@
 // and the thread's tid is forgotten, so that a kernel that hands the tid out again names a new thread.
 
 import { OpCode, type TraceBatch, type TraceSource } from "../trace/types.js";
-import { AddressTable } from "./address-table.js";
 import {
-  BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, OP_THREAD_EXIT, REGION_SKIPPED, RESULT_SLOTS,
+  BATCH_OPS, FLAG_RAW_ADDRESS, type Model, OP_SLOTS, OP_THREAD_EXIT, TRACE_CODES, TRACE_COUNTS,
 } from "./model.js";
 import { type ThreadExit, threadExitsOf } from "../trace/threads.js";
 import { TraceError } from "./types.js";
@@ -54,15 +53,18 @@ export type BatchObserver = (
   batch: TraceBatch, from: number, to: number, results: Float64Array,
 ) => void | Promise<void>;
 
-/** The replay state a lab keeps across calls: objects, threads and counts. */
+/** Flags of a trace replay (assembly/common/trace-objects.ts). */
+const LENIENT = 1;
+const STRICT = 2;
+/** What stopped a trace replay when the model raised nothing (trace-objects.ts traceErrorKind). */
+const DOUBLE_FREE = 1;
+
+/**
+ * The replay state a lab keeps across calls: threads and the op count here; objects, their lines and the trace's
+ * counts in the model's instance (assembly/common/trace-objects.ts), which encodes each window of trace ops.
+ */
 export class Replayer {
   private readonly model: Model;
-  private readonly objects = new AddressTable();
-  private freeIds: number[] = [];
-  /** Indexes (in the current batch) of ops the trace itself rules out: their results are marked REGION_SKIPPED. */
-  private skipped: number[] = [];
-  private nextId = 0;
-  private objectLines = new Float64Array(1024);
   /** The call site that allocated each object (0: none), once the trace has shown one. */
   private objectSites: Float64Array | null = null;
   private readonly threadIndex = new Map<number, number>();
@@ -70,12 +72,6 @@ export class Replayer {
   private threadCount = 1;
   private mainTid: number | undefined;
   ops = 0;
-  private readonly opCounts = new Float64Array(LETTERS.length);
-  unknownFrees = 0;
-  unknownReallocs = 0;
-  failedReallocs = 0;
-  doubleFreesSkipped = 0;
-  pointerReuse = 0;
 
   constructor(model: Model) {
     this.model = model;
@@ -83,10 +79,21 @@ export class Replayer {
 
   /** Operations replayed so far, by trace letter. */
   get byOp(): Record<string, number> {
+    const counts = this.model.traceCounts();
     const out: Record<string, number> = {};
-    this.opCounts.forEach((n, code) => { if (n) out[LETTERS[code]] = (out[LETTERS[code]] ?? 0) + n; });
+    LETTERS.forEach((letter, code) => { if (counts[code]) out[letter] = (out[letter] ?? 0) + counts[code]; });
     return out;
   }
+
+  private count(name: (typeof TRACE_COUNTS)[number]): number {
+    return this.model.traceCounts()[TRACE_CODES + TRACE_COUNTS.indexOf(name)];
+  }
+
+  get unknownFrees(): number { return this.count("unknownFrees"); }
+  get unknownReallocs(): number { return this.count("unknownReallocs"); }
+  get failedReallocs(): number { return this.count("failedReallocs"); }
+  get doubleFreesSkipped(): number { return this.count("doubleFreesSkipped"); }
+  get pointerReuse(): number { return this.count("pointerReuse"); }
 
   /** Threads seen so far, the main thread included. */
   get threads(): number {
@@ -98,7 +105,7 @@ export class Replayer {
 
   /** The trace line that allocated object `id` (null when unknown). */
   lineOf = (id: number): number | null => {
-    const v = id < this.objectLines.length ? this.objectLines[id] : 0;
+    const v = this.model.wasm.objectLine(id);
     return v > 0 ? v : null;
   };
 
@@ -111,8 +118,9 @@ export class Replayer {
   /** Notes the call sites of the window's allocations [from, from + length) by the objects they made. */
   private noteSites(site: Float64Array, from: number, length: number): void {
     const ops = this.model.opsView();
-    if (!this.objectSites || this.objectSites.length < this.objectLines.length) {
-      const grown = new Float64Array(this.objectLines.length);
+    const ids = this.model.wasm.objectIds();
+    if (!this.objectSites || this.objectSites.length < ids) {
+      const grown = new Float64Array(Math.max(1024, 2 * ids));
       if (this.objectSites) grown.set(this.objectSites);
       this.objectSites = grown;
     }
@@ -189,24 +197,46 @@ export class Replayer {
         }
       }
     }
-    const ops = this.model.opsView();
-    this.skipped.length = 0;
-    for (let i = 0; i < length; i++) this.encode(batch, from + i, ops, i * OP_SLOTS, file, control);
-    if (batch.site) {
-      this.noteSites(batch.site, from, length);
-      if (control.usableSizes) this.model.askUsableSizes();
-    }
-    const done = this.model.run(length, false);
-    if (done < length) {
-      const at = { file, line: batch.line[from + done], seq: batch.seq[from + done] };
-      throw this.model.error(at);
-    }
-    if (this.skipped.length) {
-      const results = this.model.resultsView();
-      for (const i of this.skipped) results[i * RESULT_SLOTS + 1] = REGION_SKIPPED;
-    }
-    this.ops += length;
+    if (batch.site && control.usableSizes) this.model.askUsableSizes();
+    this.fillColumns(batch, from, length, control);
+    const flags = (control.lenient ? LENIENT : 0) | (control.strict ? STRICT : 0);
+    const done = this.model.replayTrace(length, flags);
+    if (batch.site) this.noteSites(batch.site, from, done);
+    this.ops += done;
+    if (done < length) throw this.failure(batch, from + done, file);
     return complete;
+  }
+
+  /** Copies trace ops [from, from + length) of `batch` into the model's trace columns, tids as thread indexes. */
+  private fillColumns(batch: TraceBatch, from: number, length: number, control: ReplayControl): void {
+    const columns = this.model.traceColumns();
+    const to = from + length;
+    columns.ptr.set(batch.ptr.subarray(from, to));
+    columns.a.set(batch.a.subarray(from, to));
+    columns.b.set(batch.b.subarray(from, to));
+    columns.res.set(batch.res.subarray(from, to));
+    columns.line.set(batch.line.subarray(from, to));
+    columns.code.set(batch.code.subarray(from, to));
+    const thread = columns.thread;
+    const tid = batch.tid;
+    const main = this.mainTid;
+    for (let i = 0; i < length; i++) {
+      const t = tid[from + i];
+      thread[i] = t === main ? 0 : this.thread(t, control);
+    }
+  }
+
+  /** The error that stopped a window at op `at` of `batch`: the model's, or else the trace's own. */
+  private failure(batch: TraceBatch, at: number, file: string): Error {
+    const wasm = this.model.wasm;
+    const line = batch.line[at];
+    if (wasm.lastErrorCode() !== 0) return this.model.error({ file, line, seq: batch.seq[at] });
+    const address = `0x${wasm.traceErrorAddress().toString(16)}`;
+    if (wasm.traceErrorKind() === DOUBLE_FREE) {
+      const ended = wasm.traceErrorEndedLine();
+      return new TraceError(file, line, `double free of ${address} (freed at line ${ended})`, ended);
+    }
+    return new TraceError(file, line, `free of ${address}, which the trace never allocated`);
   }
 
   /** Dense thread index of a trace tid: 0 for the main thread, then 1, 2, … by first appearance. */
@@ -218,124 +248,6 @@ export class Replayer {
       this.threadIndex.set(tid, index);
     }
     return index;
-  }
-
-  private newObject(line: number): number {
-    const id = this.freeIds.length ? this.freeIds.pop()! : this.nextId++;
-    if (id >= this.objectLines.length) {
-      const grown = new Float64Array(this.objectLines.length * 2);
-      grown.set(this.objectLines);
-      this.objectLines = grown;
-    }
-    this.objectLines[id] = line;
-    return id;
-  }
-
-  private endObject(address: number, id: number, line: number): void {
-    this.objects.end(address, line);
-    this.objectLines[id] = 0;
-    this.freeIds.push(id);
-  }
-
-  /** Names `address` as object `id`, counting a live object it displaces (the recording missed its free). */
-  private rebind(address: number, id: number): void {
-    if (this.objects.bind(address, id) >= 0) this.pointerReuse++;
-  }
-
-  /**
-   * Starts the object a successful allocation returned at `address` (none when the trace says it failed). An
-   * address the trace still holds live was freed by a call the recording missed: the block it named can no longer
-   * be reached. The new block takes over that object's id, so the block the model gave it stays allocated (a leak,
-   * as in the native replayer, which loses its pointer the same way) but stops counting as live, and is counted
-   * once in `pointerReuse`.
-   */
-  private bind(address: number, line: number): number {
-    if (address === 0) return -1;
-    const displaced = this.objects.live(address);
-    if (displaced >= 0) {
-      this.pointerReuse++;
-      this.objectLines[displaced] = line;
-      return displaced;
-    }
-    const id = this.newObject(line);
-    this.objects.bind(address, id);
-    return id;
-  }
-
-  /** Looks up the object a free (or a realloc that frees) names; -2 when the op must be skipped. */
-  private lookup(address: number, line: number, file: string, control: ReplayControl, frees = true): number {
-    const id = this.objects.live(address);
-    if (id >= 0) return id;
-    const ended = this.objects.endedAt(address);
-    if (ended > 0) {
-      if (control.lenient) {
-        this.doubleFreesSkipped++;
-        return -2;
-      }
-      throw new TraceError(file, line, `double free of 0x${address.toString(16)} (freed at line ${ended})`, ended);
-    }
-    if (control.strict) {
-      throw new TraceError(file, line, `free of 0x${address.toString(16)}, which the trace never allocated`);
-    }
-    if (frees) this.unknownFrees++;
-    else this.unknownReallocs++;
-    return -2;
-  }
-
-  private encode(batch: TraceBatch, i: number, ops: Float64Array, at: number, file: string, control: ReplayControl): void {
-    const code = batch.code[i];
-    const line = batch.line[i];
-    this.opCounts[code]++;
-    let opcode: number = code;
-    let object = -1;
-    let a = batch.a[i];
-    const b = batch.b[i];
-    switch (code) {
-      case OpCode.free: {
-        const ptr = batch.ptr[i];
-        if (ptr !== 0) {
-          object = this.lookup(ptr, line, file, control);
-          if (object >= 0) this.endObject(ptr, object, line);
-          else object = -1;
-        }
-        break;
-      }
-      case OpCode.realloc: {
-        const ptr = batch.ptr[i];
-        if (ptr === 0) {
-          opcode = OpCode.malloc;
-          object = this.bind(batch.res[i], line);
-          break;
-        }
-        object = this.lookup(ptr, line, file, control, a === 0);
-        if (object < 0) {
-          // Realloc of an address the trace never allocated (see the rules above): keep the slot as a no-op.
-          this.skipped.push(at / OP_SLOTS);
-          opcode = OpCode.free;
-          object = -1;
-          a = 0;
-          break;
-        }
-        const res = batch.res[i];
-        if (res === 0 && a !== 0) this.failedReallocs++;
-        if (a === 0) this.endObject(ptr, object, line);
-        else if (res !== 0 && res !== ptr) {
-          this.objects.end(ptr, line);
-          this.rebind(res, object);
-        }
-        break;
-      }
-      case OpCode.trim:
-        break;
-      default:
-        object = this.bind(batch.res[i], line);
-    }
-    ops[at] = opcode;
-    ops[at + 1] = this.thread(batch.tid[i], control);
-    ops[at + 2] = object;
-    ops[at + 3] = a;
-    ops[at + 4] = b;
-    ops[at + 5] = 0;
   }
 }
 

@@ -34,6 +34,20 @@ export interface CoreExports {
   walk(buffer: number, capacity: number): number;
   statNames(): number;
   statsInto(buffer: number): number;
+  // trace replay (assembly/common/trace-objects.ts)
+  replayTrace(count: number, flags: number, ops: number, results: number): number;
+  traceColumns(capacity: number): number;
+  traceCounts(): number;
+  traceErrorKind(): number;
+  traceErrorAddress(): number;
+  traceErrorEndedLine(): number;
+  objectLine(id: number): number;
+  objectIds(): number;
+  traceObjectsReset(capacity: number, forgetAfter: number): number;
+  addressLive(address: bigint): number;
+  addressEndedAt(address: bigint): number;
+  addressBind(address: bigint, id: number): number;
+  addressEnd(address: bigint, line: number): void;
 }
 
 export interface SpanExports {
@@ -95,7 +109,9 @@ export type ModelInstance = ASUtil & ModelExports;
 
 const CORE: readonly (keyof CoreExports)[] = ["optionNames", "setOption", "init", "allocBuffer", "replay",
   "lastErrorMessage", "lastErrorCode", "abiConstants", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk",
-  "statNames", "statsInto"];
+  "statNames", "statsInto", "replayTrace", "traceColumns", "traceCounts", "traceErrorKind", "traceErrorAddress",
+  "traceErrorEndedLine", "objectLine", "objectIds", "traceObjectsReset", "addressLive", "addressEndedAt", "addressBind",
+  "addressEnd"];
 
 /** The exports of each capability; a model has a capability when it exports all of them. */
 const CAPABILITIES = {
