@@ -22,12 +22,13 @@
 //   slots    │ address u64 (0 = empty)      │ f64: object id ≥ 0, or −(line of the ending free)   │
 //            │                              │      (−0.5 when that line is unknown)               │
 //            └──────────────────────────────┴─────────────────────────────────────────────────────┘
-// Key and value share a cache line: a lookup in a table larger than the cache costs one miss. The table grows at
-// 3/4 load. Neighbouring addresses get neighbouring slots while that keeps probe runs short (see `slotOf`), so a
-// replay's lookups, which follow the heap's own locality, land on table lines used just before. Ended addresses
-// are kept only while they are not the bulk of the table: past `forgetAfter` slots in use, a table that would grow
-// mostly because of ended addresses is rebuilt without them, so memory stays bounded on traces of any length (a
-// later free of a forgotten address then counts as one the trace never allocated).
+// Key and value share a cache line: a lookup in a table larger than the cache costs one miss, and a window's
+// lookups have their lines loaded together first (`touchSlots`). The table grows at 3/4 load, fourfold up to 2^20
+// slots and twofold beyond. Neighbouring addresses get neighbouring slots while that keeps probe runs short (see
+// `slotOf`), so a replay's lookups, which follow the heap's own locality, land on table lines used just before.
+// Ended addresses are kept only while they are not the bulk of the table: past `forgetAfter` slots in use, a table
+// that would grow mostly because of ended addresses is rebuilt without them, so memory stays bounded on traces of
+// any length (a later free of a forgotten address then counts as one the trace never allocated).
 
 import { OP_MALLOC, OP_REALLOC, OP_FREE, OP_TRIM, OP_SLOTS, RESULT_SLOTS, raise, clearError, ERR_LIMIT } from "./ops";
 import { vmBuffer } from "./vmem";
@@ -38,6 +39,8 @@ const REGION_SKIPPED: f64 = -1;
 /** Probes of one insertion beyond which the table stops keeping neighbours together. */
 const LONG_RUN: u32 = 64;
 const FIRST_CAPACITY: u32 = 1 << 12;
+/** Tables below this many slots grow fourfold, larger ones twofold (see `rebuild`). */
+const QUADRUPLE_BELOW: u32 = 1 << 20;
 
 /** `replayTrace` flags. */
 const LENIENT: i32 = 1;
@@ -223,7 +226,9 @@ function rebuild(grow: bool): bool {
   const old = slots;
   const capacity = mask + 1;
   const forget = used >= forgetAfter && liveCount * 4 < used;
-  const grown = forget || !grow ? capacity : capacity << 1;
+  // Every table a growing one leaves behind stays in linear memory, and fresh memory costs a page fault per page:
+  // growing fourfold while small leaves a third of the final table behind instead of all of it.
+  const grown = forget || !grow ? capacity : capacity < QUADRUPLE_BELOW ? capacity << 2 : capacity << 1;
   const fresh = tableMemory(<usize>grown << 4);
   if (fresh == 0) return false;
   slots = fresh;
