@@ -8,10 +8,10 @@
 //
 // Trace columns, for `capacity` ops (JS writes all but `skipped`):
 //
-//   columns ─▶ ┌────────┬────────┬────────┬────────┬────────┬────────┬────────┬─────────┐
-//              │ thread │  ptr   │   a    │   b    │  res   │  line  │  code  │ skipped │
-//              │  f64   │  f64   │  f64   │  f64   │  f64   │  f64   │   u8   │   u8    │
-//              └────────┴────────┴────────┴────────┴────────┴────────┴────────┴─────────┘
+//   columns ─▶ ┌────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┬─────────┐
+//              │ thread │  ptr   │   a    │   b    │  res   │  line  │  seq   │  code  │ skipped │
+//              │  f64   │  f64   │  f64   │  f64   │  f64   │  f64   │  f64   │   u8   │   u8    │
+//              └────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴─────────┘
 //   thread: the dense thread index JS gave the op's tid · code: the trace's op code (src/trace/types.ts OpCode,
 //   the batch format's codes) · skipped: 1 for an op the trace rules out (its result region becomes SKIPPED)
 //
@@ -41,6 +41,16 @@ const LONG_RUN: u32 = 64;
 const FIRST_CAPACITY: u32 = 1 << 12;
 /** Tables below this many slots grow fourfold, larger ones twofold (see `rebuild`). */
 const QUADRUPLE_BELOW: u32 = 1 << 20;
+
+/** The f64 columns, in order (see the diagram above); the u8 columns code and skipped follow them. */
+export const COLUMN_THREAD: i32 = 0;
+export const COLUMN_PTR: i32 = 1;
+export const COLUMN_A: i32 = 2;
+export const COLUMN_B: i32 = 3;
+export const COLUMN_RES: i32 = 4;
+export const COLUMN_LINE: i32 = 5;
+export const COLUMN_SEQ: i32 = 6;
+const F64_COLUMNS: usize = 7;
 
 /** `replayTrace` flags. */
 const LENIENT: i32 = 1;
@@ -127,7 +137,7 @@ export function traceObjectsReset(capacity: u32, forgetAfterSlots: u32): bool {
 /** The trace columns for `capacity` ops (see the diagram above); 0 when memory cannot hold them. */
 export function traceColumns(capacity: i32): usize {
   if (capacity > columnCapacity) {
-    columns = tableMemory(<usize>capacity * 50);
+    columns = tableMemory(<usize>capacity * (F64_COLUMNS * 8 + 2));
     columnCapacity = columns ? capacity : 0;
   }
   return columns;
@@ -346,9 +356,28 @@ function lookup(address: u64, flags: i32, frees: bool): i32 {
   return -1;
 }
 
+/** Field `k` (COLUMN_*) of op `i` of the window. */
 // @ts-ignore: decorator
-@inline function column(k: i32, i: i32): f64 {
+@inline export function column(k: i32, i: i32): f64 {
   return load<f64>(columns + ((<usize>k * <usize>columnCapacity + <usize>i) << 3));
+}
+
+/** The trace's op code of op `i` of the window. */
+// @ts-ignore: decorator
+@inline export function opCode(i: i32): i32 {
+  return <i32>load<u8>(columns + <usize>columnCapacity * (F64_COLUMNS << 3) + <usize>i);
+}
+
+/** Where op `i` of the window keeps whether the trace rules it out. */
+// @ts-ignore: decorator
+@inline function skippedAt(i: i32): usize {
+  return columns + <usize>columnCapacity * ((F64_COLUMNS << 3) + 1) + <usize>i;
+}
+
+/** Whether the trace rules op `i` of the window out (its result region is SKIPPED). */
+// @ts-ignore: decorator
+@inline export function opSkipped(i: i32): bool {
+  return load<u8>(skippedAt(i)) != 0;
 }
 
 // @ts-ignore: decorator
@@ -367,16 +396,16 @@ function lookup(address: u64, flags: i32, frees: bool): i32 {
  * or memory ran out (`outOfMemory`).
  */
 function encode(ops: usize, i: i32, flags: i32): bool {
-  const skipped = columns + <usize>columnCapacity * 49 + <usize>i;
-  const code = <i32>load<u8>(columns + <usize>columnCapacity * 48 + <usize>i);
-  const line = column(5, i);
+  const skipped = skippedAt(i);
+  const code = opCode(i);
+  const line = column(COLUMN_LINE, i);
   tally(code & (CODES - 1));
   store<u8>(skipped, 0);
   let opcode = code;
   let object: i32 = -1;
-  let a = column(2, i);
+  let a = column(COLUMN_A, i);
   if (code == OP_FREE) {
-    const ptr = <u64>column(1, i);
+    const ptr = <u64>column(COLUMN_PTR, i);
     if (ptr != 0) {
       object = lookup(ptr, flags, true);
       if (object == -2) return false;
@@ -384,8 +413,8 @@ function encode(ops: usize, i: i32, flags: i32): bool {
       if (object < 0) object = -1;
     }
   } else if (code == OP_REALLOC) {
-    const ptr = <u64>column(1, i);
-    const res = <u64>column(4, i);
+    const ptr = <u64>column(COLUMN_PTR, i);
+    const res = <u64>column(COLUMN_RES, i);
     if (ptr == 0) {
       opcode = OP_MALLOC;
       object = bindObject(res, line);
@@ -412,10 +441,10 @@ function encode(ops: usize, i: i32, flags: i32): bool {
       }
     }
   } else if (code != OP_TRIM) {
-    object = bindObject(<u64>column(4, i), line);
+    object = bindObject(<u64>column(COLUMN_RES, i), line);
     if (object == -2) return false;
   }
-  putOp(ops, i, opcode, column(0, i), object, a, column(3, i));
+  putOp(ops, i, opcode, column(COLUMN_THREAD, i), object, a, column(COLUMN_B, i));
   return true;
 }
 
@@ -432,7 +461,7 @@ const TOUCH_AHEAD: usize = 16;
 function touchSlots(count: i32): void {
   let sum: u64 = 0;
   for (let i = 0; i < count; i++) {
-    sum += load<u64>(slots + (<usize>home(<u64>column(1, i)) << 4)) + load<u64>(slots + (<usize>home(<u64>column(4, i)) << 4));
+    sum += load<u64>(slots + (<usize>home(<u64>column(COLUMN_PTR, i)) << 4)) + load<u64>(slots + (<usize>home(<u64>column(COLUMN_RES, i)) << 4));
   }
   touchSink += sum;
 }
@@ -454,9 +483,8 @@ export function replayTrace(count: i32, flags: i32, ops: usize, results: usize):
   if (done == encoded && outOfMemory) {
     raise(ERR_LIMIT, "out of memory: the model's wasm instance cannot grow to hold the trace's addresses");
   }
-  const skipped = columns + <usize>columnCapacity * 49;
   for (let i = 0; i < done; i++) {
-    if (load<u8>(skipped + <usize>i)) store<f64>(results + (<usize>(i * RESULT_SLOTS + 1) << 3), REGION_SKIPPED);
+    if (opSkipped(i)) store<f64>(results + (<usize>(i * RESULT_SLOTS + 1) << 3), REGION_SKIPPED);
   }
   return done;
 }

@@ -13,9 +13,9 @@ import { openTrace } from "../trace/detect.js";
 import type { ByteSource } from "../trace/input.js";
 import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, exactRequestedBytes, sizeAt } from "../trace/types.js";
 import { createLab, type Lab } from "./lab.js";
-import { FIELD_ROOM, LineBytes, putDecimal, putHex } from "./line-bytes.js";
+import { LineBytes } from "./line-bytes.js";
 import {
-  type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
+  BATCH_OPS, type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
 } from "./model.js";
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
@@ -29,7 +29,6 @@ const MAIN = ascii("main");
 const ARENA = ascii("arena");
 const REGION = ascii("region");
 const NULL = ascii("null");
-const TRIM = ascii(" t ");
 
 function writeOffset(out: LineBytes, delta: number): void {
   if (delta < 0) {
@@ -41,56 +40,56 @@ function writeOffset(out: LineBytes, delta: number): void {
   }
 }
 
-/** Copies `piece` to `buffer[at]`; returns the index after it. */
-function put(buffer: Uint8Array, at: number, piece: Uint8Array): number {
-  for (let k = 0; k < piece.length; k++) buffer[at++] = piece[k];
-  return at;
-}
-
-/** Room for a line of the fast path: three numbers, an offset and the words between them. */
-const LINE_ROOM = 4 * FIELD_ROOM + 16;
-
 const decoder = new TextDecoder();
 const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
+/** The longest line the model's formatter writes (assembly/common/address-lines.ts LINE_ROOM). */
+const LINE_ROOM = 96;
+/** linesOrigin's origins. */
+const MMAP_ORIGIN = 0;
+const MAIN_ORIGIN = 1;
 
-/** Formats results into address lines; keeps the numbering of mmaps and arenas across batches. */
+/**
+ * Formats results into address lines; keeps the numbering of mmaps and arenas across batches. The model's instance
+ * writes the lines of a replayed window (assembly/common/address-lines.ts) and leaves the rare others to
+ * `writeLine`: numbers beyond 2^53, an arena's first line, a region tag no model names.
+ */
 export class AddressFormatter {
-  private firstMmap: number | undefined;
-  private firstMainMapped: number | undefined;
   private readonly arenaNumbers = new Map<number, number>();
   private readonly model: Model;
   /** Where `lines()` writes before decoding. */
   private readonly text = new LineBytes(1 << 16);
+  /** Linear address of the buffer the instance writes lines into; 0 until the first window. */
+  private outPtr = 0;
 
   constructor(model: Model) {
     this.model = model;
+    model.wasm.linesReset();
   }
 
   /** The `where` field of a line: heap+0x…, mmap±0x…, main±0x…, arena<k>+0x… or null. */
   private writeWhere(out: LineBytes, address: number, region: number, heapBase: number): void {
+    const wasm = this.model.wasm;
     if (address === 0) {
       out.bytes(NULL);
     } else if (region === REGION_HEAP) {
       out.bytes(HEAP);
       writeOffset(out, address - heapBase);
-    } else if (region === REGION_MMAP) {
-      if (this.firstMmap === undefined) this.firstMmap = address;
-      out.bytes(MMAP);
-      writeOffset(out, address - this.firstMmap);
-    } else if (region === REGION_MAIN_MAPPED) {
-      if (this.firstMainMapped === undefined) this.firstMainMapped = address;
-      out.bytes(MAIN);
-      writeOffset(out, address - this.firstMainMapped);
+    } else if (region === REGION_MMAP || region === REGION_MAIN_MAPPED) {
+      const which = region === REGION_MMAP ? MMAP_ORIGIN : MAIN_ORIGIN;
+      if (!wasm.linesOrigin(which)) wasm.setLinesOrigin(which, address);
+      out.bytes(region === REGION_MMAP ? MMAP : MAIN);
+      writeOffset(out, address - wasm.linesOrigin(which));
     } else if (region >= REGION_ARENA) {
       const k = region - REGION_ARENA;
       let shown = this.arenaNumbers.get(k);
       if (shown === undefined) {
         shown = this.arenaNumbers.size + 1;
         this.arenaNumbers.set(k, shown);
+        wasm.linesArena(k, shown, wasm.arenaBase(k));
       }
       out.bytes(ARENA);
       out.decimal(shown);
-      writeOffset(out, address - this.model.wasm.arenaBase(k));
+      writeOffset(out, address - wasm.arenaBase(k));
     } else {
       out.bytes(REGION);
       out.decimal(region);
@@ -106,62 +105,45 @@ export class AddressFormatter {
     return text ? text.slice(0, -1).split("\n") : [];
   }
 
-  /** Writes the lines for ops [from, to) of `batch` into `out`. */
+  /**
+   * Writes the lines for ops [from, to) of `batch` into `out`: the window the model replayed last, as a batch
+   * observer sees it (its trace columns are still in the model's instance).
+   */
   writeLines(batch: TraceBatch, from: number, to: number, results: Float64Array, out: LineBytes): void {
-    const heapBase = this.model.wasm.heapBase();
-    const { code: codes, seq } = batch;
-    for (let i = from; i < to; i++) {
-      const code = codes[i];
-      if (code === OpCode.free) continue;
-      const r = (i - from) * RESULT_SLOTS;
-      if (results[r + 1] === REGION_SKIPPED) continue;
-      if (code === OpCode.trim) {
-        out.decimal(seq[i]);
-        out.bytes(TRIM);
-        out.decimal(sizeAt(batch, i, "a"));
-        out.byte(32);
-        out.decimal(results[r]);
-        out.byte(10);
-        continue;
-      }
-      const size = exactRequestedBytes(batch, i);
-      const address = results[r];
-      const region = results[r + 1];
-      if (address === 0 || region === REGION_HEAP || region === REGION_MMAP) {
-        // The lines of nearly every op: written at a position kept in a local, with the room for them made once.
-        if (region === REGION_MMAP && address !== 0) this.firstMmap ??= address;
-        const origin = region === REGION_HEAP ? heapBase : this.firstMmap!;
-        if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0 && Number.isSafeInteger(seq[i]) && seq[i] >= 0) {
-          out.reserve(LINE_ROOM);
-          const buffer = out.buffer;
-          let at = putDecimal(buffer, out.length, seq[i]);
-          buffer[at++] = 32;
-          buffer[at++] = LETTER_BYTES[code];
-          buffer[at++] = 32;
-          at = putDecimal(buffer, at, size);
-          buffer[at++] = 32;
-          if (address === 0) {
-            at = put(buffer, at, NULL);
-          } else {
-            at = put(buffer, at, region === REGION_HEAP ? HEAP : MMAP);
-            const delta = address - origin;
-            at = put(buffer, at, delta < 0 ? MINUS_HEX : PLUS_HEX);
-            at = putHex(buffer, at, Math.abs(delta));
-          }
-          buffer[at++] = 10;
-          out.length = at;
-          continue;
-        }
-      }
-      out.decimal(seq[i]);
-      out.byte(32);
-      out.byte(LETTER_BYTES[code]);
-      out.byte(32);
-      out.decimal(size);
-      out.byte(32);
-      this.writeWhere(out, address, region, heapBase);
-      out.byte(10);
+    const wasm = this.model.wasm;
+    const heapBase = wasm.heapBase();
+    this.outPtr ||= this.model.buffer(BATCH_OPS * LINE_ROOM);
+    const count = to - from;
+    for (let k = 0; k < count;) {
+      const stop = wasm.formatLines(k, count, heapBase, this.model.resultsPtr, this.outPtr);
+      const written = wasm.linesWritten();
+      out.reserve(written);
+      out.buffer.set(new Uint8Array(wasm.memory.buffer, this.outPtr, written), out.length);
+      out.length += written;
+      if (stop >= count) break;
+      this.writeLine(batch, from + stop, results, stop * RESULT_SLOTS, out, heapBase);
+      k = stop + 1;
     }
+  }
+
+  /** Writes the line of op `i` of `batch`, its results at `results[r]`. */
+  private writeLine(batch: TraceBatch, i: number, results: Float64Array, r: number, out: LineBytes, heapBase: number): void {
+    const code = batch.code[i];
+    if (code === OpCode.free || results[r + 1] === REGION_SKIPPED) return;
+    out.decimal(batch.seq[i]);
+    out.byte(32);
+    out.byte(LETTER_BYTES[code]);
+    out.byte(32);
+    if (code === OpCode.trim) {
+      out.decimal(sizeAt(batch, i, "a"));
+      out.byte(32);
+      out.decimal(results[r]);
+    } else {
+      out.decimal(exactRequestedBytes(batch, i));
+      out.byte(32);
+      this.writeWhere(out, results[r], results[r + 1], heapBase);
+    }
+    out.byte(10);
   }
 
   /** A batch observer that hands each batch's lines to `sink` (awaited when it returns a promise). */

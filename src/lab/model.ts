@@ -40,6 +40,7 @@ export interface TraceColumns {
   b: Float64Array;
   res: Float64Array;
   line: Float64Array;
+  seq: Float64Array;
   code: Uint8Array;
 }
 
@@ -161,8 +162,8 @@ export class Model {
     const buffer = this.wasm.memory.buffer;
     const column = (k: number): Float64Array => new Float64Array(buffer, this.columnsPtr + k * 8 * BATCH_OPS, BATCH_OPS);
     return {
-      thread: column(0), ptr: column(1), a: column(2), b: column(3), res: column(4), line: column(5),
-      code: new Uint8Array(buffer, this.columnsPtr + 48 * BATCH_OPS, BATCH_OPS),
+      thread: column(0), ptr: column(1), a: column(2), b: column(3), res: column(4), line: column(5), seq: column(6),
+      code: new Uint8Array(buffer, this.columnsPtr + 56 * BATCH_OPS, BATCH_OPS),
     };
   }
 

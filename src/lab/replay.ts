@@ -216,6 +216,7 @@ export class Replayer {
     columns.b.set(batch.b.subarray(from, to));
     columns.res.set(batch.res.subarray(from, to));
     columns.line.set(batch.line.subarray(from, to));
+    columns.seq.set(batch.seq.subarray(from, to));
     columns.code.set(batch.code.subarray(from, to));
     const thread = columns.thread;
     const tid = batch.tid;

@@ -76,11 +76,22 @@ function workerScript(): URL | undefined {
 
 /**
  * Whether a core is free for the worker: on a machine whose cores are all busy, the two threads only take turns,
- * and the worker's start and the batches' hand-over are pure cost.
+ * and the worker's start and the batches' hand-over are pure cost. The tasks running now (Linux's /proc/loadavg,
+ * this thread among them) say it; the one-minute load average, where they cannot be read, lags behind the
+ * machine by a minute: after another busy program it keeps the worker off long after a core came free.
  */
 async function idleCore(): Promise<boolean> {
   const { availableParallelism, loadavg } = await host.os();
-  return loadavg()[0] <= availableParallelism() - 1;
+  const running = await runningTasks();
+  return (running ?? loadavg()[0]) <= availableParallelism() - 1;
+}
+
+/** Tasks running or runnable on the machine now, this thread included (null where /proc/loadavg is not there). */
+async function runningTasks(): Promise<number | null> {
+  const { readFile } = await host.fsPromises();
+  const text = await readFile("/proc/loadavg", "latin1").catch(() => "");
+  const running = /^\S+ \S+ \S+ (\d+)\//.exec(text);
+  return running ? Number(running[1]) : null;
 }
 
 interface WorkerMessage {

@@ -48,6 +48,13 @@ export interface CoreExports {
   addressEndedAt(address: bigint): number;
   addressBind(address: bigint, id: number): number;
   addressEnd(address: bigint, line: number): void;
+  // address lines (assembly/common/address-lines.ts)
+  formatLines(from: number, count: number, heapBase: number, results: number, out: number): number;
+  linesWritten(): number;
+  linesReset(): void;
+  linesOrigin(which: number): number;
+  setLinesOrigin(which: number, address: number): void;
+  linesArena(k: number, shown: number, base: number): void;
 }
 
 export interface SpanExports {
@@ -111,7 +118,7 @@ const CORE: readonly (keyof CoreExports)[] = ["optionNames", "setOption", "init"
   "lastErrorMessage", "lastErrorCode", "abiConstants", "usableSize", "heapBase", "arenaBase", "walkFields", "walkStates", "walk",
   "statNames", "statsInto", "replayTrace", "traceColumns", "traceCounts", "traceErrorKind", "traceErrorAddress",
   "traceErrorEndedLine", "objectLine", "objectIds", "traceObjectsReset", "addressLive", "addressEndedAt", "addressBind",
-  "addressEnd"];
+  "addressEnd", "formatLines", "linesWritten", "linesReset", "linesOrigin", "setLinesOrigin", "linesArena"];
 
 /** The exports of each capability; a model has a capability when it exports all of them. */
 const CAPABILITIES = {
