@@ -91,7 +91,7 @@ function putDigits(at: usize, v: u32, digits: u32): usize {
 
 /** The lowercase hex digits of `v`. */
 function putHex(at: usize, v: u64): usize {
-  const digits = v == 0 ? 1 : <usize>((67 - clz(v)) >> 2);
+  const digits: usize = v == 0 ? 1 : <usize>((<u64>67 - clz(v)) >> 2);
   let p = at + digits;
   do {
     const d = <i32>(v & 15);

@@ -1,7 +1,8 @@
-// Batched replay: trace operations → the model's batch buffer → one wasm call per batch.
+// Batched replay: trace columns → the model's instance, which encodes them into its batch buffer and replays them
+// → one wasm call per window of ops (assembly/common/trace-objects.ts does the per-op work).
 //
 // Trace addresses never reach the model. Each live trace address names an object id; ids are recycled when their
-// object ends, and the model keeps id → simulated address. The lab resolves what the trace itself says about its
+// object ends, and the model keeps id → simulated address. The replay resolves what the trace itself says about its
 // addresses: a free of an address the trace never allocated predates the recording (skipped and counted; an error
 // when `strict`), a free of an address whose object has ended is a double free (an error naming both lines; skipped
 // and counted when `lenient`).
