@@ -94,6 +94,12 @@ async function runningTasks(): Promise<number | null> {
   return running ? Number(running[1]) : null;
 }
 
+/** The consumer's message to the worker: batches taken since the last one, and columns it may refill. */
+export interface WorkerAck {
+  taken: number;
+  returned: ArrayBuffer[];
+}
+
 interface WorkerMessage {
   batch?: TraceBatch;
   done?: true;
@@ -102,6 +108,34 @@ interface WorkerMessage {
   header: TraceHeader;
   sites?: CallSite[];
   loss: LossReport;
+}
+
+/** Batches acknowledged in one message: a message costs the replaying thread about as much as a batch's lines. */
+const ACK_EVERY = 4;
+
+/**
+ * The consumer's acknowledgements of batches taken (and the columns of batches it is done with), sent ACK_EVERY at
+ * a time, and all of them before the consumer waits, so the worker never waits on an acknowledgement held back.
+ */
+class Acks {
+  private count = 0;
+  private returned: ArrayBuffer[] = [];
+
+  constructor(private readonly worker: { postMessage(message: WorkerAck, transfer: ArrayBuffer[]): void }) {}
+
+  /** One batch taken, and the columns of one the consumer is done with, if any. */
+  add(columns: ArrayBuffer | undefined): void {
+    this.count++;
+    if (columns) this.returned.push(columns);
+    if (this.count >= ACK_EVERY) this.flush();
+  }
+
+  flush(): void {
+    if (!this.count) return;
+    this.worker.postMessage({ taken: this.count, returned: this.returned }, this.returned);
+    this.count = 0;
+    this.returned = [];
+  }
 }
 
 /** parse() in a worker thread (see parse-worker.ts), for a file path in Node; small files stay in this thread. */
@@ -129,6 +163,7 @@ async function* parseInWorker(
     wake?.();
     wake = undefined;
   };
+  const acks = new Acks(worker);
   worker.on("message", (m: WorkerMessage) => { inbox.push(m); arrive(); });
   worker.on("error", (e: Error) => { failure = e; arrive(); });
   worker.on("exit", () => { failure ??= new Error(`${name}: the trace reader's worker stopped`); arrive(); });
@@ -136,6 +171,7 @@ async function* parseInWorker(
     for (;;) {
       while (!inbox.length) {
         if (failure) throw failure;
+        acks.flush();
         // Referenced only while awaited: a consumer that stops iterating does not keep the process alive.
         worker.ref();
         await new Promise<void>((resolve) => { wake = resolve; });
@@ -156,8 +192,7 @@ async function* parseInWorker(
         held.push(batch);
         if (held.length > 2) done = held.shift();
       }
-      if (done) worker.postMessage(done.seq.buffer, [done.seq.buffer as ArrayBuffer]);
-      else worker.postMessage(0);
+      acks.add(done?.seq.buffer as ArrayBuffer | undefined);
       yield batch;
     }
   } finally {

@@ -4,12 +4,13 @@
 //
 //   worker ──{ batch, header, loss, sites }──▶ consumer   (batch columns transferred; the call sites defined
 //                                                   since the last message, the header's other fields whole)
-//   worker ◀──── ack [, columns] ───── consumer      (one per batch taken; a recycling consumer sends back
-//                                                   the columns of a batch it is done with)
+//   worker ◀── { taken, returned } ── consumer        (every few batches taken, and whenever the consumer is
+//                                                   about to wait; a recycling consumer sends back the columns
+//                                                   of the batches it is done with)
 //   worker ──{ done | error, header, loss }──▶ consumer
 
 import { parentPort, workerData } from "node:worker_threads";
-import { parse } from "./alloc-trace.js";
+import { type WorkerAck, parse } from "./alloc-trace.js";
 import { BatchPool, type CallSite, ParseError, batchOver, emptyLoss, type TraceHeader } from "./types.js";
 
 export interface ParseJob {
@@ -23,9 +24,9 @@ const port = parentPort!;
 const pool = new BatchPool();
 let credit = job.window;
 let wake: (() => void) | undefined;
-port.on("message", (returned: ArrayBuffer | 0) => {
-  credit++;
-  if (returned) pool.give(batchOver(returned));
+port.on("message", (ack: WorkerAck) => {
+  credit += ack.taken;
+  for (const columns of ack.returned) pool.give(batchOver(columns));
   wake?.();
   wake = undefined;
 });
