@@ -10,7 +10,7 @@
 
 const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 /** Room for the longest field a number writer emits in one go (a 2^53 hex or decimal fits in 16). */
-export const FIELD_ROOM = 32;
+const FIELD_ROOM = 32;
 
 export class LineBytes {
   /** The bytes written so far are buffer[0, length); writers that reserve room first may write there directly. */
@@ -95,9 +95,9 @@ const POWERS_OF_TEN = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 10000
 
 /**
  * Writes the decimal digits of a safe non-negative integer at `buffer[at]` (room already reserved: FIELD_ROOM);
- * returns the index after them. For writers that keep their own position over a whole line.
+ * returns the index after them.
  */
-export function putDecimal(buffer: Uint8Array, at: number, value: number): number {
+function putDecimal(buffer: Uint8Array, at: number, value: number): number {
   if (value > 0x7fffffff) return putDigitsOfDouble(buffer, at, value, 10);
   let count = 1;
   while (count < 10 && value >= POWERS_OF_TEN[count]) count++;
@@ -112,7 +112,7 @@ export function putDecimal(buffer: Uint8Array, at: number, value: number): numbe
 }
 
 /** The hex digits of a safe non-negative integer (see putDecimal). */
-export function putHex(buffer: Uint8Array, at: number, value: number): number {
+function putHex(buffer: Uint8Array, at: number, value: number): number {
   if (value > 0xffffffff) return putDigitsOfDouble(buffer, at, value, 16);
   let end = at + (value === 0 ? 1 : (35 - Math.clz32(value)) >> 2);
   const stop = end;
