@@ -69,7 +69,9 @@ describe.skipIf(oracleUnavailable() || limit === 0)("requests beyond RAM + swap:
       const native = await runNativeText(text, { threads: "real" });
       const model = await addressLines(new TextEncoder().encode(text));
       expect(native.lines.filter((l) => l.endsWith(" null")).length).toBe(nulls);
-      expect(model).toEqual(native.lines);
+      // The last mmap lands in the hole the munmap before it left, where the kernel's choice varies between runs
+      // of the native replayer itself (seen under load): mmapped blocks are compared by region.
+      expect(kernelPlacedByRegion(model)).toEqual(kernelPlacedByRegion(native.lines));
       // After its failure in the main arena, the main thread allocates from the arena arena_get_retry made.
       if (text === threaded) expect(native.lines.find((l) => l.startsWith("4 m"))).toMatch(/ arena2\+/);
     });
