@@ -58,6 +58,8 @@ export interface Report {
   replay: {
     unknownFrees: number; unknownReallocs: number; failedReallocs: number; doubleFreesSkipped: number;
     pointerReuse: number; seconds: number;
+    /** Thread exits the replay ran (a trace's `# thread-exit` lines of threads that made a call). */
+    threadExits: number;
   };
   loss: LossReport;
   live: Peak;
@@ -167,6 +169,7 @@ export async function reportReplay(lab: Lab, trace: TraceSource | ByteSource, op
       doubleFreesSkipped: summary.doubleFreesSkipped,
       pointerReuse: summary.pointerReuse,
       seconds: summary.seconds,
+      threadExits: summary.threadExits,
     },
     loss: summary.loss,
     live: {

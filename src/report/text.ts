@@ -28,7 +28,7 @@ function header(r: Report): string[] {
   const lines = [
     `trace      ${r.trace}`,
     `model      ${r.model}${options ? `  (${options})` : ""}`,
-    `ops        ${formatCount(r.ops)} (${ops})  threads ${r.threads}`,
+    `ops        ${formatCount(r.ops)} (${ops})  threads ${r.threads}${r.replay.threadExits ? ` (${r.replay.threadExits} exited)` : ""}`,
     `replayed   in ${r.replay.seconds.toFixed(3)} s (${formatCount(rate)} ops/s)`,
   ];
   if (r.replay.unknownFrees) lines.push(`skipped    ${r.replay.unknownFrees} frees of addresses allocated before the trace began`);

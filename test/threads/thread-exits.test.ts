@@ -165,6 +165,18 @@ describe.skipIf(skip)("a thread pool whose threads exit and are replaced", () =>
     expect(stripped.bad.length).toBeGreaterThan(1000);
   }, 120_000);
 
+  it("is reported with the exits its replay ran: every worker's, in the text and the JSON", async () => {
+    const { createLab } = await import("../../src/lab/lab.js");
+    const { reportReplay } = await import("../../src/report/report.js");
+    const { formatReport } = await import("../../src/report/text.js");
+    const report = await reportReplay(await createLab({ model: "ptmalloc" }), trace, { threads: "arena" });
+    expect(report.threads).toBe(21);
+    expect(report.replay.threadExits).toBe(20);
+    expect(formatReport(report)).toMatch(/ threads 21 \(20 exited\)\n/);
+    const merged = await reportReplay(await createLab({ model: "ptmalloc" }), trace, { threads: "merge" });
+    expect(merged.replay.threadExits).toBe(0);
+  }, 120_000);
+
   it("replays on the real glibc in lockstep, its threads ending at their exit lines, at the recorded offsets", async () => {
     const recorded = await loadRecorded(trace);
     const native = await runNative(trace, { threads: "real" });
