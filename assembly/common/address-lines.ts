@@ -22,8 +22,6 @@ import { column, opCode, opSkipped, COLUMN_A, COLUMN_B, COLUMN_SEQ } from "./tra
 
 /** Arenas whose lines are written here; later ones go to JS. */
 const MAX_ARENAS: i32 = 1024;
-/** The longest line `formatLine` writes: three numbers below 2^53 and the words between them. */
-export const LINE_ROOM: i32 = 96;
 const SAFE: f64 = 9007199254740991;
 
 let firstMmap: f64 = 0;
@@ -122,22 +120,8 @@ const MAIN: u32 = 0x6e69616d;
 const NULL: u32 = 0x6c6c756e;
 const ARENA: u64 = 0x616e657261; // "arena"
 
-/** The letter of a trace op code (src/trace/types.ts LETTER_OF_CODE). */
-function letterOf(code: i32): i32 {
-  switch (code) {
-    case 1: return 109; // m
-    case 2: return 99; // c
-    case 3: return 114; // r
-    case 4: return 102; // f
-    case 5: return 97; // a
-    case 6: return 65; // A
-    case 7: return 80; // P
-    case 8: return 118; // v
-    case 9: return 86; // V
-    case 10: return 116; // t
-  }
-  return 63; // ?
-}
+/** The letters of the trace op codes 1…10 (src/trace/types.ts LETTER_OF_CODE), "?" for others. */
+const LETTERS = "?mcrfaAPvVt";
 
 /** The bytes a program asked for in op `i` (calloc's product); a value beyond SAFE when JS must write it. */
 // @ts-ignore: decorator
@@ -163,7 +147,7 @@ function formatLine(at: usize, i: i32, result: usize, heapBase: f64): usize {
   const region = <i32>load<f64>(result, 8);
   let p = putDecimal(at, <u64>seq);
   p = putByte(p, 32);
-  p = putByte(p, letterOf(code));
+  p = putByte(p, code >= 1 && code <= 10 ? LETTERS.charCodeAt(code) : 63);
   p = putByte(p, 32);
   p = putDecimal(p, <u64>size);
   p = putByte(p, 32);
@@ -195,7 +179,7 @@ function formatLine(at: usize, i: i32, result: usize, heapBase: f64): usize {
 let written: usize = 0;
 
 /**
- * Writes the lines of window ops [from, count) at `out` (room for LINE_ROOM bytes per op), results at `results`
+ * Writes the lines of window ops [from, count) at `out` (room for ops.ts's LINE_ROOM bytes per op), results at `results`
  * (RESULT_SLOTS per op, op 0 first); stops before an op whose line is JS's to write. Returns the op it stopped at
  * (`count` when none); `linesWritten` tells the bytes.
  */

@@ -60,6 +60,16 @@ export const REGION_ARENA: i32 = 16;
 export const OP_SLOTS: i32 = 6;
 export const RESULT_SLOTS: i32 = 2;
 
+/** Region tag of an op the trace itself rules out (trace-objects.ts; never a model's). */
+export const REGION_SKIPPED: i32 = -1;
+/** The trace columns (trace-objects.ts): this many f64 columns, then the u8 columns code and skipped. */
+export const TRACE_F64_COLUMNS: i32 = 7;
+/** The trace counts (trace-objects.ts): ops by trace code, this many, then TRACE_COUNTS named counts. */
+export const TRACE_CODES: i32 = 16;
+export const TRACE_COUNTS: i32 = 6;
+/** The longest address line address-lines.ts writes: JS gives it this many bytes per op. */
+export const LINE_ROOM: i32 = 96;
+
 /** Requests above this size are treated as exceeding PTRDIFF_MAX. */
 export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
 
@@ -70,10 +80,12 @@ export const SIZE_TOO_LARGE: f64 = 9223372036854775807.0;
 export function abiConstants(): string {
   const names = ["OP_MALLOC", "OP_CALLOC", "OP_REALLOC", "OP_FREE", "OP_MEMALIGN", "OP_ALIGNED_ALLOC",
     "OP_POSIX_MEMALIGN", "OP_VALLOC", "OP_PVALLOC", "OP_TRIM", "OP_THREAD_EXIT", "FLAG_RAW_ADDRESS", "REGION_NONE",
-    "REGION_HEAP", "REGION_MMAP", "REGION_MAIN_MAPPED", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS"];
+    "REGION_HEAP", "REGION_MMAP", "REGION_MAIN_MAPPED", "REGION_ARENA", "OP_SLOTS", "RESULT_SLOTS", "REGION_SKIPPED",
+    "TRACE_F64_COLUMNS", "TRACE_CODES", "TRACE_COUNTS", "LINE_ROOM"];
   const values: i32[] = [OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_ALIGNED_ALLOC,
     OP_POSIX_MEMALIGN, OP_VALLOC, OP_PVALLOC, OP_TRIM, OP_THREAD_EXIT, FLAG_RAW_ADDRESS, REGION_NONE,
-    REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS];
+    REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS, REGION_SKIPPED,
+    TRACE_F64_COLUMNS, TRACE_CODES, TRACE_COUNTS, LINE_ROOM];
   let out = "";
   for (let i = 0; i < names.length; i++) out += (i ? "," : "") + names[i] + "=" + values[i].toString();
   return out;

@@ -30,12 +30,13 @@
 // that would grow mostly because of ended addresses is rebuilt without them, so memory stays bounded on traces of
 // any length (a later free of a forgotten address then counts as one the trace never allocated).
 
-import { OP_MALLOC, OP_REALLOC, OP_FREE, OP_TRIM, OP_SLOTS, RESULT_SLOTS, raise, clearError, ERR_LIMIT } from "./ops";
+import {
+  OP_MALLOC, OP_REALLOC, OP_FREE, OP_TRIM, OP_SLOTS, RESULT_SLOTS, REGION_SKIPPED, TRACE_F64_COLUMNS, TRACE_CODES,
+  TRACE_COUNTS, raise, clearError, ERR_LIMIT,
+} from "./ops";
 import { vmBuffer } from "./vmem";
 import { replayBatch } from "./replay";
 
-/** Region tag of an op the trace rules out (src/lab/model.ts REGION_SKIPPED). */
-const REGION_SKIPPED: f64 = -1;
 /** Probes of one insertion beyond which the table stops keeping neighbours together. */
 const LONG_RUN: u32 = 64;
 const FIRST_CAPACITY: u32 = 1 << 12;
@@ -50,7 +51,7 @@ export const COLUMN_B: i32 = 3;
 export const COLUMN_RES: i32 = 4;
 export const COLUMN_LINE: i32 = 5;
 export const COLUMN_SEQ: i32 = 6;
-const F64_COLUMNS: usize = 7;
+const F64_COLUMNS: usize = <usize>TRACE_F64_COLUMNS;
 
 /** `replayTrace` flags. */
 const LENIENT: i32 = 1;
@@ -72,14 +73,14 @@ const NEVER_ALLOCATED: i32 = 2;
 //             │ pointerReuse             │
 //             │ forgotten                │
 //             └──────────────────────────┘
-const CODES: i32 = 16;
+const CODES: i32 = TRACE_CODES;
 const UNKNOWN_FREES: i32 = CODES;
 const UNKNOWN_REALLOCS: i32 = CODES + 1;
 const FAILED_REALLOCS: i32 = CODES + 2;
 const DOUBLE_FREES_SKIPPED: i32 = CODES + 3;
 const POINTER_REUSE: i32 = CODES + 4;
 const FORGOTTEN: i32 = CODES + 5;
-const COUNTS: i32 = CODES + 6;
+const COUNTS: i32 = CODES + TRACE_COUNTS;
 
 let counts: usize = 0;
 let columns: usize = 0;
@@ -269,7 +270,6 @@ function rebuild(grow: bool): bool {
     store<u64>(s, key);
     store<f64>(s, value, 8);
   }
-  lastAddress = 0;
   return true;
 }
 
@@ -495,7 +495,7 @@ export function replayTrace(count: i32, flags: i32, ops: usize, results: usize):
     raise(ERR_LIMIT, "out of memory: the model's wasm instance cannot grow to hold the trace's addresses");
   }
   for (let i = 0; i < done; i++) {
-    if (opSkipped(i)) store<f64>(results + (<usize>(i * RESULT_SLOTS + 1) << 3), REGION_SKIPPED);
+    if (opSkipped(i)) store<f64>(results + (<usize>(i * RESULT_SLOTS + 1) << 3), <f64>REGION_SKIPPED);
   }
   return done;
 }

@@ -15,7 +15,7 @@ import { LETTER_OF_CODE, OpCode, type TraceBatch, type TraceSource, exactRequest
 import { createLab, type Lab } from "./lab.js";
 import { LineBytes } from "./line-bytes.js";
 import {
-  BATCH_OPS, type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
+  BATCH_OPS, LINE_ROOM, type Model, REGION_ARENA, REGION_HEAP, REGION_MAIN_MAPPED, REGION_MMAP, REGION_SKIPPED, RESULT_SLOTS,
 } from "./model.js";
 import type { BatchObserver } from "./replay.js";
 import type { LabOptions } from "./types.js";
@@ -42,8 +42,6 @@ function writeOffset(out: LineBytes, delta: number): void {
 
 const decoder = new TextDecoder();
 const LETTER_BYTES = LETTER_OF_CODE.map((letter) => letter.charCodeAt(0));
-/** The longest line the model's formatter writes (assembly/common/address-lines.ts LINE_ROOM). */
-const LINE_ROOM = 96;
 /** linesOrigin's origins. */
 const MMAP_ORIGIN = 0;
 const MAIN_ORIGIN = 1;

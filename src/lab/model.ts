@@ -19,15 +19,20 @@ export const REGION_HEAP = 1;
 export const REGION_MMAP = 2;
 export const REGION_MAIN_MAPPED = 3;
 export const REGION_ARENA = 16;
-/** Set by the lab (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
+/** Set by the trace replay (never by a model) on ops the trace itself rules out, e.g. a realloc of an unknown address. */
 export const REGION_SKIPPED = -1;
+
+/** The trace replay's named counts, after its counts by op code, in assembly/common/trace-objects.ts's order. */
+export const TRACE_COUNTS = ["unknownFrees", "unknownReallocs", "failedReallocs", "doubleFreesSkipped", "pointerReuse",
+  "forgotten"] as const;
 
 /** The constants above and the op codes, by their names in assembly/common/ops.ts (checked against each model). */
 export const ABI_CONSTANTS: Readonly<Record<string, number>> = {
   OP_MALLOC: OpCode.malloc, OP_CALLOC: OpCode.calloc, OP_REALLOC: OpCode.realloc, OP_FREE: OpCode.free,
   OP_MEMALIGN: OpCode.memalign, OP_ALIGNED_ALLOC: OpCode.alignedAlloc, OP_POSIX_MEMALIGN: OpCode.posixMemalign,
   OP_VALLOC: OpCode.valloc, OP_PVALLOC: OpCode.pvalloc, OP_TRIM: OpCode.trim, OP_THREAD_EXIT, FLAG_RAW_ADDRESS,
-  REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS,
+  REGION_NONE, REGION_HEAP, REGION_MMAP, REGION_MAIN_MAPPED, REGION_ARENA, OP_SLOTS, RESULT_SLOTS, REGION_SKIPPED,
+  TRACE_F64_COLUMNS: 7, TRACE_CODES: 16, TRACE_COUNTS: TRACE_COUNTS.length, LINE_ROOM: 96,
 };
 
 export { parseMallocConf, parseTunables, strtoulValue as glibcNumber } from "../models/index.js";
@@ -44,10 +49,10 @@ export interface TraceColumns {
   code: Uint8Array;
 }
 
-/** Op codes the trace counts keep apart, and the counts after them, in trace-objects.ts's order. */
-export const TRACE_CODES = 16;
-export const TRACE_COUNTS = ["unknownFrees", "unknownReallocs", "failedReallocs", "doubleFreesSkipped", "pointerReuse",
-  "forgotten"] as const;
+/** Op codes the trace counts keep apart (their counts come before TRACE_COUNTS). */
+export const TRACE_CODES = ABI_CONSTANTS.TRACE_CODES;
+/** The longest address line the model writes (assembly/common/address-lines.ts). */
+export const LINE_ROOM = ABI_CONSTANTS.LINE_ROOM;
 
 /**
  * Options that describe the machine rather than the allocator (the kernel's overcommit limit, given by a recording
@@ -163,7 +168,7 @@ export class Model {
     const column = (k: number): Float64Array => new Float64Array(buffer, this.columnsPtr + k * 8 * BATCH_OPS, BATCH_OPS);
     return {
       thread: column(0), ptr: column(1), a: column(2), b: column(3), res: column(4), line: column(5), seq: column(6),
-      code: new Uint8Array(buffer, this.columnsPtr + 56 * BATCH_OPS, BATCH_OPS),
+      code: new Uint8Array(buffer, this.columnsPtr + ABI_CONSTANTS.TRACE_F64_COLUMNS * 8 * BATCH_OPS, BATCH_OPS),
     };
   }
 

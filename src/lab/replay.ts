@@ -220,11 +220,15 @@ export class Replayer {
     columns.seq.set(batch.seq.subarray(from, to));
     columns.code.set(batch.code.subarray(from, to));
     const thread = columns.thread;
+    if (control.threads === "merge") {
+      thread.fill(0, 0, length);
+      return;
+    }
     const tid = batch.tid;
     const main = this.mainTid;
     for (let i = 0; i < length; i++) {
       const t = tid[from + i];
-      thread[i] = t === main ? 0 : this.thread(t, control);
+      thread[i] = t === main ? 0 : this.thread(t);
     }
   }
 
@@ -241,9 +245,8 @@ export class Replayer {
     return new TraceError(file, line, `free of ${address}, which the trace never allocated`);
   }
 
-  /** Dense thread index of a trace tid: 0 for the main thread, then 1, 2, … by first appearance. */
-  private thread(tid: number, control: ReplayControl): number {
-    if (control.threads === "merge" || tid === this.mainTid) return 0;
+  /** Dense thread index of a trace tid other than the main thread's: 1, 2, … by first appearance. */
+  private thread(tid: number): number {
     let index = this.threadIndex.get(tid);
     if (index === undefined) {
       index = this.threadCount++;
